@@ -1,0 +1,24 @@
+//! The domain of reverie: memory stores, memories, memory versions and store revisions, the
+//! validation rules of the wire contract, and the semantics of the `memory_20250818` tool.
+//!
+//! This crate does no I/O. Storage lives in `reverie-store`, which calls into the pure
+//! functions here (validation, restore planning, memory-tool planning) and persists the result.
+//! Everything a client can send is validated here, so that every backend refuses the same input
+//! with the same error.
+
+pub mod content;
+pub mod error;
+pub mod id;
+pub mod memtool;
+pub mod model;
+pub mod page;
+pub mod path;
+pub mod restore;
+pub mod store_meta;
+pub mod timestamp;
+
+pub use error::{Error, ErrorType, Result};
+pub use model::{
+    Actor, ListItem, Memory, MemoryPrefix, MemoryStore, MemoryVersion, Operation, View,
+};
+pub use timestamp::Timestamp;

@@ -1,0 +1,200 @@
+//! Unit tests of the memory tool on an in-memory tree. The differential test against the SDK
+//! itself lives in `reverie-store`'s integration tests.
+
+use super::*;
+
+/// A tiny store: runs commands, applying effects to a list of files, as the store would.
+struct Mem {
+    files: Vec<(String, String, String)>, // id, path, content
+    dirs: Vec<String>,
+    next: usize,
+}
+
+impl Mem {
+    fn new() -> Self {
+        Mem {
+            files: Vec::new(),
+            dirs: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn run(&mut self, json: serde_json::Value) -> (bool, String) {
+        let cmd = Command::from_value(json).unwrap();
+        let snapshot = Snapshot {
+            files: self
+                .files
+                .iter()
+                .map(|(id, p, c)| SnapshotFile {
+                    memory_id: id.clone(),
+                    path: p.clone(),
+                    size: c.len() as u64,
+                })
+                .collect(),
+            dirs: self.dirs.clone(),
+            max_memories: 5,
+        };
+        let mut vfs = Vfs::new(&snapshot);
+        loop {
+            match execute(&vfs, &cmd) {
+                Step::NeedContent(id) => {
+                    let c = self.files.iter().find(|f| f.0 == id).unwrap().2.clone();
+                    vfs.load(&id, c);
+                }
+                Step::Done { result, effects } => {
+                    self.apply(effects);
+                    return (result.is_error, result.content);
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, fx: Effects) {
+        self.files.retain(|f| !fx.deletes.contains(&f.0));
+        for (id, path, content) in fx.updates {
+            let f = self.files.iter_mut().find(|f| f.0 == id).unwrap();
+            if let Some(p) = path {
+                f.1 = p;
+            }
+            if let Some(c) = content {
+                f.2 = c;
+            }
+        }
+        for (path, content) in fx.creates {
+            self.next += 1;
+            self.files
+                .push((format!("mem_{}", self.next), path, content));
+        }
+        if let Some(d) = fx.dirs {
+            self.dirs = d.into_iter().collect();
+        }
+    }
+
+    fn paths(&self) -> Vec<String> {
+        let mut p: Vec<String> = self.files.iter().map(|f| f.1.clone()).collect();
+        p.sort();
+        p
+    }
+}
+
+use serde_json::json;
+
+#[test]
+fn create_view_edit_round() {
+    let mut m = Mem::new();
+    assert_eq!(
+        m.run(json!({"command": "create", "path": "/memories/notes/a.md", "file_text": "hello\nworld\n"})),
+        (false, "File created successfully at: /memories/notes/a.md".into())
+    );
+    assert_eq!(m.paths(), vec!["/notes/a.md"]);
+    assert_eq!(
+        m.run(json!({"command": "view", "path": "/memories/notes/a.md"})),
+        (false, "Here's the content of /memories/notes/a.md with line numbers:\n     1\thello\n     2\tworld\n     3\t".into())
+    );
+    let (err, out) = m.run(json!({"command": "str_replace", "path": "/memories/notes/a.md", "old_str": "world", "new_str": "there"}));
+    assert!(!err);
+    assert_eq!(
+        out,
+        "The memory file has been edited. Here is the snippet showing the change (with line numbers):\n     1\thello\n     2\tthere\n     3\t"
+    );
+    assert_eq!(
+        m.run(json!({"command": "view", "path": "/memories"})),
+        (false, "Here're the files and directories up to 2 levels deep in /memories, excluding hidden items:\n4K\t/memories\n4K\t/memories/notes/\n12B\t/memories/notes/a.md".into())
+    );
+}
+
+#[test]
+fn rename_keeps_the_memory_id_and_empty_dirs_survive_deletes() {
+    let mut m = Mem::new();
+    m.run(json!({"command": "create", "path": "/memories/a/b/c.md", "file_text": "x"}));
+    let id = m.files[0].0.clone();
+    assert_eq!(
+        m.run(json!({"command": "rename", "old_path": "/memories/a", "new_path": "/memories/z/y"})),
+        (
+            false,
+            "Successfully renamed /memories/a to /memories/z/y".into()
+        )
+    );
+    assert_eq!(m.files[0].0, id);
+    assert_eq!(m.paths(), vec!["/z/y/b/c.md"]);
+    m.run(json!({"command": "delete", "path": "/memories/z/y/b/c.md"}));
+    assert!(m.files.is_empty());
+    assert_eq!(m.dirs, vec!["/z/y/b".to_string()]);
+    assert_eq!(
+        m.run(json!({"command": "view", "path": "/memories/z"})).1,
+        "Here're the files and directories up to 2 levels deep in /memories/z, excluding hidden items:\n4K\t/memories/z\n4K\t/memories/z/y/\n4K\t/memories/z/y/b/"
+    );
+}
+
+#[test]
+fn failures_keep_the_references_side_effects() {
+    let mut m = Mem::new();
+    m.run(json!({"command": "create", "path": "/memories/f", "file_text": "x"}));
+    let long = "x".repeat(300);
+    assert_eq!(
+        m.run(
+            json!({"command": "create", "path": format!("/memories/d/{long}"), "file_text": "x"})
+        ),
+        (true, "OSError(36, 'File name too long')".into())
+    );
+    assert_eq!(
+        m.dirs,
+        vec!["/d".to_string()],
+        "the parent made before the failure stays"
+    );
+    assert_eq!(
+        m.run(json!({"command": "rename", "old_path": "/memories/f", "new_path": "/memories/f/k"})),
+        (true, "NotADirectoryError(20, 'Not a directory')".into())
+    );
+    assert_eq!(
+        m.run(
+            json!({"command": "rename", "old_path": "/memories/d", "new_path": "/memories/d/sub/x"})
+        ),
+        (true, "OSError(22, 'Invalid argument')".into())
+    );
+    assert_eq!(
+        m.run(json!({"command": "view", "path": "/memories/a\u{0}"})),
+        (true, "ValueError('embedded null byte')".into())
+    );
+}
+
+#[test]
+fn hostile_names_are_stored_encoded_and_shown_decoded() {
+    let mut m = Mem::new();
+    m.run(json!({"command": "create", "path": "/memories/a\nb", "file_text": "x"}));
+    m.run(json!({"command": "create", "path": "/memories/e\u{301}", "file_text": "y"}));
+    assert_eq!(m.paths(), vec!["/a%0Ab", "/e%CC%81"]);
+    assert_eq!(
+        m.run(json!({"command": "view", "path": "/memories"})).1,
+        "Here're the files and directories up to 2 levels deep in /memories, excluding hidden items:\n4K\t/memories\n1B\t/memories/a\nb\n1B\t/memories/e\u{301}"
+    );
+}
+
+#[test]
+fn reverie_refusals_change_nothing() {
+    let mut m = Mem::new();
+    let deep = format!("/memories{}", "/d".repeat(21));
+    let (err, out) = m.run(json!({"command": "create", "path": deep, "file_text": "x"}));
+    assert!(err);
+    assert!(
+        out.contains("cannot be stored") && out.contains("21 segments"),
+        "{out}"
+    );
+    assert!(
+        m.files.is_empty() && m.dirs.is_empty(),
+        "no directory was left behind"
+    );
+    let (err, out) = m.run(
+        json!({"command": "create", "path": "/memories/big", "file_text": "x".repeat(102_401)}),
+    );
+    assert!(err && out.contains("102401 bytes"), "{out}");
+    for i in 0..5 {
+        assert!(
+            !m.run(json!({"command": "create", "path": format!("/memories/{i}"), "file_text": ""}))
+                .0
+        );
+    }
+    let (err, out) = m.run(json!({"command": "create", "path": "/memories/6", "file_text": ""}));
+    assert!(err && out.contains("full (5 memories)"), "{out}");
+    assert_eq!(m.files.len(), 5);
+}
