@@ -1,0 +1,22 @@
+//! What the shared logic needs of a backend: its sqlx database type, its pool, and the
+//! statement that opens a write transaction.
+
+use crate::dao::Dao;
+
+/// A sqlx backend the shared logic runs on.
+pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
+    /// The sqlx database.
+    type Db: sqlx::Database<Connection = Self::Conn>;
+    /// Its connection type, which implements every query.
+    type Conn: Dao + sqlx::Connection<Database = Self::Db>;
+
+    /// `"sqlite"` or `"postgres"`.
+    const NAME: &'static str;
+    /// Opens a write transaction. SQLite takes the write lock up front (`BEGIN IMMEDIATE`) so
+    /// that two writers never deadlock upgrading read locks; PostgreSQL's writers serialize on
+    /// the store row that every write updates first.
+    const BEGIN_WRITE: &'static str;
+
+    /// The connection pool.
+    fn pool(&self) -> &sqlx::Pool<Self::Db>;
+}

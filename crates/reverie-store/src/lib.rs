@@ -1,0 +1,155 @@
+//! reverie's storage: the [`Store`] trait — memory stores, memories, versions, revisions,
+//! restore and the memory tool — with a SQLite and a PostgreSQL implementation over sqlx.
+//!
+//! Both backends share one implementation of the logic ([`SqlStore`], generic over a
+//! [`Backend`](backend::Backend)) and one set of portable queries (`dao`); what differs is
+//! connection setup, migrations and how a write transaction takes its lock. Every change to a
+//! store's memories runs in one transaction that first bumps the store's revision — which is
+//! also the lock that serializes writers of a store on both backends — so a change is written
+//! whole or not at all, and concurrent writers with preconditions see each other's effects.
+//!
+//! [`open`] picks the backend from a URL: `postgres://…` for PostgreSQL, anything else
+//! (`sqlite://…` or a file path) for SQLite. Migrations are embedded and run on open.
+
+#[macro_use]
+mod dao;
+mod backend;
+mod logic;
+mod params;
+mod postgres;
+mod rows;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use reverie_core::memtool::Command;
+use reverie_core::page::Page;
+use reverie_core::{Actor, ListItem, Memory, MemoryStore, MemoryVersion, Result};
+
+pub use logic::SqlStore;
+pub use params::{
+    MemoryPatch, MemoryQuery, NewStore, RestoreReport, Revision, StorePatch, StoreQuery,
+    ToolOutcome, VersionQuery,
+};
+pub use postgres::{PgStore, connect_postgres};
+pub use sqlite::{SqliteStore, Synchronous, connect_sqlite};
+
+/// Everything reverie stores, behind one interface that both backends implement.
+///
+/// Ids are checked for shape before any lookup; a write names its [`Actor`], recorded on every
+/// version it creates. All methods are safe to call concurrently.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Which backend this is: `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    // Memory stores.
+    async fn create_store(&self, new: NewStore) -> Result<MemoryStore>;
+    async fn get_store(&self, store_id: &str) -> Result<MemoryStore>;
+    /// Stores with exactly this name, newest first.
+    async fn stores_named(&self, name: &str) -> Result<Vec<MemoryStore>>;
+    async fn list_stores(&self, query: &StoreQuery) -> Result<Page<MemoryStore>>;
+    async fn update_store(&self, store_id: &str, patch: StorePatch) -> Result<MemoryStore>;
+    /// Makes a store read-only. Archiving an archived store is refused.
+    async fn archive_store(&self, store_id: &str) -> Result<MemoryStore>;
+    /// Deletes a store with all its memories and versions.
+    async fn delete_store(&self, store_id: &str) -> Result<()>;
+
+    // Memories.
+    async fn create_memory(
+        &self,
+        store_id: &str,
+        path: &str,
+        content: &str,
+        actor: &Actor,
+    ) -> Result<Memory>;
+    /// A memory with its content.
+    async fn get_memory(&self, store_id: &str, memory_id: &str) -> Result<Memory>;
+    async fn get_memory_by_path(&self, store_id: &str, path: &str) -> Result<Memory>;
+    async fn list_memories(&self, store_id: &str, query: &MemoryQuery) -> Result<Page<ListItem>>;
+    async fn update_memory(
+        &self,
+        store_id: &str,
+        memory_id: &str,
+        patch: MemoryPatch,
+        actor: &Actor,
+    ) -> Result<Memory>;
+    async fn delete_memory(
+        &self,
+        store_id: &str,
+        memory_id: &str,
+        expected_content_sha256: Option<&str>,
+        actor: &Actor,
+    ) -> Result<()>;
+
+    // Versions and revisions.
+    async fn list_versions(
+        &self,
+        store_id: &str,
+        query: &VersionQuery,
+    ) -> Result<Page<MemoryVersion>>;
+    /// A version with its content (unless deleted or redacted).
+    async fn get_version(&self, store_id: &str, version_id: &str) -> Result<MemoryVersion>;
+    /// Nulls a version's content and path for good. The version a live memory currently holds
+    /// cannot be redacted: update or delete the memory first.
+    async fn redact_version(
+        &self,
+        store_id: &str,
+        version_id: &str,
+        actor: &Actor,
+    ) -> Result<MemoryVersion>;
+    /// Store revisions, newest first.
+    async fn list_revisions(
+        &self,
+        store_id: &str,
+        limit: Option<i64>,
+        page: Option<&str>,
+    ) -> Result<Page<Revision>>;
+    /// The latest version of every memory at a revision (deleted ones included), with content.
+    async fn state_at(&self, store_id: &str, revision: i64) -> Result<Vec<MemoryVersion>>;
+
+    // Restore.
+    /// Brings one memory back to a version of it, as a new version.
+    async fn restore_memory(
+        &self,
+        store_id: &str,
+        memory_id: &str,
+        version_id: &str,
+        actor: &Actor,
+    ) -> Result<RestoreReport>;
+    /// Brings every memory of a store back to its state at `revision`, as new versions in one
+    /// new revision.
+    async fn restore_store(
+        &self,
+        store_id: &str,
+        revision: i64,
+        actor: &Actor,
+    ) -> Result<RestoreReport>;
+
+    // The memory tool.
+    /// Runs one `memory_20250818` command against the store, atomically.
+    async fn memory_tool(
+        &self,
+        store_id: &str,
+        command: &Command,
+        actor: &Actor,
+    ) -> Result<ToolOutcome>;
+
+    /// Checks every invariant tying the store's memories, versions and revisions together;
+    /// returns the problems found (none for a sound store).
+    async fn check_integrity(&self, store_id: &str) -> Result<Vec<String>>;
+}
+
+/// Opens the store a URL names, running migrations: `postgres://` or `postgresql://` selects
+/// PostgreSQL; `sqlite://PATH` or a bare path selects SQLite (the file is created if missing).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(connect_postgres(url).await?))
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        Ok(Arc::new(
+            connect_sqlite(std::path::Path::new(path), Synchronous::Full).await?,
+        ))
+    }
+}

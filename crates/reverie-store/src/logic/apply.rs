@@ -1,0 +1,182 @@
+//! Writing a set of memory changes as versions of one revision.
+//!
+//! Every write path — the API's create/update/delete, restores, the memory tool — ends here, so
+//! that the rules hold everywhere: one version per changed memory, the memory row and its
+//! current version always agree, paths stay unique (moves go through a private placeholder path
+//! first, so swaps and renames into a just-vacated path work), and the memory limit holds.
+
+use reverie_core::content::sha256_hex;
+use reverie_core::id::{IdKind, new_id};
+use reverie_core::{Actor, Error, Operation, Result};
+
+use super::Write;
+use crate::backend::Backend;
+use crate::dao::Dao;
+use crate::rows::{MemoryRow, VersionRow};
+
+/// A change to an existing memory: its row (with content) and what it becomes.
+#[derive(Debug)]
+pub(crate) struct Update {
+    pub row: MemoryRow,
+    pub path: String,
+    pub content: String,
+}
+
+/// A memory that comes (back) into existence, with a fresh id or, for a restore, its old one.
+#[derive(Debug)]
+pub(crate) struct Create {
+    pub memory_id: String,
+    pub path: String,
+    pub content: String,
+}
+
+/// The changes of one write.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    pub deletes: Vec<MemoryRow>,
+    pub updates: Vec<Update>,
+    pub creates: Vec<Create>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.deletes.is_empty() && self.updates.is_empty() && self.creates.is_empty()
+    }
+}
+
+/// What [`apply`] wrote: the memory rows as they now are, in plan order (updates, creates).
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    pub rows: Vec<MemoryRow>,
+}
+
+fn version(
+    w_store: &str,
+    memory_id: &str,
+    revision: i64,
+    op: Operation,
+    path: &str,
+    content: Option<&str>,
+    actor: &Actor,
+    now: i64,
+) -> VersionRow {
+    VersionRow {
+        seq: 0,
+        id: new_id(IdKind::Version),
+        store_id: w_store.to_string(),
+        memory_id: memory_id.to_string(),
+        revision,
+        operation: op.as_str().to_string(),
+        path: Some(path.to_string()),
+        content: content.map(|c| c.as_bytes().to_vec()),
+        content_sha256: content.map(sha256_hex),
+        content_size_bytes: content.map(|c| c.len() as i64),
+        actor_type: Some(actor.kind().to_string()),
+        actor_id: Some(actor.id().to_string()),
+        created_at: now,
+        redacted_at: None,
+        redacted_by_type: None,
+        redacted_by_id: None,
+    }
+}
+
+/// Writes `plan` inside the write `w`. Checks the store's memory limit when the plan adds
+/// memories, and path uniqueness for memories that come into existence.
+pub(crate) async fn apply<B: Backend>(
+    w: &mut Write<B>,
+    plan: Plan,
+    actor: &Actor,
+) -> Result<Applied> {
+    let store_id = w.store.id.clone();
+    let (revision, now) = (w.store.revision, w.now);
+    let conn: &mut B::Conn = &mut w.tx;
+
+    if plan.creates.len() > plan.deletes.len() {
+        let after = conn.memory_count(&store_id).await? + plan.creates.len() as i64
+            - plan.deletes.len() as i64;
+        if after > w.store.max_memories {
+            return Err(Error::StoreFull {
+                store_id,
+                limit: w.store.max_memories,
+            });
+        }
+    }
+
+    for row in &plan.deletes {
+        let v = version(
+            &store_id,
+            &row.id,
+            revision,
+            Operation::Deleted,
+            &row.path,
+            None,
+            actor,
+            now,
+        );
+        conn.insert_version(&v).await?;
+        conn.delete_memory(&store_id, &row.id).await?;
+    }
+    for u in plan.updates.iter().filter(|u| u.path != u.row.path) {
+        // A placeholder no valid path can equal, so that moves never collide mid-way.
+        conn.set_memory_path(&store_id, &u.row.id, &format!("\u{1}{}", u.row.id))
+            .await?;
+    }
+    let mut applied = Applied::default();
+    for u in plan.updates {
+        let v = version(
+            &store_id,
+            &u.row.id,
+            revision,
+            Operation::Modified,
+            &u.path,
+            Some(&u.content),
+            actor,
+            now,
+        );
+        conn.insert_version(&v).await?;
+        let row = MemoryRow {
+            path: u.path,
+            content_sha256: v.content_sha256.clone().expect("live versions have a sha"),
+            content_size_bytes: u.content.len() as i64,
+            content: Some(u.content.into_bytes()),
+            version_id: v.id,
+            updated_at: now,
+            ..u.row
+        };
+        conn.update_memory(&row).await?;
+        applied.rows.push(row);
+    }
+    for c in plan.creates {
+        if let Some(existing) = conn.memory_by_path(&store_id, &c.path, false).await? {
+            return Err(Error::PathConflict {
+                path: c.path,
+                existing_id: existing.id,
+            });
+        }
+        let v = version(
+            &store_id,
+            &c.memory_id,
+            revision,
+            Operation::Created,
+            &c.path,
+            Some(&c.content),
+            actor,
+            now,
+        );
+        conn.insert_version(&v).await?;
+        let row = MemoryRow {
+            id: c.memory_id,
+            store_id: store_id.clone(),
+            path: c.path,
+            content_sha256: v.content_sha256.clone().expect("live versions have a sha"),
+            content_size_bytes: c.content.len() as i64,
+            content: Some(c.content.into_bytes()),
+            version_id: v.id,
+            created_at: now,
+            updated_at: now,
+        };
+        conn.insert_memory(&row).await?;
+        applied.rows.push(row);
+    }
+    Ok(applied)
+}

@@ -1,0 +1,248 @@
+//! The store's logic, written once for both backends: validation through `reverie-core`, then
+//! queries through [`Dao`], inside the transactions described in the crate docs.
+
+mod apply;
+mod check;
+mod memories;
+mod restore;
+mod stores;
+mod tool;
+mod versions;
+
+use async_trait::async_trait;
+use reverie_core::id::{IdKind, check_id};
+use reverie_core::memtool::Command;
+use reverie_core::page::Page;
+use reverie_core::{Actor, Error, ListItem, Memory, MemoryStore, MemoryVersion, Result, Timestamp};
+use sqlx::pool::PoolConnection;
+use sqlx::{Pool, Transaction};
+
+use crate::Store;
+use crate::backend::Backend;
+use crate::dao::{Dao, db_err};
+use crate::params::*;
+use crate::rows::{RevisionRow, StoreRow};
+
+/// The [`Store`] implementation over a sqlx backend.
+#[derive(Debug, Clone)]
+pub struct SqlStore<B: Backend> {
+    pub(crate) backend: B,
+}
+
+/// A write in progress: the transaction, the store as of the bumped revision, and the time
+/// every version of the write carries.
+pub(crate) struct Write<B: Backend> {
+    pub tx: Transaction<'static, B::Db>,
+    pub store: StoreRow,
+    pub now: i64,
+}
+
+impl<B: Backend> SqlStore<B> {
+    pub(crate) fn new(backend: B) -> Self {
+        SqlStore { backend }
+    }
+
+    /// The connection pool, for callers that need raw access (tests, benchmarks).
+    pub fn pool(&self) -> &Pool<B::Db> {
+        self.backend.pool()
+    }
+
+    pub(crate) async fn read(&self) -> Result<PoolConnection<B::Db>> {
+        self.backend.pool().acquire().await.map_err(db_err)
+    }
+
+    /// Opens a write on a store: takes the store's write lock by bumping its revision. The
+    /// transaction rolls back (and the revision with it) unless [`Self::finish`] commits it.
+    pub(crate) async fn begin_write(
+        &self,
+        store_id: &str,
+        allow_archived: bool,
+    ) -> Result<Write<B>> {
+        check_id(IdKind::Store, store_id)?;
+        let mut tx = self
+            .backend
+            .pool()
+            .begin_with(B::BEGIN_WRITE)
+            .await
+            .map_err(db_err)?;
+        let store = tx
+            .bump_revision(store_id)
+            .await?
+            .ok_or_else(|| Error::not_found(IdKind::Store.noun(), store_id))?;
+        if !allow_archived && store.archived_at.is_some() {
+            return Err(Error::StoreArchived {
+                store_id: store_id.to_string(),
+            });
+        }
+        Ok(Write {
+            tx,
+            store,
+            now: Timestamp::now().micros(),
+        })
+    }
+
+    /// Records the revision and commits.
+    pub(crate) async fn finish(
+        &self,
+        mut w: Write<B>,
+        actor: &Actor,
+        summary: String,
+    ) -> Result<i64> {
+        let revision = w.store.revision;
+        w.tx.insert_revision(&RevisionRow {
+            store_id: w.store.id.clone(),
+            revision,
+            created_at: w.now,
+            actor_type: Some(actor.kind().to_string()),
+            actor_id: Some(actor.id().to_string()),
+            summary,
+        })
+        .await?;
+        w.tx.commit().await.map_err(db_err)?;
+        Ok(revision)
+    }
+
+    /// The store, or `not_found`: used on the miss path of reads to tell a missing store from a
+    /// missing memory.
+    pub(crate) async fn require_store(
+        &self,
+        conn: &mut B::Conn,
+        store_id: &str,
+    ) -> Result<StoreRow> {
+        check_id(IdKind::Store, store_id)?;
+        conn.store(store_id)
+            .await?
+            .ok_or_else(|| Error::not_found(IdKind::Store.noun(), store_id))
+    }
+}
+
+#[async_trait]
+impl<B: Backend> Store for SqlStore<B> {
+    fn backend(&self) -> &'static str {
+        B::NAME
+    }
+
+    async fn create_store(&self, new: NewStore) -> Result<MemoryStore> {
+        self.create_store_impl(new).await
+    }
+    async fn get_store(&self, store_id: &str) -> Result<MemoryStore> {
+        self.get_store_impl(store_id).await
+    }
+    async fn stores_named(&self, name: &str) -> Result<Vec<MemoryStore>> {
+        self.stores_named_impl(name).await
+    }
+    async fn list_stores(&self, query: &StoreQuery) -> Result<Page<MemoryStore>> {
+        self.list_stores_impl(query).await
+    }
+    async fn update_store(&self, store_id: &str, patch: StorePatch) -> Result<MemoryStore> {
+        self.update_store_impl(store_id, patch).await
+    }
+    async fn archive_store(&self, store_id: &str) -> Result<MemoryStore> {
+        self.archive_store_impl(store_id).await
+    }
+    async fn delete_store(&self, store_id: &str) -> Result<()> {
+        self.delete_store_impl(store_id).await
+    }
+
+    async fn create_memory(
+        &self,
+        store_id: &str,
+        path: &str,
+        content: &str,
+        actor: &Actor,
+    ) -> Result<Memory> {
+        self.create_memory_impl(store_id, path, content, actor)
+            .await
+    }
+    async fn get_memory(&self, store_id: &str, memory_id: &str) -> Result<Memory> {
+        self.get_memory_impl(store_id, memory_id).await
+    }
+    async fn get_memory_by_path(&self, store_id: &str, path: &str) -> Result<Memory> {
+        self.get_memory_by_path_impl(store_id, path).await
+    }
+    async fn list_memories(&self, store_id: &str, query: &MemoryQuery) -> Result<Page<ListItem>> {
+        self.list_memories_impl(store_id, query).await
+    }
+    async fn update_memory(
+        &self,
+        store_id: &str,
+        memory_id: &str,
+        patch: MemoryPatch,
+        actor: &Actor,
+    ) -> Result<Memory> {
+        self.update_memory_impl(store_id, memory_id, patch, actor)
+            .await
+    }
+    async fn delete_memory(
+        &self,
+        store_id: &str,
+        memory_id: &str,
+        expected_content_sha256: Option<&str>,
+        actor: &Actor,
+    ) -> Result<()> {
+        self.delete_memory_impl(store_id, memory_id, expected_content_sha256, actor)
+            .await
+    }
+
+    async fn list_versions(
+        &self,
+        store_id: &str,
+        query: &VersionQuery,
+    ) -> Result<Page<MemoryVersion>> {
+        self.list_versions_impl(store_id, query).await
+    }
+    async fn get_version(&self, store_id: &str, version_id: &str) -> Result<MemoryVersion> {
+        self.get_version_impl(store_id, version_id).await
+    }
+    async fn redact_version(
+        &self,
+        store_id: &str,
+        version_id: &str,
+        actor: &Actor,
+    ) -> Result<MemoryVersion> {
+        self.redact_version_impl(store_id, version_id, actor).await
+    }
+    async fn list_revisions(
+        &self,
+        store_id: &str,
+        limit: Option<i64>,
+        page: Option<&str>,
+    ) -> Result<Page<Revision>> {
+        self.list_revisions_impl(store_id, limit, page).await
+    }
+    async fn state_at(&self, store_id: &str, revision: i64) -> Result<Vec<MemoryVersion>> {
+        self.state_at_impl(store_id, revision).await
+    }
+
+    async fn restore_memory(
+        &self,
+        store_id: &str,
+        memory_id: &str,
+        version_id: &str,
+        actor: &Actor,
+    ) -> Result<RestoreReport> {
+        self.restore_memory_impl(store_id, memory_id, version_id, actor)
+            .await
+    }
+    async fn restore_store(
+        &self,
+        store_id: &str,
+        revision: i64,
+        actor: &Actor,
+    ) -> Result<RestoreReport> {
+        self.restore_store_impl(store_id, revision, actor).await
+    }
+
+    async fn memory_tool(
+        &self,
+        store_id: &str,
+        command: &Command,
+        actor: &Actor,
+    ) -> Result<ToolOutcome> {
+        self.memory_tool_impl(store_id, command, actor).await
+    }
+
+    async fn check_integrity(&self, store_id: &str) -> Result<Vec<String>> {
+        self.check_integrity_impl(store_id).await
+    }
+}

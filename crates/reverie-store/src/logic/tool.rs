@@ -1,0 +1,146 @@
+//! The memory tool against a store: snapshot the store, run the pure command logic of
+//! `reverie_core::memtool`, write its effects back — all inside one transaction, so a command
+//! sees a consistent store and its changes land whole (one revision) or not at all.
+
+use reverie_core::id::{IdKind, new_id};
+use reverie_core::memtool::{Command, Effects, Snapshot, SnapshotFile, Step, Vfs, execute};
+use reverie_core::{Actor, Error, Result};
+
+use super::SqlStore;
+use super::apply::{Create, Plan, Update, apply};
+use crate::backend::Backend;
+use crate::dao::Dao;
+use crate::params::ToolOutcome;
+use crate::rows::{MemoryRow, text};
+
+async fn snapshot<C: Dao + ?Sized>(
+    conn: &mut C,
+    store_id: &str,
+    max_memories: i64,
+) -> Result<Snapshot> {
+    let files = conn
+        .all_memories(store_id)
+        .await?
+        .into_iter()
+        .map(|r| SnapshotFile {
+            memory_id: r.id,
+            path: r.path,
+            size: r.content_size_bytes as u64,
+        })
+        .collect();
+    Ok(Snapshot {
+        files,
+        dirs: conn.tool_dirs(store_id).await?,
+        max_memories,
+    })
+}
+
+/// Runs the command, loading content as it asks for it.
+async fn run<C: Dao + ?Sized>(
+    conn: &mut C,
+    store_id: &str,
+    snapshot: &Snapshot,
+    command: &Command,
+) -> Result<(reverie_core::memtool::ToolResult, Effects)> {
+    let mut vfs = Vfs::new(snapshot);
+    // Each command reads at most one file; the bound only guards against a logic error.
+    for _ in 0..4 {
+        match execute(&vfs, command) {
+            Step::Done { result, effects } => return Ok((result, effects)),
+            Step::NeedContent(id) => {
+                let row = conn.memory(store_id, &id, true).await?.ok_or_else(|| {
+                    Error::storage(format!("memory {id} vanished inside a transaction"))
+                })?;
+                vfs.load(&id, text(row.content.unwrap_or_default())?);
+            }
+        }
+    }
+    Err(Error::storage(
+        "the memory tool asked for content more than once",
+    ))
+}
+
+fn summary(command: &Command) -> String {
+    match command {
+        Command::View { path, .. } => format!("memory tool: view {path}"),
+        Command::Create { path, .. } => format!("memory tool: create {path}"),
+        Command::StrReplace { path, .. } => format!("memory tool: str_replace {path}"),
+        Command::Insert { path, .. } => format!("memory tool: insert {path}"),
+        Command::Delete { path } => format!("memory tool: delete {path}"),
+        Command::Rename { old_path, new_path } => {
+            format!("memory tool: rename {old_path} -> {new_path}")
+        }
+    }
+    .chars()
+    .map(|c| if c.is_control() { ' ' } else { c })
+    .collect()
+}
+
+impl<B: Backend> SqlStore<B> {
+    pub(crate) async fn memory_tool_impl(
+        &self,
+        store_id: &str,
+        command: &Command,
+        actor: &Actor,
+    ) -> Result<ToolOutcome> {
+        if command.is_read_only() {
+            let mut conn = self.read().await?;
+            let store = self.require_store(&mut conn, store_id).await?;
+            let snap = snapshot(&mut *conn, store_id, store.max_memories).await?;
+            let (result, _) = run(&mut *conn, store_id, &snap, command).await?;
+            return Ok(ToolOutcome {
+                is_error: result.is_error,
+                content: result.content,
+                revision: None,
+            });
+        }
+        let mut w = self.begin_write(store_id, false).await?;
+        let snap = snapshot(&mut *w.tx, store_id, w.store.max_memories).await?;
+        let (result, effects) = run(&mut *w.tx, store_id, &snap, command).await?;
+        if effects.is_empty() {
+            // Dropping the transaction rolls the revision bump back.
+            return Ok(ToolOutcome {
+                is_error: result.is_error,
+                content: result.content,
+                revision: None,
+            });
+        }
+        let mut plan = Plan::default();
+        for id in &effects.deletes {
+            let row: MemoryRow =
+                w.tx.memory(store_id, id, false)
+                    .await?
+                    .expect("snapshot rows exist in the transaction");
+            plan.deletes.push(row);
+        }
+        for (id, path, content) in effects.updates {
+            let row =
+                w.tx.memory(store_id, &id, true)
+                    .await?
+                    .expect("snapshot rows exist in the transaction");
+            let content = match content {
+                Some(c) => c,
+                None => text(row.content.clone().unwrap_or_default())?,
+            };
+            let path = path.unwrap_or_else(|| row.path.clone());
+            plan.updates.push(Update { row, path, content });
+        }
+        for (path, content) in effects.creates {
+            plan.creates.push(Create {
+                memory_id: new_id(IdKind::Memory),
+                path,
+                content,
+            });
+        }
+        if let Some(dirs) = &effects.dirs {
+            w.tx.set_tool_dirs(store_id, dirs).await?;
+        }
+        apply(&mut w, plan, actor).await?;
+        let revision = self.finish(w, actor, summary(command)).await?;
+        Ok(ToolOutcome {
+            is_error: result.is_error,
+            content: result.content,
+            revision: Some(revision),
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! Requests and reports of the [`Store`](crate::Store) trait, in the terms of the wire
+//! contract (field names match the API's parameters).
+
+use std::collections::BTreeMap;
+
+use reverie_core::{Actor, Operation, Timestamp, View};
+use serde::{Deserialize, Serialize};
+
+/// A new memory store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewStore {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// reverie: the most memories the store may hold (default 2,000).
+    #[serde(default)]
+    pub max_memories: Option<i64>,
+}
+
+/// Changes to a store's own fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorePatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Keys to set (`Some`) or remove (`None`); keys left out keep their values.
+    pub metadata: Option<BTreeMap<String, Option<String>>>,
+    pub max_memories: Option<i64>,
+}
+
+/// Listing stores, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreQuery {
+    pub include_archived: bool,
+    pub created_at_gte: Option<Timestamp>,
+    pub created_at_lte: Option<Timestamp>,
+    pub limit: Option<i64>,
+    pub page: Option<String>,
+}
+
+/// Listing memories, in path order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryQuery {
+    pub path_prefix: Option<String>,
+    /// 0 (the default) lists everything below the prefix; `n` groups deeper memories into
+    /// `memory_prefix` items.
+    pub depth: Option<i64>,
+    pub limit: Option<i64>,
+    pub page: Option<String>,
+    pub view: View,
+}
+
+/// Changes to a memory: new content, a new path (a rename keeps the id), and an optional
+/// `content_sha256` precondition on the current content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryPatch {
+    pub content: Option<String>,
+    pub path: Option<String>,
+    pub precondition_content_sha256: Option<String>,
+}
+
+/// Listing memory versions, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VersionQuery {
+    pub memory_id: Option<String>,
+    pub operation: Option<Operation>,
+    pub created_at_gte: Option<Timestamp>,
+    pub created_at_lte: Option<Timestamp>,
+    pub api_key_id: Option<String>,
+    pub session_id: Option<String>,
+    pub service_account_id: Option<String>,
+    pub limit: Option<i64>,
+    pub page: Option<String>,
+    pub view: View,
+}
+
+/// One store revision: what changed, who changed it, when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revision {
+    pub memory_store_id: String,
+    pub revision: i64,
+    pub created_at: Timestamp,
+    pub created_by: Option<Actor>,
+    pub summary: String,
+}
+
+/// What a restore did. `revision` is the new revision it wrote, or `None` when the store was
+/// already in the requested state and nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreReport {
+    pub memory_store_id: String,
+    pub revision: Option<i64>,
+    /// The revision (store restore) or version (memory restore) brought back.
+    pub restored_to: String,
+    pub recreated: Vec<String>,
+    pub modified: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+impl RestoreReport {
+    /// Memories the restore touched.
+    pub fn changed(&self) -> usize {
+        self.recreated.len() + self.modified.len() + self.deleted.len()
+    }
+}
+
+/// The memory tool's answer and the revision its changes were written in, if any.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolOutcome {
+    pub is_error: bool,
+    pub content: String,
+    pub revision: Option<i64>,
+}

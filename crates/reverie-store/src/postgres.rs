@@ -1,0 +1,54 @@
+//! The PostgreSQL backend, for several reverie processes on several machines sharing one
+//! database. Writers of a store serialize on the store's row, which every write updates first.
+
+use std::time::Duration;
+
+use reverie_core::{Error, Result};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgConnection, PgPool, Postgres};
+
+use crate::backend::Backend;
+use crate::logic::SqlStore;
+
+impl_dao!(PgConnection, Postgres, null_blob = "NULL::bytea");
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The PostgreSQL backend.
+#[derive(Debug, Clone)]
+pub struct PgBackend {
+    pool: PgPool,
+}
+
+impl Backend for PgBackend {
+    type Db = Postgres;
+    type Conn = PgConnection;
+    const NAME: &'static str = "postgres";
+    const BEGIN_WRITE: &'static str = "BEGIN";
+
+    fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// A store in a PostgreSQL database.
+pub type PgStore = SqlStore<PgBackend>;
+
+/// Connects to the PostgreSQL database at `url` and runs its migrations (under the migrator's
+/// advisory lock, so that processes starting together migrate once).
+pub async fn connect_postgres(url: &str) -> Result<PgStore> {
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| Error::invalid("database_url", format!("not a PostgreSQL URL: {e}")))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await
+        .map_err(|e| Error::storage(format!("cannot connect to PostgreSQL: {e}")))?;
+    MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|e| Error::storage(format!("cannot migrate the PostgreSQL database: {e}")))?;
+    Ok(SqlStore::new(PgBackend { pool }))
+}

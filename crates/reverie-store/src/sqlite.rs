@@ -1,0 +1,122 @@
+//! The SQLite backend: one file, WAL journal, and a configurable `synchronous` level
+//! (`FULL` by default: a committed change survives a power cut, not only a crash).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use reverie_core::{Error, Result};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
+
+use crate::backend::Backend;
+use crate::logic::SqlStore;
+
+impl_dao!(SqliteConnection, Sqlite, null_blob = "NULL");
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The SQLite backend.
+#[derive(Debug, Clone)]
+pub struct SqliteBackend {
+    pool: SqlitePool,
+}
+
+impl Backend for SqliteBackend {
+    type Db = Sqlite;
+    type Conn = SqliteConnection;
+    const NAME: &'static str = "sqlite";
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+
+    fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// A store in one SQLite file.
+pub type SqliteStore = SqlStore<SqliteBackend>;
+
+/// How hard SQLite works to make a commit durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// fsync the WAL at every commit: durable across power loss. The default.
+    Full,
+    /// fsync only at checkpoints: durable across crashes of the process, not of the machine.
+    Normal,
+}
+
+impl FromStr for Synchronous {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            _ => Err(Error::invalid(
+                "synchronous",
+                format!("{s:?} is not full or normal"),
+            )),
+        }
+    }
+}
+
+/// Opens (creating if needed) the SQLite store at `path` and runs its migrations.
+pub async fn connect_sqlite(path: &Path, synchronous: Synchronous) -> Result<SqliteStore> {
+    if path.is_dir() {
+        return Err(Error::storage(format!(
+            "cannot open SQLite database {}: it is a directory",
+            path.display()
+        )));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            Error::storage(format!(
+                "cannot create the folder {} for the database: {e}",
+                parent.display()
+            ))
+        })?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(match synchronous {
+            Synchronous::Full => SqliteSynchronous::Full,
+            Synchronous::Normal => SqliteSynchronous::Normal,
+        })
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(30));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .map_err(|e| {
+            Error::storage(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
+        })?;
+    migrate(&pool, path).await?;
+    Ok(SqlStore::new(SqliteBackend { pool }))
+}
+
+/// Runs the migrations. Two processes opening a new file at once can race to apply the first
+/// migration; the loser retries and finds it applied.
+async fn migrate(pool: &SqlitePool, path: &Path) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        match MIGRATOR.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 5 => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "migration raced; retrying");
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => {
+                return Err(Error::storage(format!(
+                    "cannot migrate SQLite database {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+}
