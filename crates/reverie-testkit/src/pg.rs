@@ -4,7 +4,7 @@
 //! The cluster starts on first use and lives as long as the test process. A small watchdog
 //! process stops it and removes its folder when the test process ends — even when the process
 //! is killed — since Rust never runs destructors of statics. `initdb` refuses to run as root,
-//! so under root the cluster runs as the `postgres` user (through `runuser`).
+//! so under root the cluster runs as the `postgres` user (through `setpriv`).
 //!
 //! Set `REVERIE_TEST_DATABASE_URL` to use an existing server instead (each caller still gets
 //! its own database), and `REVERIE_PG_BINDIR` to choose the binaries (default: `pg_config
@@ -51,12 +51,14 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// A command run as `user` when set (through `runuser`), else as ourselves.
+/// A command run as `user` when set, else as ourselves. `setpriv` execs the program in place
+/// (unlike `runuser`, which stays as its parent), so a spawned child's pid is the program's own
+/// and signals reach it.
 fn command(run_as: &Option<String>, program: &Path) -> Command {
     match run_as {
         Some(user) => {
-            let mut c = Command::new("runuser");
-            c.args(["-u", user, "--"]).arg(program);
+            let mut c = Command::new("setpriv");
+            c.args([&format!("--reuid={user}"), &format!("--regid={user}"), "--init-groups", "--"]).arg(program);
             c
         }
         None => Command::new(program),
