@@ -58,7 +58,13 @@ fn command(run_as: &Option<String>, program: &Path) -> Command {
     match run_as {
         Some(user) => {
             let mut c = Command::new("setpriv");
-            c.args([&format!("--reuid={user}"), &format!("--regid={user}"), "--init-groups", "--"]).arg(program);
+            c.args([
+                &format!("--reuid={user}"),
+                &format!("--regid={user}"),
+                "--init-groups",
+                "--",
+            ])
+            .arg(program);
             c
         }
         None => Command::new(program),
