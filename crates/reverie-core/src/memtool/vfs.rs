@@ -143,12 +143,12 @@ impl Vfs {
         for i in 1..names.len() {
             match self.nodes.get(&names[..i]) {
                 Some(Node::File(_)) => return false,
-                Some(Node::Dir) => {
-                    if self.segs.get(&names[..i]).map(String::as_str) != Some(segs[i - 1]) {
-                        return false;
-                    }
+                Some(Node::Dir)
+                    if self.segs.get(&names[..i]).map(String::as_str) != Some(segs[i - 1]) =>
+                {
+                    return false;
                 }
-                None => {}
+                _ => {}
             }
         }
         if let Some(existing) = self.nodes.get(&names) {

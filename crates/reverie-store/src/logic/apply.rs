@@ -50,33 +50,40 @@ pub(crate) struct Applied {
     pub rows: Vec<MemoryRow>,
 }
 
-fn version(
-    w_store: &str,
-    memory_id: &str,
+/// What every version of one write shares.
+struct Stamp<'a> {
+    store_id: &'a str,
     revision: i64,
-    op: Operation,
-    path: &str,
-    content: Option<&str>,
-    actor: &Actor,
     now: i64,
-) -> VersionRow {
-    VersionRow {
-        seq: 0,
-        id: new_id(IdKind::Version),
-        store_id: w_store.to_string(),
-        memory_id: memory_id.to_string(),
-        revision,
-        operation: op.as_str().to_string(),
-        path: Some(path.to_string()),
-        content: content.map(|c| c.as_bytes().to_vec()),
-        content_sha256: content.map(sha256_hex),
-        content_size_bytes: content.map(|c| c.len() as i64),
-        actor_type: Some(actor.kind().to_string()),
-        actor_id: Some(actor.id().to_string()),
-        created_at: now,
-        redacted_at: None,
-        redacted_by_type: None,
-        redacted_by_id: None,
+    actor: &'a Actor,
+}
+
+impl Stamp<'_> {
+    fn version(
+        &self,
+        memory_id: &str,
+        op: Operation,
+        path: &str,
+        content: Option<&str>,
+    ) -> VersionRow {
+        VersionRow {
+            seq: 0,
+            id: new_id(IdKind::Version),
+            store_id: self.store_id.to_string(),
+            memory_id: memory_id.to_string(),
+            revision: self.revision,
+            operation: op.as_str().to_string(),
+            path: Some(path.to_string()),
+            content: content.map(|c| c.as_bytes().to_vec()),
+            content_sha256: content.map(sha256_hex),
+            content_size_bytes: content.map(|c| c.len() as i64),
+            actor_type: Some(self.actor.kind().to_string()),
+            actor_id: Some(self.actor.id().to_string()),
+            created_at: self.now,
+            redacted_at: None,
+            redacted_by_type: None,
+            redacted_by_id: None,
+        }
     }
 }
 
@@ -88,7 +95,13 @@ pub(crate) async fn apply<B: Backend>(
     actor: &Actor,
 ) -> Result<Applied> {
     let store_id = w.store.id.clone();
-    let (revision, now) = (w.store.revision, w.now);
+    let now = w.now;
+    let stamp = Stamp {
+        store_id: &store_id,
+        revision: w.store.revision,
+        now,
+        actor,
+    };
     let conn: &mut B::Conn = &mut w.tx;
 
     if plan.creates.len() > plan.deletes.len() {
@@ -103,16 +116,7 @@ pub(crate) async fn apply<B: Backend>(
     }
 
     for row in &plan.deletes {
-        let v = version(
-            &store_id,
-            &row.id,
-            revision,
-            Operation::Deleted,
-            &row.path,
-            None,
-            actor,
-            now,
-        );
+        let v = stamp.version(&row.id, Operation::Deleted, &row.path, None);
         conn.insert_version(&v).await?;
         conn.delete_memory(&store_id, &row.id).await?;
     }
@@ -123,16 +127,7 @@ pub(crate) async fn apply<B: Backend>(
     }
     let mut applied = Applied::default();
     for u in plan.updates {
-        let v = version(
-            &store_id,
-            &u.row.id,
-            revision,
-            Operation::Modified,
-            &u.path,
-            Some(&u.content),
-            actor,
-            now,
-        );
+        let v = stamp.version(&u.row.id, Operation::Modified, &u.path, Some(&u.content));
         conn.insert_version(&v).await?;
         let row = MemoryRow {
             path: u.path,
@@ -153,16 +148,7 @@ pub(crate) async fn apply<B: Backend>(
                 existing_id: existing.id,
             });
         }
-        let v = version(
-            &store_id,
-            &c.memory_id,
-            revision,
-            Operation::Created,
-            &c.path,
-            Some(&c.content),
-            actor,
-            now,
-        );
+        let v = stamp.version(&c.memory_id, Operation::Created, &c.path, Some(&c.content));
         conn.insert_version(&v).await?;
         let row = MemoryRow {
             id: c.memory_id,

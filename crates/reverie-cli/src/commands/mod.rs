@@ -1,0 +1,32 @@
+//! One module per family of commands.
+
+pub mod history;
+pub mod memory;
+pub mod store;
+pub mod tool;
+pub mod tour;
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use reverie_core::Error;
+
+/// Parses repeated `KEY=VALUE` flags; `KEY=` gives `None` (remove) when `allow_remove`.
+pub fn parse_pairs(
+    pairs: &[String],
+    allow_remove: bool,
+) -> Result<BTreeMap<String, Option<String>>> {
+    let mut out = BTreeMap::new();
+    for pair in pairs {
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(Error::invalid("metadata", format!("{pair:?} is not KEY=VALUE")).into());
+        };
+        let v = if v.is_empty() && allow_remove {
+            None
+        } else {
+            Some(v.to_string())
+        };
+        out.insert(k.to_string(), v);
+    }
+    Ok(out)
+}

@@ -1,0 +1,45 @@
+//! `reverie memory-tool`: one `memory_20250818` command, or a stream of them with `--batch`.
+
+use std::io::BufRead;
+
+use anyhow::Result;
+use reverie_core::memtool::Command;
+use reverie_store::ToolOutcome;
+
+use crate::cli::MemoryToolArgs;
+use crate::context::Ctx;
+use crate::exit;
+use crate::output::{emit, emit_raw, json};
+
+pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
+    let st = ctx.store_ref(&a.store.store).await?;
+    if !a.batch {
+        let command = Command::parse(a.command.as_deref().unwrap_or_default())?;
+        let out = ctx.store.memory_tool(&st.id, &command, &ctx.actor).await?;
+        if ctx.json {
+            json(&out);
+        } else {
+            emit_raw(&out.content);
+            emit("");
+        }
+        return Ok(if out.is_error { exit::REPORTED } else { 0 });
+    }
+    // One JSON command per line in, one JSON result per line out; a bad line gets an error
+    // result of its own and the stream goes on.
+    for line in std::io::stdin().lock().lines() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let out = match Command::parse(&line) {
+            Ok(command) => ctx.store.memory_tool(&st.id, &command, &ctx.actor).await?,
+            Err(e) => ToolOutcome {
+                is_error: true,
+                content: e.to_string(),
+                revision: None,
+            },
+        };
+        emit(&serde_json::to_string(&out).expect("outcomes serialize"));
+    }
+    Ok(0)
+}

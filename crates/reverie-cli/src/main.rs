@@ -1,0 +1,96 @@
+//! `reverie`, the command line. Thin by design: it parses arguments, opens the store the
+//! database URL names, calls the library, renders the result as text or JSON, and decides the
+//! exit code — all error-to-exit-code mapping happens in [`exit_code`].
+
+mod cli;
+mod commands;
+mod context;
+mod output;
+
+use clap::Parser;
+use reverie_core::ErrorType;
+
+use crate::cli::{Cli, Cmd};
+use crate::context::Ctx;
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    /// Storage or I/O failure.
+    pub const FAILURE: i32 = 1;
+    /// Invalid input (also clap's usage errors).
+    pub const INVALID: i32 = 2;
+    /// The store, memory or version does not exist.
+    pub const NOT_FOUND: i32 = 3;
+    /// A conflict: failed precondition, taken path, archived store.
+    pub const CONFLICT: i32 = 4;
+    /// The command ran but reports a problem: the memory tool answered with an error, or a
+    /// store check found broken invariants.
+    pub const REPORTED: i32 = 5;
+}
+
+fn exit_code(err: &anyhow::Error) -> i32 {
+    match err
+        .downcast_ref::<reverie_core::Error>()
+        .map(|e| e.error_type())
+    {
+        Some(ErrorType::InvalidRequest) => exit::INVALID,
+        Some(ErrorType::NotFound) => exit::NOT_FOUND,
+        Some(
+            ErrorType::MemoryPreconditionFailed
+            | ErrorType::MemoryPathConflict
+            | ErrorType::Conflict,
+        ) => exit::CONFLICT,
+        _ => exit::FAILURE,
+    }
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("REVERIE_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let json = cli.json;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let code = match runtime
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run(cli)))
+    {
+        Ok(code) => code,
+        Err(err) => {
+            if json {
+                let body = match err.downcast_ref::<reverie_core::Error>() {
+                    Some(e) => e.to_body(),
+                    None => {
+                        serde_json::json!({"type": "error", "error": {"type": "api_error", "message": format!("{err:#}")}})
+                    }
+                };
+                output::emit(&serde_json::to_string_pretty(&body).expect("json values serialize"));
+            }
+            eprintln!("error: {err:#}");
+            exit_code(&err)
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let ctx = Ctx::open(&cli).await?;
+    match cli.command {
+        Cmd::Store(cmd) => commands::store::run(&ctx, cmd).await,
+        Cmd::Put(a) => commands::memory::put(&ctx, a).await,
+        Cmd::Get(a) => commands::memory::get(&ctx, a).await,
+        Cmd::Ls(a) => commands::memory::ls(&ctx, a).await,
+        Cmd::Mv(a) => commands::memory::mv(&ctx, a).await,
+        Cmd::Rm(a) => commands::memory::rm(&ctx, a).await,
+        Cmd::Log(a) => commands::history::log(&ctx, a).await,
+        Cmd::Diff(a) => commands::history::diff(&ctx, a).await,
+        Cmd::Restore(a) => commands::history::restore(&ctx, a).await,
+        Cmd::Redact(a) => commands::history::redact(&ctx, a).await,
+        Cmd::MemoryTool(a) => commands::tool::run(&ctx, a).await,
+        Cmd::Tour(a) => commands::tour::run(&ctx, a).await,
+    }
+}
