@@ -205,3 +205,80 @@ mod tests {
         assert!(err.to_string().contains("memver_a was redacted"), "{err}");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::content::sha256_hex;
+
+    /// A store state: memory id -> (path, content), paths unique.
+    fn state() -> impl Strategy<Value = BTreeMap<String, (String, String)>> {
+        proptest::collection::btree_map(0u8..12, (0u8..12, "[ab]{0,3}"), 0..10).prop_map(|m| {
+            let mut used = std::collections::BTreeSet::new();
+            m.into_iter()
+                .filter(|(_, (p, _))| used.insert(*p))
+                .map(|(id, (p, c))| (format!("mem_{id}"), (format!("/p{p}"), c)))
+                .collect()
+        })
+    }
+
+    proptest! {
+        /// Applying the plan to the current state gives exactly the target state.
+        #[test]
+        fn the_plan_reaches_the_target(now in state(), then in state(), deleted_then in proptest::collection::btree_set(0u8..12, 0..4)) {
+            let current: Vec<Current> = now
+                .iter()
+                .map(|(id, (p, c))| Current { memory_id: id.clone(), path: p.clone(), content_sha256: sha256_hex(c) })
+                .collect();
+            let mut target: Vec<Target> = then
+                .iter()
+                .map(|(id, (p, c))| Target {
+                    memory_id: id.clone(),
+                    version_id: format!("memver_{id}"),
+                    operation: Operation::Modified,
+                    path: Some(p.clone()),
+                    content: Some(c.clone()),
+                    content_sha256: Some(sha256_hex(c)),
+                    redacted: false,
+                })
+                .collect();
+            for d in deleted_then {
+                let id = format!("mem_{d}");
+                if !then.contains_key(&id) {
+                    target.push(Target {
+                        memory_id: id.clone(),
+                        version_id: format!("memver_{id}"),
+                        operation: Operation::Deleted,
+                        path: Some("/gone".into()),
+                        content: None,
+                        content_sha256: None,
+                        redacted: false,
+                    });
+                }
+            }
+            let mut state = now.clone();
+            let contents: BTreeMap<String, String> = now.iter().map(|(id, (_, c))| (id.clone(), c.clone())).collect();
+            for change in plan(&current, &target).unwrap() {
+                match change {
+                    Change::Delete { memory_id } => {
+                        prop_assert!(state.remove(&memory_id).is_some());
+                    }
+                    Change::Recreate { memory_id, path, content } => {
+                        prop_assert!(state.insert(memory_id, (path, content)).is_none());
+                    }
+                    Change::Modify { memory_id, path, content } => {
+                        prop_assert!(path.is_some() || content.is_some(), "no empty modifications");
+                        let entry = state.get_mut(&memory_id).unwrap();
+                        if let Some(p) = path { entry.0 = p; }
+                        entry.1 = content.unwrap_or_else(|| contents[&memory_id].clone());
+                    }
+                }
+            }
+            prop_assert_eq!(state, then);
+        }
+    }
+}

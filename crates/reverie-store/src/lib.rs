@@ -2,7 +2,7 @@
 //! restore and the memory tool — with a SQLite and a PostgreSQL implementation over sqlx.
 //!
 //! Both backends share one implementation of the logic ([`SqlStore`], generic over a
-//! [`Backend`](backend::Backend)) and one set of portable queries (`dao`); what differs is
+//! `Backend`) and one set of portable queries (`dao`); what differs is
 //! connection setup, migrations and how a write transaction takes its lock. Every change to a
 //! store's memories runs in one transaction that first bumps the store's revision — which is
 //! also the lock that serializes writers of a store on both backends — so a change is written
