@@ -547,6 +547,59 @@ async fn versions_record_every_change(s: Arc<dyn Store>) {
     assert!(p2.next_page.is_none());
     let v = s.get_version(&st, &versions[2].id).await.unwrap();
     assert_eq!(v.content.as_deref(), Some("2"));
+
+    // Time filters are inclusive on both ends.
+    let cut = versions[2].created_at;
+    let since = s
+        .list_versions(
+            &st,
+            &VersionQuery {
+                created_at_gte: Some(cut),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(
+        since.len(),
+        4,
+        "the rename, the deletion, /other, and the cut itself"
+    );
+    assert!(since.iter().all(|v| v.created_at >= cut));
+    let until = s
+        .list_versions(
+            &st,
+            &VersionQuery {
+                created_at_lte: Some(cut),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .data;
+    assert_eq!(until.len(), 2);
+    let stores = s
+        .list_stores(&StoreQuery {
+            created_at_gte: Some(cut),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .data;
+    assert!(
+        !stores.iter().any(|x| x.id == st),
+        "the store was created before the cut"
+    );
+    let stores = s
+        .list_stores(&StoreQuery {
+            created_at_lte: Some(cut),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .data;
+    assert!(stores.iter().any(|x| x.id == st));
 }
 
 async fn redaction(s: Arc<dyn Store>) {
