@@ -1,8 +1,8 @@
 //! The objects of the wire contract: memory stores, memories, memory prefixes, memory versions
 //! and actors, serialized exactly as the SDK's types expect them.
 //!
-//! reverie adds two fields the contract lacks: `revision` on stores and versions (the store
-//! revision a change created) and `max_memories` on stores. Clients ignore fields they do not
+//! reverie adds fields the contract lacks: `revision` on stores and versions (the store
+//! revision a change created), and `max_memories` and `memory_count` on stores. Clients ignore fields they do not
 //! know, so the additions do not change the contract's behaviour.
 
 use std::collections::BTreeMap;
@@ -123,6 +123,8 @@ pub struct MemoryStore {
     pub revision: i64,
     /// reverie: the most memories the store may hold.
     pub max_memories: i64,
+    /// reverie: how many memories the store holds.
+    pub memory_count: i64,
 }
 
 /// A text document at a path in a store.

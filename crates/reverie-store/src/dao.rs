@@ -47,8 +47,11 @@ pub trait Dao: Send {
     ) -> Result<Vec<StoreRow>>;
     async fn update_store(&mut self, s: &StoreRow) -> Result<()>;
     async fn delete_store(&mut self, id: &str) -> Result<bool>;
-    /// Bumps the store's revision and returns the store: the write lock of a store.
-    async fn bump_revision(&mut self, id: &str) -> Result<Option<StoreRow>>;
+    /// Bumps the store's revision, adds `count_delta` to its memory count, and returns the
+    /// store: the write lock of a store.
+    async fn bump_revision(&mut self, id: &str, count_delta: i64) -> Result<Option<StoreRow>>;
+    /// Adds to the store's memory count.
+    async fn add_memory_count(&mut self, id: &str, delta: i64) -> Result<()>;
     /// Takes the store's row lock without changing it, for changes to the store's own fields.
     async fn lock_store(&mut self, id: &str) -> Result<Option<StoreRow>>;
     async fn insert_revision(&mut self, r: &RevisionRow) -> Result<()>;
@@ -79,9 +82,9 @@ pub trait Dao: Send {
         limit: i64,
         with_content: bool,
     ) -> Result<Vec<MemoryRow>>;
-    async fn memory_count(&mut self, store_id: &str) -> Result<i64>;
     async fn all_memories(&mut self, store_id: &str) -> Result<Vec<MemoryRow>>;
-    async fn insert_memory(&mut self, m: &MemoryRow) -> Result<()>;
+    /// Inserts a memory; `false` when its path is taken (nothing is inserted then).
+    async fn insert_memory(&mut self, m: &MemoryRow) -> Result<bool>;
     async fn update_memory(&mut self, m: &MemoryRow) -> Result<()>;
     async fn set_memory_path(&mut self, store_id: &str, id: &str, path: &str) -> Result<()>;
     async fn delete_memory(&mut self, store_id: &str, id: &str) -> Result<()>;
@@ -126,7 +129,7 @@ pub(crate) fn db_err(e: sqlx::Error) -> Error {
 
 macro_rules! store_cols {
     () => {
-        "id, name, description, metadata, created_at, updated_at, archived_at, revision, max_memories"
+        "id, name, description, metadata, created_at, updated_at, archived_at, revision, max_memories, memory_count"
     };
 }
 macro_rules! memory_cols {
@@ -170,6 +173,7 @@ macro_rules! impl_dao {
                     archived_at: r.try_get("archived_at")?,
                     revision: r.try_get("revision")?,
                     max_memories: r.try_get("max_memories")?,
+                    memory_count: r.try_get("memory_count")?,
                 })
             }
 
@@ -227,7 +231,7 @@ macro_rules! impl_dao {
             impl Dao for $conn {
                 async fn insert_store(&mut self, s: &StoreRow) -> Result<()> {
                     sqlx::query(concat!(
-                        "INSERT INTO memory_stores (", store_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                        "INSERT INTO memory_stores (", store_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                     ))
                     .bind(&s.id)
                     .bind(&s.name)
@@ -238,6 +242,7 @@ macro_rules! impl_dao {
                     .bind(s.archived_at)
                     .bind(s.revision)
                     .bind(s.max_memories)
+                    .bind(s.memory_count)
                     .execute(&mut *self)
                     .await
                     .map_err(db_err)?;
@@ -320,15 +325,27 @@ macro_rules! impl_dao {
                     Ok(done.rows_affected() > 0)
                 }
 
-                async fn bump_revision(&mut self, id: &str) -> Result<Option<StoreRow>> {
+                async fn bump_revision(&mut self, id: &str, count_delta: i64) -> Result<Option<StoreRow>> {
                     let row = sqlx::query(concat!(
-                        "UPDATE memory_stores SET revision = revision + 1 WHERE id = $1 RETURNING ", store_cols!()
+                        "UPDATE memory_stores SET revision = revision + 1, memory_count = memory_count + $2 \
+                         WHERE id = $1 RETURNING ", store_cols!()
                     ))
                     .bind(id)
+                    .bind(count_delta)
                     .fetch_optional(&mut *self)
                     .await
                     .map_err(db_err)?;
                     row.as_ref().map(store_row).transpose().map_err(db_err)
+                }
+
+                async fn add_memory_count(&mut self, id: &str, delta: i64) -> Result<()> {
+                    sqlx::query("UPDATE memory_stores SET memory_count = memory_count + $1 WHERE id = $2")
+                        .bind(delta)
+                        .bind(id)
+                        .execute(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
                 }
 
                 async fn lock_store(&mut self, id: &str) -> Result<Option<StoreRow>> {
@@ -413,15 +430,6 @@ macro_rules! impl_dao {
                     all(rows, memory_row)
                 }
 
-                async fn memory_count(&mut self, store_id: &str) -> Result<i64> {
-                    let row = sqlx::query("SELECT COUNT(*) AS n FROM memories WHERE store_id = $1")
-                        .bind(store_id)
-                        .fetch_one(&mut *self)
-                        .await
-                        .map_err(db_err)?;
-                    row.try_get::<i64, _>("n").map_err(db_err)
-                }
-
                 async fn all_memories(&mut self, store_id: &str) -> Result<Vec<MemoryRow>> {
                     let rows = sqlx::query(concat!(
                         "SELECT ", memory_cols!(), ", ", $nb, " AS content FROM memories WHERE store_id = $1 ORDER BY path"
@@ -433,9 +441,12 @@ macro_rules! impl_dao {
                     all(rows, memory_row)
                 }
 
-                async fn insert_memory(&mut self, m: &MemoryRow) -> Result<()> {
-                    sqlx::query(concat!(
-                        "INSERT INTO memories (", memory_cols!(), ", content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                async fn insert_memory(&mut self, m: &MemoryRow) -> Result<bool> {
+                    // ON CONFLICT rather than a lookup first: one statement on the hot path, and
+                    // PostgreSQL's transaction stays usable to report who holds the path.
+                    let done = sqlx::query(concat!(
+                        "INSERT INTO memories (", memory_cols!(), ", content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                         ON CONFLICT (store_id, path) DO NOTHING"
                     ))
                     .bind(&m.id)
                     .bind(&m.store_id)
@@ -449,7 +460,7 @@ macro_rules! impl_dao {
                     .execute(&mut *self)
                     .await
                     .map_err(db_err)?;
-                    Ok(())
+                    Ok(done.rows_affected() == 1)
                 }
 
                 async fn update_memory(&mut self, m: &MemoryRow) -> Result<()> {

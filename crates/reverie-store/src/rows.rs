@@ -15,6 +15,7 @@ pub struct StoreRow {
     pub archived_at: Option<i64>,
     pub revision: i64,
     pub max_memories: i64,
+    pub memory_count: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +88,7 @@ impl StoreRow {
             archived_at: self.archived_at.map(Timestamp),
             revision: self.revision,
             max_memories: self.max_memories,
+            memory_count: self.memory_count,
         })
     }
 }

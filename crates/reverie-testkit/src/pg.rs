@@ -6,9 +6,18 @@
 //! is killed — since Rust never runs destructors of statics. `initdb` refuses to run as root,
 //! so under root the cluster runs as the `postgres` user (through `setpriv`).
 //!
+//! By default the cluster trades durability for speed: it runs with `fsync=off`,
+//! `synchronous_commit=off` and `full_page_writes=off`, which is right for tests (a lost cluster
+//! is thrown away anyway) and wrong for measuring commit cost. Benchmarks ask for a durable
+//! cluster — PostgreSQL's own defaults, a commit waits for its WAL to be fsynced — either with
+//! [`fresh_durable_database`] or by setting `REVERIE_PG_DURABLE=1` in the environment, which
+//! makes the process's cluster durable whichever function starts it. Durability is decided once,
+//! when the cluster starts: asking for a durable database from a process whose cluster already
+//! runs without fsync panics rather than measure the wrong thing.
+//!
 //! Set `REVERIE_TEST_DATABASE_URL` to use an existing server instead (each caller still gets
-//! its own database), and `REVERIE_PG_BINDIR` to choose the binaries (default: `pg_config
-//! --bindir`).
+//! its own database; its durability is then that server's own settings), and
+//! `REVERIE_PG_BINDIR` to choose the binaries (default: `pg_config --bindir`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,6 +32,7 @@ pub struct Cluster {
     port: u16,
     bindir: PathBuf,
     run_as: Option<String>,
+    durable: bool,
 }
 
 static CLUSTER: OnceLock<Cluster> = OnceLock::new();
@@ -41,6 +51,18 @@ fn bindir() -> PathBuf {
         String::from_utf8_lossy(&out.stderr)
     );
     PathBuf::from(String::from_utf8(out.stdout).expect("utf-8 path").trim())
+}
+
+/// Whether `REVERIE_PG_DURABLE` asks for a durable cluster (`1`, `true`, `yes` or `on`).
+fn durable_from_env() -> bool {
+    std::env::var("REVERIE_PG_DURABLE")
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
+        .unwrap_or(false)
 }
 
 fn is_root() -> bool {
@@ -84,7 +106,11 @@ fn run(mut c: Command, what: &str) {
 }
 
 impl Cluster {
-    fn start() -> Cluster {
+    /// Starts a cluster; `durable` keeps PostgreSQL's default fsync and commit settings.
+    // `postgres` and its watchdog are meant to outlive this function, and the watchdog this
+    // process: neither is waited for here (the watchdog stops postgres; init reaps both).
+    #[allow(clippy::zombie_processes)]
+    fn start(durable: bool) -> Cluster {
         let bindir = bindir();
         let run_as = is_root().then(|| "postgres".to_string());
         // A short path: Unix socket paths are limited to about 100 bytes.
@@ -121,27 +147,25 @@ impl Cluster {
 
         let port: u16 = 20_000 + (rand::random::<u16>() % 40_000);
         let mut pg = command(&run_as, &bindir.join("postgres"));
-        pg.arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(&socket_dir)
-            .args([
-                "-p",
-                &port.to_string(),
-                "-c",
-                "listen_addresses=",
-                "-c",
-                "max_connections=200",
-            ])
-            .args([
+        pg.arg("-D").arg(&data).arg("-k").arg(&socket_dir).args([
+            "-p",
+            &port.to_string(),
+            "-c",
+            "listen_addresses=",
+            "-c",
+            "max_connections=200",
+        ]);
+        if !durable {
+            pg.args([
                 "-c",
                 "fsync=off",
                 "-c",
                 "synchronous_commit=off",
                 "-c",
                 "full_page_writes=off",
-            ])
-            .stdin(Stdio::null())
+            ]);
+        }
+        pg.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(root.join("postgres.log")).expect("log file"));
         let child = pg.spawn().expect("cannot start postgres");
@@ -168,6 +192,7 @@ impl Cluster {
             port,
             bindir,
             run_as,
+            durable,
         };
         cluster.wait_ready(&root);
         cluster
@@ -220,8 +245,20 @@ impl Cluster {
     }
 }
 
-/// The URL of a new, empty database on the test cluster (started on first use).
+/// The URL of a new, empty database on the test cluster (started on first use; durable only
+/// when `REVERIE_PG_DURABLE` asks for it).
 pub fn fresh_database() -> String {
+    fresh(false)
+}
+
+/// The URL of a new, empty database on a durable cluster: `fsync`, `synchronous_commit` and
+/// `full_page_writes` on, as PostgreSQL ships. For benchmarks. Panics if this process's cluster
+/// already runs without fsync (started by [`fresh_database`] without `REVERIE_PG_DURABLE`).
+pub fn fresh_durable_database() -> String {
+    fresh(true)
+}
+
+fn fresh(durable: bool) -> String {
     let n = DATABASES.fetch_add(1, Ordering::SeqCst);
     let name = format!("reverie_test_{}_{n}", std::process::id());
     if let Ok(url) = std::env::var("REVERIE_TEST_DATABASE_URL") {
@@ -234,7 +271,12 @@ pub fn fresh_database() -> String {
             .unwrap_or_default();
         return format!("{server}/{name}{query}");
     }
-    let cluster = CLUSTER.get_or_init(Cluster::start);
+    let cluster = CLUSTER.get_or_init(|| Cluster::start(durable || durable_from_env()));
+    assert!(
+        cluster.durable || !durable,
+        "a durable database was asked for, but this process's PostgreSQL cluster already runs \
+         with fsync off: set REVERIE_PG_DURABLE=1 or ask for the durable database first"
+    );
     cluster.psql(&format!("CREATE DATABASE {name}"));
     cluster.url(&name)
 }

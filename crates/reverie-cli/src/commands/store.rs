@@ -19,7 +19,10 @@ fn show(ctx: &Ctx, s: &MemoryStore) {
         vec!["name".into(), s.name.clone()],
         vec!["description".into(), s.description.clone()],
         vec!["revision".into(), s.revision.to_string()],
-        vec!["max memories".into(), s.max_memories.to_string()],
+        vec![
+            "memories".into(),
+            format!("{} of at most {}", s.memory_count, s.max_memories),
+        ],
         vec!["created".into(), s.created_at.to_string()],
         vec!["updated".into(), s.updated_at.to_string()],
         vec![

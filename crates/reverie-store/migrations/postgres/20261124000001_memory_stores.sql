@@ -11,7 +11,9 @@ CREATE TABLE memory_stores (
     updated_at   BIGINT NOT NULL,
     archived_at  BIGINT,
     revision     BIGINT NOT NULL DEFAULT 0,
-    max_memories BIGINT NOT NULL
+    max_memories BIGINT NOT NULL,
+    -- Live memories, kept exact by every write (cheaper than counting on each create).
+    memory_count BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX memory_stores_by_created ON memory_stores (created_at, id);
 CREATE INDEX memory_stores_by_name ON memory_stores (name);

@@ -87,8 +87,9 @@ impl Stamp<'_> {
     }
 }
 
-/// Writes `plan` inside the write `w`. Checks the store's memory limit when the plan adds
-/// memories, and path uniqueness for memories that come into existence.
+/// Writes `plan` inside the write `w`: keeps the store's memory count exact, checks its memory
+/// limit when the plan adds memories, and refuses a memory that comes into existence at a taken
+/// path.
 pub(crate) async fn apply<B: Backend>(
     w: &mut Write<B>,
     plan: Plan,
@@ -102,17 +103,20 @@ pub(crate) async fn apply<B: Backend>(
         now,
         actor,
     };
+    // The bump already counted what the caller expected; correct it to what the plan does.
+    let delta = plan.creates.len() as i64 - plan.deletes.len() as i64;
+    let correction = delta - w.counted;
     let conn: &mut B::Conn = &mut w.tx;
-
-    if plan.creates.len() > plan.deletes.len() {
-        let after = conn.memory_count(&store_id).await? + plan.creates.len() as i64
-            - plan.deletes.len() as i64;
-        if after > w.store.max_memories {
-            return Err(Error::StoreFull {
-                store_id,
-                limit: w.store.max_memories,
-            });
-        }
+    if correction != 0 {
+        conn.add_memory_count(&store_id, correction).await?;
+        w.store.memory_count += correction;
+        w.counted = delta;
+    }
+    if delta > 0 && w.store.memory_count > w.store.max_memories {
+        return Err(Error::StoreFull {
+            store_id,
+            limit: w.store.max_memories,
+        });
     }
 
     for row in &plan.deletes {
@@ -142,14 +146,7 @@ pub(crate) async fn apply<B: Backend>(
         applied.rows.push(row);
     }
     for c in plan.creates {
-        if let Some(existing) = conn.memory_by_path(&store_id, &c.path, false).await? {
-            return Err(Error::PathConflict {
-                path: c.path,
-                existing_id: existing.id,
-            });
-        }
         let v = stamp.version(&c.memory_id, Operation::Created, &c.path, Some(&c.content));
-        conn.insert_version(&v).await?;
         let row = MemoryRow {
             id: c.memory_id,
             store_id: store_id.clone(),
@@ -157,11 +154,18 @@ pub(crate) async fn apply<B: Backend>(
             content_sha256: v.content_sha256.clone().expect("live versions have a sha"),
             content_size_bytes: c.content.len() as i64,
             content: Some(c.content.into_bytes()),
-            version_id: v.id,
+            version_id: v.id.clone(),
             created_at: now,
             updated_at: now,
         };
-        conn.insert_memory(&row).await?;
+        if !conn.insert_memory(&row).await? {
+            let existing = conn.memory_by_path(&store_id, &row.path, false).await?;
+            return Err(Error::PathConflict {
+                path: row.path,
+                existing_id: existing.map_or_else(|| "(unknown)".into(), |m| m.id),
+            });
+        }
+        conn.insert_version(&v).await?;
         applied.rows.push(row);
     }
     Ok(applied)

@@ -110,6 +110,13 @@ impl<B: Backend> SqlStore<B> {
                 Err(_) => problems.push(format!("memory {} content is not UTF-8", m.id)),
             }
         }
+        if memories.len() as i64 != store.memory_count {
+            problems.push(format!(
+                "store records {} memories but holds {}",
+                store.memory_count,
+                memories.len()
+            ));
+        }
         if memories.len() as i64 > store.max_memories {
             problems.push(format!(
                 "store holds {} memories, over its limit of {}",

@@ -34,13 +34,8 @@ impl<B: Backend> SqlStore<B> {
     ) -> Result<Memory> {
         validate_path(path)?;
         validate_content(content)?;
-        let mut w = self.begin_write(store_id, false).await?;
-        if let Some(existing) = w.tx.memory_by_path(store_id, path, false).await? {
-            return Err(Error::PathConflict {
-                path: path.to_string(),
-                existing_id: existing.id,
-            });
-        }
+        // A taken path is found by the insert itself (see `apply`): no lookup first.
+        let mut w = self.begin_write(store_id, false, 1).await?;
         let plan = Plan {
             creates: vec![Create {
                 memory_id: new_id(IdKind::Memory),
@@ -190,7 +185,7 @@ impl<B: Backend> SqlStore<B> {
         if let Some(sha) = &patch.precondition_content_sha256 {
             validate_sha256("precondition.content_sha256", sha)?;
         }
-        let mut w = self.begin_write(store_id, false).await?;
+        let mut w = self.begin_write(store_id, false, 0).await?;
         let row =
             w.tx.memory(store_id, memory_id, true)
                 .await?
@@ -245,7 +240,7 @@ impl<B: Backend> SqlStore<B> {
             validate_sha256("expected_content_sha256", sha)?;
         }
         // Deleting from an archived store is allowed, as in the contract.
-        let mut w = self.begin_write(store_id, true).await?;
+        let mut w = self.begin_write(store_id, true, -1).await?;
         let row: MemoryRow =
             w.tx.memory(store_id, memory_id, false)
                 .await?

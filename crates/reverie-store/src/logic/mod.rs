@@ -29,12 +29,13 @@ pub struct SqlStore<B: Backend> {
     pub(crate) backend: B,
 }
 
-/// A write in progress: the transaction, the store as of the bumped revision, and the time
-/// every version of the write carries.
+/// A write in progress: the transaction, the store as of the bumped revision, the time every
+/// version of the write carries, and how much the bump already added to the memory count.
 pub(crate) struct Write<B: Backend> {
     pub tx: Transaction<'static, B::Db>,
     pub store: StoreRow,
     pub now: i64,
+    pub counted: i64,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -51,12 +52,16 @@ impl<B: Backend> SqlStore<B> {
         self.backend.pool().acquire().await.map_err(db_err)
     }
 
-    /// Opens a write on a store: takes the store's write lock by bumping its revision. The
-    /// transaction rolls back (and the revision with it) unless [`Self::finish`] commits it.
+    /// Opens a write on a store: takes the store's write lock by bumping its revision, and
+    /// adds `count_delta` — the change in live memories the caller expects — to the store's
+    /// memory count in the same statement (`apply` corrects it if the write turns out
+    /// otherwise). The transaction rolls back, revision and count with it, unless
+    /// [`Self::finish`] commits it.
     pub(crate) async fn begin_write(
         &self,
         store_id: &str,
         allow_archived: bool,
+        count_delta: i64,
     ) -> Result<Write<B>> {
         check_id(IdKind::Store, store_id)?;
         let mut tx = self
@@ -66,7 +71,7 @@ impl<B: Backend> SqlStore<B> {
             .await
             .map_err(db_err)?;
         let store = tx
-            .bump_revision(store_id)
+            .bump_revision(store_id, count_delta)
             .await?
             .ok_or_else(|| Error::not_found(IdKind::Store.noun(), store_id))?;
         if !allow_archived && store.archived_at.is_some() {
@@ -78,6 +83,7 @@ impl<B: Backend> SqlStore<B> {
             tx,
             store,
             now: Timestamp::now().micros(),
+            counted: count_delta,
         })
     }
 

@@ -108,7 +108,7 @@ impl<B: Backend> SqlStore<B> {
     ) -> Result<RestoreReport> {
         check_id(IdKind::Memory, memory_id)?;
         check_id(IdKind::Version, version_id)?;
-        let mut w = self.begin_write(store_id, false).await?;
+        let mut w = self.begin_write(store_id, false, 0).await?;
         let version =
             w.tx.version(store_id, version_id, true)
                 .await?
@@ -162,7 +162,7 @@ impl<B: Backend> SqlStore<B> {
         revision: i64,
         actor: &Actor,
     ) -> Result<RestoreReport> {
-        let mut w = self.begin_write(store_id, false).await?;
+        let mut w = self.begin_write(store_id, false, 0).await?;
         // The bump already counted this restore; the store had reached one revision less.
         check_revision(revision, w.store.revision - 1)?;
         let targets =

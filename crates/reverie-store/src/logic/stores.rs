@@ -31,6 +31,7 @@ impl<B: Backend> SqlStore<B> {
             updated_at: now,
             archived_at: None,
             revision: 0,
+            memory_count: 0,
             max_memories,
         };
         let mut conn = self.read().await?;

@@ -94,7 +94,7 @@ impl<B: Backend> SqlStore<B> {
                 revision: None,
             });
         }
-        let mut w = self.begin_write(store_id, false).await?;
+        let mut w = self.begin_write(store_id, false, 0).await?;
         let snap = snapshot(&mut *w.tx, store_id, w.store.max_memories).await?;
         let (result, effects) = run(&mut *w.tx, store_id, &snap, command).await?;
         if effects.is_empty() {
