@@ -207,7 +207,7 @@ async fn diff_revisions(ctx: &Ctx, store_id: &str, current: i64, spec: &str) -> 
             .map_err(|_| Error::invalid("revision", format!("{s:?} is not a revision number")))
     };
     let (a, b) = match spec.split_once("..") {
-        Some((a, b)) if b.is_empty() => (parse(a)?, current),
+        Some((a, "")) => (parse(a)?, current),
         Some((a, b)) => (parse(a)?, parse(b)?),
         None => (parse(spec)?, current),
     };
