@@ -55,6 +55,24 @@ pub trait Dao: Send {
     /// Takes the store's row lock without changing it, for changes to the store's own fields.
     async fn lock_store(&mut self, id: &str) -> Result<Option<StoreRow>>;
     async fn insert_revision(&mut self, r: &RevisionRow) -> Result<()>;
+    /// [`bump_revision`](Dao::bump_revision) and the new revision's row, in as few round trips as
+    /// the backend allows (`r.revision` is ignored: the new revision is used).
+    async fn bump_and_record(
+        &mut self,
+        id: &str,
+        count_delta: i64,
+        r: &RevisionRow,
+    ) -> Result<Option<StoreRow>> {
+        let store = self.bump_revision(id, count_delta).await?;
+        if let Some(s) = &store {
+            self.insert_revision(&RevisionRow {
+                revision: s.revision,
+                ..r.clone()
+            })
+            .await?;
+        }
+        Ok(store)
+    }
     async fn revisions_page(
         &mut self,
         store_id: &str,
@@ -85,6 +103,15 @@ pub trait Dao: Send {
     async fn all_memories(&mut self, store_id: &str) -> Result<Vec<MemoryRow>>;
     /// Inserts a memory; `false` when its path is taken (nothing is inserted then).
     async fn insert_memory(&mut self, m: &MemoryRow) -> Result<bool>;
+    /// Inserts a new memory and its `created` version, in as few round trips as the backend
+    /// allows; `false` when the path is taken (nothing is inserted then).
+    async fn insert_memory_and_version(&mut self, m: &MemoryRow, v: &VersionRow) -> Result<bool> {
+        if !self.insert_memory(m).await? {
+            return Ok(false);
+        }
+        self.insert_version(v).await?;
+        Ok(true)
+    }
     async fn update_memory(&mut self, m: &MemoryRow) -> Result<()>;
     async fn set_memory_path(&mut self, store_id: &str, id: &str, path: &str) -> Result<()>;
     async fn delete_memory(&mut self, store_id: &str, id: &str) -> Result<()>;
@@ -152,7 +179,7 @@ macro_rules! revision_cols {
 /// Implements [`Dao`] for a backend's connection type. `null_blob` is the dialect's typed
 /// NULL for a content column left out of a query.
 macro_rules! impl_dao {
-    ($conn:ty, $db:ty, null_blob = $nb:literal) => {
+    ($conn:ty, $db:ty, null_blob = $nb:literal $(, extra = { $($extra:item)* })?) => {
         const _: () = {
             use sqlx::Row;
             use $crate::dao::{Dao, Seek, VersionFilter, db_err};
@@ -649,6 +676,8 @@ macro_rules! impl_dao {
                     }
                     Ok(())
                 }
+
+                $($($extra)*)?
             }
         };
     };

@@ -12,7 +12,79 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 use crate::backend::Backend;
 use crate::logic::SqlStore;
 
-impl_dao!(SqliteConnection, Sqlite, null_blob = "NULL");
+// SQLite runs each statement on the connection's worker thread, and a round trip to it costs
+// more than most statements on a small VM; sqlx-sqlite runs several statements in one query
+// (with absolute `$n` parameters), so the two hottest pairs of the write path go as one.
+impl_dao!(
+    SqliteConnection,
+    Sqlite,
+    null_blob = "NULL",
+    extra = {
+        async fn bump_and_record(
+            &mut self,
+            id: &str,
+            count_delta: i64,
+            r: &RevisionRow,
+        ) -> Result<Option<StoreRow>> {
+            // The revision row first, so that the store row RETURNed by the last statement is the
+            // one row this query yields.
+            let row = sqlx::query(concat!(
+            "INSERT INTO store_revisions (store_id, revision, created_at, actor_type, actor_id, summary) \
+             SELECT id, revision + 1, $3, $4, $5, $6 FROM memory_stores WHERE id = $1; \
+             UPDATE memory_stores SET revision = revision + 1, memory_count = memory_count + $2 \
+             WHERE id = $1 RETURNING ", store_cols!()
+        ))
+        .bind(id)
+        .bind(count_delta)
+        .bind(r.created_at)
+        .bind(&r.actor_type)
+        .bind(&r.actor_id)
+        .bind(&r.summary)
+        .fetch_optional(&mut *self)
+        .await
+        .map_err(db_err)?;
+            row.as_ref().map(store_row).transpose().map_err(db_err)
+        }
+
+        async fn insert_memory_and_version(
+            &mut self,
+            m: &MemoryRow,
+            v: &VersionRow,
+        ) -> Result<bool> {
+            // The version only if the memory went in (`changes()` counts the previous statement).
+            let done = sqlx::query(concat!(
+            "INSERT INTO memories (", memory_cols!(), ", content) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (store_id, path) DO NOTHING; \
+             INSERT INTO memory_versions (id, store_id, memory_id, revision, operation, path, content, \
+             content_sha256, content_size_bytes, actor_type, actor_id, created_at) \
+             SELECT $10, $2, $1, $11, 'created', $3, $9, $4, $5, $12, $13, $7 WHERE changes() = 1"
+        ))
+        .bind(&m.id)
+        .bind(&m.store_id)
+        .bind(&m.path)
+        .bind(&m.content_sha256)
+        .bind(m.content_size_bytes)
+        .bind(&m.version_id)
+        .bind(m.created_at)
+        .bind(m.updated_at)
+        .bind(m.content.as_deref().unwrap_or_default())
+        .bind(&v.id)
+        .bind(v.revision)
+        .bind(&v.actor_type)
+        .bind(&v.actor_id)
+        .execute(&mut *self)
+        .await
+        .map_err(db_err)?;
+            match done.rows_affected() {
+                0 => Ok(false),
+                2 => Ok(true),
+                n => Err(reverie_core::Error::storage(format!(
+                    "inserting a memory and its version changed {n} rows"
+                ))),
+            }
+        }
+    }
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 

@@ -158,14 +158,13 @@ pub(crate) async fn apply<B: Backend>(
             created_at: now,
             updated_at: now,
         };
-        if !conn.insert_memory(&row).await? {
+        if !conn.insert_memory_and_version(&row, &v).await? {
             let existing = conn.memory_by_path(&store_id, &row.path, false).await?;
             return Err(Error::PathConflict {
                 path: row.path,
                 existing_id: existing.map_or_else(|| "(unknown)".into(), |m| m.id),
             });
         }
-        conn.insert_version(&v).await?;
         applied.rows.push(row);
     }
     Ok(applied)

@@ -7,8 +7,8 @@ use reverie_core::path::{prefix_upper_bound, shorten, validate_path, validate_pr
 use reverie_core::{Actor, Error, ListItem, Memory, MemoryPrefix, Result, View};
 use serde::{Deserialize, Serialize};
 
-use super::SqlStore;
 use super::apply::{Create, Plan, Update, apply};
+use super::{Record, SqlStore};
 use crate::backend::Backend;
 use crate::dao::{Dao, Seek};
 use crate::params::{MemoryPatch, MemoryQuery};
@@ -35,7 +35,11 @@ impl<B: Backend> SqlStore<B> {
         validate_path(path)?;
         validate_content(content)?;
         // A taken path is found by the insert itself (see `apply`): no lookup first.
-        let mut w = self.begin_write(store_id, false, 1).await?;
+        let record = Record {
+            actor,
+            summary: format!("create {path}"),
+        };
+        let mut w = self.begin_write(store_id, false, 1, Some(record)).await?;
         let plan = Plan {
             creates: vec![Create {
                 memory_id: new_id(IdKind::Memory),
@@ -45,7 +49,7 @@ impl<B: Backend> SqlStore<B> {
             ..Plan::default()
         };
         let row = apply(&mut w, plan, actor).await?.rows.remove(0);
-        self.finish(w, actor, format!("create {path}")).await?;
+        self.finish(w, actor, None).await?;
         row.into_model()
     }
 
@@ -185,7 +189,7 @@ impl<B: Backend> SqlStore<B> {
         if let Some(sha) = &patch.precondition_content_sha256 {
             validate_sha256("precondition.content_sha256", sha)?;
         }
-        let mut w = self.begin_write(store_id, false, 0).await?;
+        let mut w = self.begin_write(store_id, false, 0, None).await?;
         let row =
             w.tx.memory(store_id, memory_id, true)
                 .await?
@@ -224,7 +228,7 @@ impl<B: Backend> SqlStore<B> {
             ..Plan::default()
         };
         let updated = apply(&mut w, plan, actor).await?.rows.remove(0);
-        self.finish(w, actor, summary).await?;
+        self.finish(w, actor, Some(summary)).await?;
         updated.into_model()
     }
 
@@ -240,7 +244,7 @@ impl<B: Backend> SqlStore<B> {
             validate_sha256("expected_content_sha256", sha)?;
         }
         // Deleting from an archived store is allowed, as in the contract.
-        let mut w = self.begin_write(store_id, true, -1).await?;
+        let mut w = self.begin_write(store_id, true, -1, None).await?;
         let row: MemoryRow =
             w.tx.memory(store_id, memory_id, false)
                 .await?
@@ -264,7 +268,7 @@ impl<B: Backend> SqlStore<B> {
             actor,
         )
         .await?;
-        self.finish(w, actor, summary).await?;
+        self.finish(w, actor, Some(summary)).await?;
         Ok(())
     }
 }

@@ -36,6 +36,14 @@ pub(crate) struct Write<B: Backend> {
     pub store: StoreRow,
     pub now: i64,
     pub counted: i64,
+    /// Whether the revision's row was written with the bump (its summary was known then).
+    pub recorded: bool,
+}
+
+/// What a write's revision records, when it is known as the write begins.
+pub(crate) struct Record<'a> {
+    pub actor: &'a Actor,
+    pub summary: String,
 }
 
 impl<B: Backend> SqlStore<B> {
@@ -55,25 +63,40 @@ impl<B: Backend> SqlStore<B> {
     /// Opens a write on a store: takes the store's write lock by bumping its revision, and
     /// adds `count_delta` — the change in live memories the caller expects — to the store's
     /// memory count in the same statement (`apply` corrects it if the write turns out
-    /// otherwise). The transaction rolls back, revision and count with it, unless
+    /// otherwise). With `record`, the revision's row is written with the bump, saving a round
+    /// trip. The transaction rolls back — revision, count and record with it — unless
     /// [`Self::finish`] commits it.
     pub(crate) async fn begin_write(
         &self,
         store_id: &str,
         allow_archived: bool,
         count_delta: i64,
+        record: Option<Record<'_>>,
     ) -> Result<Write<B>> {
         check_id(IdKind::Store, store_id)?;
+        let now = Timestamp::now().micros();
         let mut tx = self
             .backend
             .pool()
             .begin_with(B::BEGIN_WRITE)
             .await
             .map_err(db_err)?;
-        let store = tx
-            .bump_revision(store_id, count_delta)
-            .await?
-            .ok_or_else(|| Error::not_found(IdKind::Store.noun(), store_id))?;
+        let recorded = record.is_some();
+        let bumped = match record {
+            Some(r) => {
+                let row = RevisionRow {
+                    store_id: store_id.to_string(),
+                    revision: 0,
+                    created_at: now,
+                    actor_type: Some(r.actor.kind().to_string()),
+                    actor_id: Some(r.actor.id().to_string()),
+                    summary: r.summary,
+                };
+                tx.bump_and_record(store_id, count_delta, &row).await?
+            }
+            None => tx.bump_revision(store_id, count_delta).await?,
+        };
+        let store = bumped.ok_or_else(|| Error::not_found(IdKind::Store.noun(), store_id))?;
         if !allow_archived && store.archived_at.is_some() {
             return Err(Error::StoreArchived {
                 store_id: store_id.to_string(),
@@ -82,28 +105,37 @@ impl<B: Backend> SqlStore<B> {
         Ok(Write {
             tx,
             store,
-            now: Timestamp::now().micros(),
+            now,
             counted: count_delta,
+            recorded,
         })
     }
 
-    /// Records the revision and commits.
+    /// Records the revision and commits. `summary` is `None` exactly when the write was begun
+    /// with a [`Record`], which wrote the revision's row already.
     pub(crate) async fn finish(
         &self,
         mut w: Write<B>,
         actor: &Actor,
-        summary: String,
+        summary: Option<String>,
     ) -> Result<i64> {
         let revision = w.store.revision;
-        w.tx.insert_revision(&RevisionRow {
-            store_id: w.store.id.clone(),
-            revision,
-            created_at: w.now,
-            actor_type: Some(actor.kind().to_string()),
-            actor_id: Some(actor.id().to_string()),
-            summary,
-        })
-        .await?;
+        debug_assert_eq!(
+            w.recorded,
+            summary.is_none(),
+            "a revision is recorded exactly once"
+        );
+        if let Some(summary) = summary {
+            w.tx.insert_revision(&RevisionRow {
+                store_id: w.store.id.clone(),
+                revision,
+                created_at: w.now,
+                actor_type: Some(actor.kind().to_string()),
+                actor_id: Some(actor.id().to_string()),
+                summary,
+            })
+            .await?;
+        }
         w.tx.commit().await.map_err(db_err)?;
         Ok(revision)
     }

@@ -6,10 +6,9 @@ use reverie_core::id::{IdKind, check_id};
 use reverie_core::restore::{Change, Current, Target, plan};
 use reverie_core::{Actor, Error, Operation, Result};
 
-use super::SqlStore;
-use super::Write;
 use super::apply::{Create, Plan, Update, apply};
 use super::versions::check_revision;
+use super::{Record, SqlStore, Write};
 use crate::backend::Backend;
 use crate::dao::Dao;
 use crate::params::RestoreReport;
@@ -108,7 +107,11 @@ impl<B: Backend> SqlStore<B> {
     ) -> Result<RestoreReport> {
         check_id(IdKind::Memory, memory_id)?;
         check_id(IdKind::Version, version_id)?;
-        let mut w = self.begin_write(store_id, false, 0).await?;
+        let record = Record {
+            actor,
+            summary: format!("restore memory {memory_id} to {version_id}"),
+        };
+        let mut w = self.begin_write(store_id, false, 0, Some(record)).await?;
         let version =
             w.tx.version(store_id, version_id, true)
                 .await?
@@ -145,14 +148,7 @@ impl<B: Backend> SqlStore<B> {
             return Ok(report);
         }
         apply(&mut w, plan, actor).await?;
-        report.revision = Some(
-            self.finish(
-                w,
-                actor,
-                format!("restore memory {memory_id} to {version_id}"),
-            )
-            .await?,
-        );
+        report.revision = Some(self.finish(w, actor, None).await?);
         Ok(report)
     }
 
@@ -162,7 +158,11 @@ impl<B: Backend> SqlStore<B> {
         revision: i64,
         actor: &Actor,
     ) -> Result<RestoreReport> {
-        let mut w = self.begin_write(store_id, false, 0).await?;
+        let record = Record {
+            actor,
+            summary: format!("restore store to revision {revision}"),
+        };
+        let mut w = self.begin_write(store_id, false, 0, Some(record)).await?;
         // The bump already counted this restore; the store had reached one revision less.
         check_revision(revision, w.store.revision - 1)?;
         let targets =
@@ -179,10 +179,7 @@ impl<B: Backend> SqlStore<B> {
             return Ok(report);
         }
         apply(&mut w, plan, actor).await?;
-        report.revision = Some(
-            self.finish(w, actor, format!("restore store to revision {revision}"))
-                .await?,
-        );
+        report.revision = Some(self.finish(w, actor, None).await?);
         Ok(report)
     }
 }

@@ -6,8 +6,8 @@ use reverie_core::id::{IdKind, new_id};
 use reverie_core::memtool::{Command, Effects, Snapshot, SnapshotFile, Step, Vfs, execute};
 use reverie_core::{Actor, Error, Result};
 
-use super::SqlStore;
 use super::apply::{Create, Plan, Update, apply};
+use super::{Record, SqlStore};
 use crate::backend::Backend;
 use crate::dao::Dao;
 use crate::params::ToolOutcome;
@@ -94,7 +94,11 @@ impl<B: Backend> SqlStore<B> {
                 revision: None,
             });
         }
-        let mut w = self.begin_write(store_id, false, 0).await?;
+        let record = Record {
+            actor,
+            summary: summary(command),
+        };
+        let mut w = self.begin_write(store_id, false, 0, Some(record)).await?;
         let snap = snapshot(&mut *w.tx, store_id, w.store.max_memories).await?;
         let (result, effects) = run(&mut *w.tx, store_id, &snap, command).await?;
         if effects.is_empty() {
@@ -136,7 +140,7 @@ impl<B: Backend> SqlStore<B> {
             w.tx.set_tool_dirs(store_id, dirs).await?;
         }
         apply(&mut w, plan, actor).await?;
-        let revision = self.finish(w, actor, summary(command)).await?;
+        let revision = self.finish(w, actor, None).await?;
         Ok(ToolOutcome {
             is_error: result.is_error,
             content: result.content,
