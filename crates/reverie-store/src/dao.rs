@@ -113,6 +113,12 @@ pub trait Dao: Send {
         Ok(true)
     }
     async fn update_memory(&mut self, m: &MemoryRow) -> Result<()>;
+    /// Inserts a `modified` version and updates the memory row to it, in as few round trips as
+    /// the backend allows.
+    async fn update_memory_and_version(&mut self, m: &MemoryRow, v: &VersionRow) -> Result<()> {
+        self.insert_version(v).await?;
+        self.update_memory(m).await
+    }
     async fn set_memory_path(&mut self, store_id: &str, id: &str, path: &str) -> Result<()>;
     async fn delete_memory(&mut self, store_id: &str, id: &str) -> Result<()>;
 

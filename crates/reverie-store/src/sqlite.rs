@@ -83,6 +83,37 @@ impl_dao!(
                 ))),
             }
         }
+
+        async fn update_memory_and_version(&mut self, m: &MemoryRow, v: &VersionRow) -> Result<()> {
+            let done = sqlx::query(
+                "INSERT INTO memory_versions (id, store_id, memory_id, revision, operation, path, content, \
+                 content_sha256, content_size_bytes, actor_type, actor_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12); \
+                 UPDATE memories SET path = $6, content = $7, content_sha256 = $8, content_size_bytes = $9, \
+                 version_id = $1, updated_at = $12 WHERE store_id = $2 AND id = $3",
+            )
+            .bind(&v.id)
+            .bind(&v.store_id)
+            .bind(&v.memory_id)
+            .bind(v.revision)
+            .bind(&v.operation)
+            .bind(&m.path)
+            .bind(m.content.as_deref().unwrap_or_default())
+            .bind(&m.content_sha256)
+            .bind(m.content_size_bytes)
+            .bind(&v.actor_type)
+            .bind(&v.actor_id)
+            .bind(m.updated_at)
+            .execute(&mut *self)
+            .await
+            .map_err(db_err)?;
+            match done.rows_affected() {
+                2 => Ok(()),
+                n => Err(reverie_core::Error::storage(format!(
+                    "updating a memory and its version changed {n} rows"
+                ))),
+            }
+        }
     }
 );
 

@@ -132,17 +132,16 @@ pub(crate) async fn apply<B: Backend>(
     let mut applied = Applied::default();
     for u in plan.updates {
         let v = stamp.version(&u.row.id, Operation::Modified, &u.path, Some(&u.content));
-        conn.insert_version(&v).await?;
         let row = MemoryRow {
             path: u.path,
             content_sha256: v.content_sha256.clone().expect("live versions have a sha"),
             content_size_bytes: u.content.len() as i64,
             content: Some(u.content.into_bytes()),
-            version_id: v.id,
+            version_id: v.id.clone(),
             updated_at: now,
             ..u.row
         };
-        conn.update_memory(&row).await?;
+        conn.update_memory_and_version(&row, &v).await?;
         applied.rows.push(row);
     }
     for c in plan.creates {
