@@ -41,6 +41,23 @@ pub fn effective_limit(limit: Option<i64>, view: View) -> Result<i64> {
     })
 }
 
+/// Turns the `limit + 1` rows a listing fetched into one page: the first `limit` rows, and a
+/// cursor made from the last of them when a further row showed that more follow.
+pub fn split_page<T, K: Serialize>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> K,
+) -> (Vec<T>, Option<String>) {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    let next = if more {
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    };
+    (rows, next)
+}
+
 /// Encodes a cursor.
 pub fn encode_cursor<T: Serialize>(key: &T) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(key).expect("cursor keys serialize"))
@@ -80,6 +97,15 @@ mod tests {
                 .to_string()
                 .contains("got 101")
         );
+    }
+
+    #[test]
+    fn pages_split_at_the_limit() {
+        let (rows, next) = split_page(vec![1, 2, 3], 2, |r| *r);
+        assert_eq!(rows, vec![1, 2]);
+        assert_eq!(decode_cursor::<i32>(&next.unwrap()).unwrap(), 2);
+        let (rows, next) = split_page(vec![1, 2], 2, |r| *r);
+        assert_eq!((rows, next), (vec![1, 2], None));
     }
 
     #[test]

@@ -140,6 +140,26 @@ impl<B: Backend> SqlStore<B> {
         Ok(revision)
     }
 
+    /// Locks a store's row for a change that does not touch its memories (its own fields,
+    /// archiving, redaction): no revision is bumped.
+    pub(crate) async fn lock_store_fields(
+        &self,
+        store_id: &str,
+    ) -> Result<(Transaction<'static, B::Db>, StoreRow)> {
+        check_id(IdKind::Store, store_id)?;
+        let mut tx = self
+            .backend
+            .pool()
+            .begin_with(B::BEGIN_WRITE)
+            .await
+            .map_err(db_err)?;
+        let row = tx
+            .lock_store(store_id)
+            .await?
+            .ok_or_else(|| Error::not_found(IdKind::Store.noun(), store_id))?;
+        Ok((tx, row))
+    }
+
     /// The store, or `not_found`: used on the miss path of reads to tell a missing store from a
     /// missing memory.
     pub(crate) async fn require_store(

@@ -1,7 +1,7 @@
 //! Memory stores: create, read, list, update, archive, delete.
 
 use reverie_core::id::{IdKind, check_id, new_id};
-use reverie_core::page::{Page, decode_cursor, effective_limit, encode_cursor};
+use reverie_core::page::{Page, decode_cursor, effective_limit, split_page};
 use reverie_core::store_meta::{
     DEFAULT_MAX_MEMORIES, patch_metadata, validate_description, validate_max_memories,
     validate_metadata, validate_name,
@@ -57,7 +57,7 @@ impl<B: Backend> SqlStore<B> {
         let limit = effective_limit(q.limit, View::Basic)?;
         let before: Option<(i64, String)> = q.page.as_deref().map(decode_cursor).transpose()?;
         let mut conn = self.read().await?;
-        let mut rows = conn
+        let rows = conn
             .stores_page(
                 q.include_archived,
                 q.created_at_gte.map(Timestamp::micros),
@@ -66,13 +66,7 @@ impl<B: Backend> SqlStore<B> {
                 limit + 1,
             )
             .await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_page = if more {
-            rows.last().map(|r| encode_cursor(&(r.created_at, &r.id)))
-        } else {
-            None
-        };
+        let (rows, next_page) = split_page(rows, limit, |r| (r.created_at, r.id.clone()));
         let data = rows
             .into_iter()
             .map(StoreRow::into_model)
@@ -94,17 +88,7 @@ impl<B: Backend> SqlStore<B> {
         if let Some(n) = patch.max_memories {
             validate_max_memories(n)?;
         }
-        check_id(IdKind::Store, store_id)?;
-        let mut tx = self
-            .backend
-            .pool()
-            .begin_with(B::BEGIN_WRITE)
-            .await
-            .map_err(db_err)?;
-        let mut row = tx
-            .lock_store(store_id)
-            .await?
-            .ok_or_else(|| Error::not_found(IdKind::Store.noun(), store_id))?;
+        let (mut tx, mut row) = self.lock_store_fields(store_id).await?;
         if row.archived_at.is_some() {
             return Err(Error::StoreArchived {
                 store_id: store_id.to_string(),
@@ -131,17 +115,7 @@ impl<B: Backend> SqlStore<B> {
     }
 
     pub(crate) async fn archive_store_impl(&self, store_id: &str) -> Result<MemoryStore> {
-        check_id(IdKind::Store, store_id)?;
-        let mut tx = self
-            .backend
-            .pool()
-            .begin_with(B::BEGIN_WRITE)
-            .await
-            .map_err(db_err)?;
-        let mut row = tx
-            .lock_store(store_id)
-            .await?
-            .ok_or_else(|| Error::not_found(IdKind::Store.noun(), store_id))?;
+        let (mut tx, mut row) = self.lock_store_fields(store_id).await?;
         if row.archived_at.is_some() {
             return Err(Error::invalid(
                 "memory_store_id",

@@ -1,7 +1,7 @@
 //! Memory versions (list, retrieve, redact), store revisions, and a store's state at a revision.
 
 use reverie_core::id::{IdKind, check_id};
-use reverie_core::page::{Page, decode_cursor, effective_limit, encode_cursor};
+use reverie_core::page::{Page, decode_cursor, effective_limit, split_page};
 use reverie_core::{Actor, Error, MemoryVersion, Result, Timestamp, View};
 
 use super::SqlStore;
@@ -47,16 +47,10 @@ impl<B: Backend> SqlStore<B> {
         let before: Option<i64> = q.page.as_deref().map(decode_cursor).transpose()?;
         let mut conn = self.read().await?;
         self.require_store(&mut conn, store_id).await?;
-        let mut rows = conn
+        let rows = conn
             .versions_page(store_id, &filter, before, limit + 1, q.view == View::Full)
             .await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_page = if more {
-            rows.last().map(|r| encode_cursor(&r.seq))
-        } else {
-            None
-        };
+        let (rows, next_page) = split_page(rows, limit, |r| r.seq);
         let data = rows
             .into_iter()
             .map(VersionRow::into_model)
@@ -87,17 +81,8 @@ impl<B: Backend> SqlStore<B> {
         version_id: &str,
         actor: &Actor,
     ) -> Result<MemoryVersion> {
-        check_id(IdKind::Store, store_id)?;
         check_id(IdKind::Version, version_id)?;
-        let mut tx = self
-            .backend
-            .pool()
-            .begin_with(B::BEGIN_WRITE)
-            .await
-            .map_err(db_err)?;
-        if tx.lock_store(store_id).await?.is_none() {
-            return Err(Error::not_found(IdKind::Store.noun(), store_id));
-        }
+        let (mut tx, _) = self.lock_store_fields(store_id).await?;
         let v = tx
             .version(store_id, version_id, false)
             .await?
@@ -139,14 +124,8 @@ impl<B: Backend> SqlStore<B> {
         let before: Option<i64> = page.map(decode_cursor).transpose()?;
         let mut conn = self.read().await?;
         self.require_store(&mut conn, store_id).await?;
-        let mut rows = conn.revisions_page(store_id, before, limit + 1).await?;
-        let more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        let next_page = if more {
-            rows.last().map(|r| encode_cursor(&r.revision))
-        } else {
-            None
-        };
+        let rows = conn.revisions_page(store_id, before, limit + 1).await?;
+        let (rows, next_page) = split_page(rows, limit, |r| r.revision);
         Ok(Page {
             data: rows.into_iter().map(RevisionRow::into_model).collect(),
             next_page,
