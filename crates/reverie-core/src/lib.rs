@@ -14,6 +14,7 @@ pub mod model;
 pub mod page;
 pub mod path;
 pub mod restore;
+pub mod session;
 pub mod store_meta;
 pub mod timestamp;
 

@@ -2,13 +2,14 @@
 //! statement that opens a write transaction.
 
 use crate::dao::Dao;
+use crate::dao_sessions::SessionDao;
 
 /// A sqlx backend the shared logic runs on.
 pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// The sqlx database.
     type Db: sqlx::Database<Connection = Self::Conn>;
     /// Its connection type, which implements every query.
-    type Conn: Dao + sqlx::Connection<Database = Self::Db>;
+    type Conn: Dao + SessionDao + sqlx::Connection<Database = Self::Db>;
 
     /// `"sqlite"` or `"postgres"`.
     const NAME: &'static str;

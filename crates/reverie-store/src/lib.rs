@@ -13,6 +13,8 @@
 
 #[macro_use]
 mod dao;
+#[macro_use]
+mod dao_sessions;
 mod backend;
 mod logic;
 mod params;
@@ -25,12 +27,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use reverie_core::memtool::Command;
 use reverie_core::page::Page;
+use reverie_core::session::{Event, Outcome, Session};
 use reverie_core::{Actor, ListItem, Memory, MemoryStore, MemoryVersion, Result};
 
 pub use logic::SqlStore;
 pub use params::{
-    MemoryPatch, MemoryQuery, NewStore, RestoreReport, Revision, StorePatch, StoreQuery,
-    ToolOutcome, VersionQuery,
+    MemoryPatch, MemoryQuery, NewSession, NewStore, RestoreReport, Revision, SessionBatch,
+    SourceState, StorePatch, StoreQuery, ToolOutcome, VersionQuery,
 };
 pub use postgres::{PgStore, connect_postgres};
 pub use sqlite::{SqliteStore, Synchronous, connect_sqlite};
@@ -139,6 +142,49 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Checks every invariant tying the store's memories, versions and revisions together;
     /// returns the problems found (none for a sound store).
     async fn check_integrity(&self, store_id: &str) -> Result<Vec<String>>;
+
+    // Sessions.
+    /// Where ingest of a source file into a store stopped, if it was ingested before.
+    async fn session_source(
+        &self,
+        store_id: &str,
+        source_path: &str,
+    ) -> Result<Option<SourceState>>;
+    /// A new, empty session attached to a store (refused for an archived store).
+    async fn create_session(&self, new: NewSession) -> Result<Session>;
+    /// Appends events and raw lines and moves the cursor, in one transaction; refused when the
+    /// session is no longer at the batch's starting cursor.
+    async fn append_to_session(&self, session_id: &str, batch: &SessionBatch) -> Result<Session>;
+    /// Empties a session (events, lines, metadata, cursor) to ingest its source again.
+    async fn reset_session(&self, session_id: &str) -> Result<Session>;
+    async fn get_session(&self, session_id: &str) -> Result<Session>;
+    /// A store's sessions, newest first.
+    async fn list_sessions(
+        &self,
+        store_id: &str,
+        limit: Option<i64>,
+        page: Option<&str>,
+    ) -> Result<Page<Session>>;
+    /// Events after `after_seq` (use -1 for the first), in order.
+    async fn session_events(
+        &self,
+        session_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>>;
+    /// Raw (redacted) source lines from `from_line`, in order.
+    async fn session_lines(
+        &self,
+        session_id: &str,
+        from_line: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>>;
+    /// Sets or clears a session's outcome.
+    async fn set_session_outcome(
+        &self,
+        session_id: &str,
+        outcome: Option<Outcome>,
+    ) -> Result<Session>;
 }
 
 /// Opens the store a URL names, running migrations: `postgres://` or `postgresql://` selects

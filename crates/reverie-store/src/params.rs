@@ -112,3 +112,41 @@ pub struct ToolOutcome {
     pub content: String,
     pub revision: Option<i64>,
 }
+
+/// A new session, before any event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSession {
+    pub store_id: String,
+    pub source_format: reverie_core::session::SourceFormat,
+    /// The source file; unique per store, so that a file is one session.
+    pub source_path: Option<String>,
+    pub outcome: Option<reverie_core::session::Outcome>,
+}
+
+/// Where ingest of a session's source stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceState {
+    pub session_id: String,
+    pub source_format: reverie_core::session::SourceFormat,
+    /// Bytes of the source read into the session.
+    pub consumed_bytes: i64,
+    /// blake3 of those bytes, to tell an append from a rewrite.
+    pub consumed_hash: Option<String>,
+    pub next_line: i64,
+    /// The seq the next event gets.
+    pub next_seq: i64,
+}
+
+/// Events and raw lines appended to a session in one transaction, with the new cursor.
+#[derive(Debug, Clone, Default)]
+pub struct SessionBatch {
+    /// The cursor this batch was read from; a session moved meanwhile refuses the batch.
+    pub expect_consumed: i64,
+    pub expect_seq: i64,
+    pub lines: Vec<(i64, String)>,
+    pub events: Vec<reverie_core::session::Event>,
+    pub consumed_bytes: i64,
+    pub consumed_hash: Option<String>,
+    pub next_line: i64,
+    pub meta: reverie_core::session::SessionMeta,
+}

@@ -12,6 +12,8 @@ use crate::logic::SqlStore;
 
 impl_dao!(PgConnection, Postgres, null_blob = "NULL::bytea");
 
+impl_session_dao!(PgConnection, Postgres);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// The PostgreSQL backend.

@@ -117,6 +117,8 @@ impl_dao!(
     }
 );
 
+impl_session_dao!(SqliteConnection, Sqlite);
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// The SQLite backend.

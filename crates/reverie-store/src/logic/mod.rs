@@ -5,6 +5,7 @@ mod apply;
 mod check;
 mod memories;
 mod restore;
+mod sessions;
 mod stores;
 mod tool;
 mod versions;
@@ -13,6 +14,7 @@ use async_trait::async_trait;
 use reverie_core::id::{IdKind, check_id};
 use reverie_core::memtool::Command;
 use reverie_core::page::Page;
+use reverie_core::session::{Event, Outcome, Session};
 use reverie_core::{Actor, Error, ListItem, Memory, MemoryStore, MemoryVersion, Result, Timestamp};
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
@@ -302,5 +304,56 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn check_integrity(&self, store_id: &str) -> Result<Vec<String>> {
         self.check_integrity_impl(store_id).await
+    }
+
+    async fn session_source(
+        &self,
+        store_id: &str,
+        source_path: &str,
+    ) -> Result<Option<SourceState>> {
+        self.session_source_impl(store_id, source_path).await
+    }
+    async fn create_session(&self, new: NewSession) -> Result<Session> {
+        self.create_session_impl(new).await
+    }
+    async fn append_to_session(&self, session_id: &str, batch: &SessionBatch) -> Result<Session> {
+        self.append_to_session_impl(session_id, batch).await
+    }
+    async fn reset_session(&self, session_id: &str) -> Result<Session> {
+        self.reset_session_impl(session_id).await
+    }
+    async fn get_session(&self, session_id: &str) -> Result<Session> {
+        self.get_session_impl(session_id).await
+    }
+    async fn list_sessions(
+        &self,
+        store_id: &str,
+        limit: Option<i64>,
+        page: Option<&str>,
+    ) -> Result<Page<Session>> {
+        self.list_sessions_impl(store_id, limit, page).await
+    }
+    async fn session_events(
+        &self,
+        session_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>> {
+        self.session_events_impl(session_id, after_seq, limit).await
+    }
+    async fn session_lines(
+        &self,
+        session_id: &str,
+        from_line: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        self.session_lines_impl(session_id, from_line, limit).await
+    }
+    async fn set_session_outcome(
+        &self,
+        session_id: &str,
+        outcome: Option<Outcome>,
+    ) -> Result<Session> {
+        self.set_session_outcome_impl(session_id, outcome).await
     }
 }

@@ -1,0 +1,325 @@
+//! The queries of sessions, events and raw lines — written once, instantiated for both
+//! backends like `dao.rs`. Events and lines are inserted in multi-row batches (a few hundred
+//! rows per statement), the difference between hours and seconds for a large ingest.
+
+use async_trait::async_trait;
+use reverie_core::Result;
+
+use crate::rows::{EventRow, SessionRow};
+
+/// Rows per multi-row insert: under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
+pub const INSERT_CHUNK: usize = 500;
+
+/// Session queries on one connection.
+#[async_trait]
+pub trait SessionDao: Send {
+    async fn insert_session(&mut self, s: &SessionRow) -> Result<()>;
+    async fn session(&mut self, id: &str) -> Result<Option<SessionRow>>;
+    async fn session_by_source(&mut self, store_id: &str, path: &str)
+    -> Result<Option<SessionRow>>;
+    async fn sessions_page(
+        &mut self,
+        store_id: &str,
+        before: Option<(i64, String)>,
+        limit: i64,
+    ) -> Result<Vec<SessionRow>>;
+    /// Takes the session's row lock.
+    async fn lock_session(&mut self, id: &str) -> Result<Option<SessionRow>>;
+    async fn update_session(&mut self, s: &SessionRow) -> Result<()>;
+    async fn insert_events(&mut self, session_id: &str, events: &[EventRow]) -> Result<()>;
+    async fn insert_lines(&mut self, session_id: &str, lines: &[(i64, String)]) -> Result<()>;
+    async fn delete_session_contents(&mut self, session_id: &str) -> Result<()>;
+    async fn events_page(
+        &mut self,
+        session_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>>;
+    async fn lines_page(
+        &mut self,
+        session_id: &str,
+        from_line: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>>;
+}
+
+macro_rules! session_cols {
+    () => {
+        "id, store_id, source_format, source_path, source_session_id, project, git_branch, model, \
+         agent_version, started_at, ended_at, event_count, error_count, line_count, outcome_status, \
+         outcome_score, outcome_note, created_at, updated_at, consumed_bytes, consumed_hash, next_line"
+    };
+}
+macro_rules! event_cols {
+    () => {
+        "seq, kind, line, ts, uuid, parent_uuid, sidechain, agent_id, text, tool_name, tool_use_id, \
+         tool_input, is_error, subtype"
+    };
+}
+
+/// Implements [`SessionDao`] for a backend's connection type.
+macro_rules! impl_session_dao {
+    ($conn:ty, $db:ty) => {
+        const _: () = {
+            use sqlx::Row;
+            use $crate::dao::db_err;
+            use $crate::dao_sessions::{INSERT_CHUNK, SessionDao};
+            use $crate::rows::{EventRow, SessionRow};
+            use reverie_core::Result;
+
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            fn session_row(r: &DbRow) -> std::result::Result<SessionRow, sqlx::Error> {
+                Ok(SessionRow {
+                    id: r.try_get("id")?,
+                    store_id: r.try_get("store_id")?,
+                    source_format: r.try_get("source_format")?,
+                    source_path: r.try_get("source_path")?,
+                    source_session_id: r.try_get("source_session_id")?,
+                    project: r.try_get("project")?,
+                    git_branch: r.try_get("git_branch")?,
+                    model: r.try_get("model")?,
+                    agent_version: r.try_get("agent_version")?,
+                    started_at: r.try_get("started_at")?,
+                    ended_at: r.try_get("ended_at")?,
+                    event_count: r.try_get("event_count")?,
+                    error_count: r.try_get("error_count")?,
+                    line_count: r.try_get("line_count")?,
+                    outcome_status: r.try_get("outcome_status")?,
+                    outcome_score: r.try_get("outcome_score")?,
+                    outcome_note: r.try_get("outcome_note")?,
+                    created_at: r.try_get("created_at")?,
+                    updated_at: r.try_get("updated_at")?,
+                    consumed_bytes: r.try_get("consumed_bytes")?,
+                    consumed_hash: r.try_get("consumed_hash")?,
+                    next_line: r.try_get("next_line")?,
+                })
+            }
+
+            fn event_row(r: &DbRow) -> std::result::Result<EventRow, sqlx::Error> {
+                Ok(EventRow {
+                    seq: r.try_get("seq")?,
+                    kind: r.try_get("kind")?,
+                    line: r.try_get("line")?,
+                    ts: r.try_get("ts")?,
+                    uuid: r.try_get("uuid")?,
+                    parent_uuid: r.try_get("parent_uuid")?,
+                    sidechain: r.try_get("sidechain")?,
+                    agent_id: r.try_get("agent_id")?,
+                    text: r.try_get("text")?,
+                    tool_name: r.try_get("tool_name")?,
+                    tool_use_id: r.try_get("tool_use_id")?,
+                    tool_input: r.try_get("tool_input")?,
+                    is_error: r.try_get("is_error")?,
+                    subtype: r.try_get("subtype")?,
+                })
+            }
+
+            fn sessions(rows: Vec<DbRow>) -> Result<Vec<SessionRow>> {
+                rows.iter().map(|r| session_row(r).map_err(db_err)).collect()
+            }
+
+            #[async_trait::async_trait]
+            impl SessionDao for $conn {
+                async fn insert_session(&mut self, s: &SessionRow) -> Result<()> {
+                    sqlx::query(concat!(
+                        "INSERT INTO sessions (", session_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)"
+                    ))
+                    .bind(&s.id)
+                    .bind(&s.store_id)
+                    .bind(&s.source_format)
+                    .bind(&s.source_path)
+                    .bind(&s.source_session_id)
+                    .bind(&s.project)
+                    .bind(&s.git_branch)
+                    .bind(&s.model)
+                    .bind(&s.agent_version)
+                    .bind(s.started_at)
+                    .bind(s.ended_at)
+                    .bind(s.event_count)
+                    .bind(s.error_count)
+                    .bind(s.line_count)
+                    .bind(&s.outcome_status)
+                    .bind(s.outcome_score)
+                    .bind(&s.outcome_note)
+                    .bind(s.created_at)
+                    .bind(s.updated_at)
+                    .bind(s.consumed_bytes)
+                    .bind(&s.consumed_hash)
+                    .bind(s.next_line)
+                    .execute(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn session(&mut self, id: &str) -> Result<Option<SessionRow>> {
+                    let row = sqlx::query(concat!("SELECT ", session_cols!(), " FROM sessions WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    row.as_ref().map(session_row).transpose().map_err(db_err)
+                }
+
+                async fn session_by_source(&mut self, store_id: &str, path: &str) -> Result<Option<SessionRow>> {
+                    let row = sqlx::query(concat!(
+                        "SELECT ", session_cols!(), " FROM sessions WHERE store_id = $1 AND source_path = $2"
+                    ))
+                    .bind(store_id)
+                    .bind(path)
+                    .fetch_optional(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    row.as_ref().map(session_row).transpose().map_err(db_err)
+                }
+
+                async fn sessions_page(
+                    &mut self,
+                    store_id: &str,
+                    before: Option<(i64, String)>,
+                    limit: i64,
+                ) -> Result<Vec<SessionRow>> {
+                    let (t, id) = before.unwrap_or((i64::MAX, String::new()));
+                    let rows = sqlx::query(concat!(
+                        "SELECT ", session_cols!(), " FROM sessions WHERE store_id = $1 \
+                         AND (created_at < $2 OR (created_at = $2 AND id < $3) OR $3 = '') \
+                         ORDER BY created_at DESC, id DESC LIMIT $4"
+                    ))
+                    .bind(store_id)
+                    .bind(t)
+                    .bind(id)
+                    .bind(limit)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    sessions(rows)
+                }
+
+                async fn lock_session(&mut self, id: &str) -> Result<Option<SessionRow>> {
+                    let row = sqlx::query(concat!(
+                        "UPDATE sessions SET updated_at = updated_at WHERE id = $1 RETURNING ", session_cols!()
+                    ))
+                    .bind(id)
+                    .fetch_optional(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    row.as_ref().map(session_row).transpose().map_err(db_err)
+                }
+
+                async fn update_session(&mut self, s: &SessionRow) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE sessions SET source_session_id = $1, project = $2, git_branch = $3, model = $4, \
+                         agent_version = $5, started_at = $6, ended_at = $7, event_count = $8, error_count = $9, \
+                         line_count = $10, outcome_status = $11, outcome_score = $12, outcome_note = $13, \
+                         updated_at = $14, consumed_bytes = $15, consumed_hash = $16, next_line = $17 WHERE id = $18",
+                    )
+                    .bind(&s.source_session_id)
+                    .bind(&s.project)
+                    .bind(&s.git_branch)
+                    .bind(&s.model)
+                    .bind(&s.agent_version)
+                    .bind(s.started_at)
+                    .bind(s.ended_at)
+                    .bind(s.event_count)
+                    .bind(s.error_count)
+                    .bind(s.line_count)
+                    .bind(&s.outcome_status)
+                    .bind(s.outcome_score)
+                    .bind(&s.outcome_note)
+                    .bind(s.updated_at)
+                    .bind(s.consumed_bytes)
+                    .bind(&s.consumed_hash)
+                    .bind(s.next_line)
+                    .bind(&s.id)
+                    .execute(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn insert_events(&mut self, session_id: &str, events: &[EventRow]) -> Result<()> {
+                    for chunk in events.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(concat!(
+                            "INSERT INTO session_events (session_id, ", event_cols!(), ") "
+                        ));
+                        q.push_values(chunk, |mut b, e| {
+                            b.push_bind(session_id)
+                                .push_bind(e.seq)
+                                .push_bind(&e.kind)
+                                .push_bind(e.line)
+                                .push_bind(e.ts)
+                                .push_bind(&e.uuid)
+                                .push_bind(&e.parent_uuid)
+                                .push_bind(e.sidechain)
+                                .push_bind(&e.agent_id)
+                                .push_bind(&e.text)
+                                .push_bind(&e.tool_name)
+                                .push_bind(&e.tool_use_id)
+                                .push_bind(&e.tool_input)
+                                .push_bind(e.is_error)
+                                .push_bind(&e.subtype);
+                        });
+                        q.build().execute(&mut *self).await.map_err(db_err)?;
+                    }
+                    Ok(())
+                }
+
+                async fn insert_lines(&mut self, session_id: &str, lines: &[(i64, String)]) -> Result<()> {
+                    for chunk in lines.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO session_lines (session_id, line, raw) ");
+                        q.push_values(chunk, |mut b, (line, raw)| {
+                            b.push_bind(session_id).push_bind(*line).push_bind($crate::rows::storable(raw).into_owned());
+                        });
+                        q.build().execute(&mut *self).await.map_err(db_err)?;
+                    }
+                    Ok(())
+                }
+
+                async fn delete_session_contents(&mut self, session_id: &str) -> Result<()> {
+                    sqlx::query("DELETE FROM session_events WHERE session_id = $1")
+                        .bind(session_id)
+                        .execute(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query("DELETE FROM session_lines WHERE session_id = $1")
+                        .bind(session_id)
+                        .execute(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn events_page(&mut self, session_id: &str, after_seq: i64, limit: i64) -> Result<Vec<EventRow>> {
+                    let rows = sqlx::query(concat!(
+                        "SELECT ", event_cols!(), " FROM session_events WHERE session_id = $1 AND seq > $2 \
+                         ORDER BY seq LIMIT $3"
+                    ))
+                    .bind(session_id)
+                    .bind(after_seq)
+                    .bind(limit)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter().map(|r| event_row(r).map_err(db_err)).collect()
+                }
+
+                async fn lines_page(&mut self, session_id: &str, from_line: i64, limit: i64) -> Result<Vec<(i64, String)>> {
+                    let rows = sqlx::query(
+                        "SELECT line, raw FROM session_lines WHERE session_id = $1 AND line >= $2 ORDER BY line LIMIT $3",
+                    )
+                    .bind(session_id)
+                    .bind(from_line)
+                    .bind(limit)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get("line").map_err(db_err)?, r.try_get("raw").map_err(db_err)?)))
+                        .collect()
+                }
+            }
+        };
+    };
+}

@@ -1,0 +1,297 @@
+//! Sessions: created by ingest, extended in batches that carry their own cursor (so that a
+//! killed ingest resumes where its last batch committed and a file is never read twice), read
+//! back event by event, and given an outcome.
+
+use reverie_core::id::{IdKind, check_id, new_id};
+use reverie_core::page::{Page, decode_cursor, effective_limit, split_page};
+use reverie_core::session::{Event, EventKind, Outcome, Session, SourceFormat};
+use reverie_core::{Error, Result, Timestamp, View};
+
+use super::SqlStore;
+use crate::backend::Backend;
+use crate::dao::db_err;
+use crate::dao_sessions::SessionDao;
+use crate::params::{NewSession, SessionBatch, SourceState};
+use crate::rows::{EventRow, SessionRow};
+
+fn state(row: &SessionRow) -> Result<SourceState> {
+    Ok(SourceState {
+        session_id: row.id.clone(),
+        source_format: SourceFormat::parse(&row.source_format)?,
+        consumed_bytes: row.consumed_bytes,
+        consumed_hash: row.consumed_hash.clone(),
+        next_line: row.next_line,
+        next_seq: row.event_count,
+    })
+}
+
+fn not_found(id: &str) -> Error {
+    Error::not_found(IdKind::Session.noun(), id)
+}
+
+impl<B: Backend> SqlStore<B> {
+    pub(crate) async fn session_source_impl(
+        &self,
+        store_id: &str,
+        path: &str,
+    ) -> Result<Option<SourceState>> {
+        let mut conn = self.read().await?;
+        self.require_store(&mut conn, store_id).await?;
+        conn.session_by_source(store_id, path)
+            .await?
+            .as_ref()
+            .map(state)
+            .transpose()
+    }
+
+    pub(crate) async fn create_session_impl(&self, new: NewSession) -> Result<Session> {
+        if let Some(o) = &new.outcome {
+            o.validate()?;
+        }
+        let (mut tx, store) = self.lock_store_fields(&new.store_id).await?;
+        if store.archived_at.is_some() {
+            return Err(Error::StoreArchived {
+                store_id: new.store_id,
+            });
+        }
+        let now = Timestamp::now().micros();
+        let row = SessionRow {
+            id: new_id(IdKind::Session),
+            store_id: new.store_id,
+            source_format: new.source_format.as_str().to_string(),
+            source_path: new.source_path,
+            source_session_id: None,
+            project: None,
+            git_branch: None,
+            model: None,
+            agent_version: None,
+            started_at: None,
+            ended_at: None,
+            event_count: 0,
+            error_count: 0,
+            line_count: 0,
+            outcome_status: new.outcome.as_ref().map(|o| o.status.as_str().to_string()),
+            outcome_score: new.outcome.as_ref().and_then(|o| o.score),
+            outcome_note: new.outcome.and_then(|o| o.note),
+            created_at: now,
+            updated_at: now,
+            consumed_bytes: 0,
+            consumed_hash: None,
+            next_line: 1,
+        };
+        if let Some(path) = &row.source_path
+            && let Some(existing) = tx.session_by_source(&row.store_id, path).await?
+        {
+            return Err(Error::Conflict(format!(
+                "{path} is already ingested as session {}",
+                existing.id
+            )));
+        }
+        tx.insert_session(&row).await?;
+        tx.commit().await.map_err(db_err)?;
+        row.into_model()
+    }
+
+    pub(crate) async fn append_to_session_impl(
+        &self,
+        session_id: &str,
+        batch: &SessionBatch,
+    ) -> Result<Session> {
+        check_id(IdKind::Session, session_id)?;
+        let mut tx = self
+            .backend
+            .pool()
+            .begin_with(B::BEGIN_WRITE)
+            .await
+            .map_err(db_err)?;
+        let mut row = tx
+            .lock_session(session_id)
+            .await?
+            .ok_or_else(|| not_found(session_id))?;
+        if row.consumed_bytes != batch.expect_consumed || row.event_count != batch.expect_seq {
+            return Err(Error::Conflict(format!(
+                "session {session_id} was extended by another ingest meanwhile (now at byte {}, event {}); run ingest again",
+                row.consumed_bytes, row.event_count
+            )));
+        }
+        if let Some((i, e)) = batch
+            .events
+            .iter()
+            .enumerate()
+            .find(|(i, e)| e.seq != row.event_count + *i as i64)
+        {
+            return Err(Error::storage(format!(
+                "event {i} of the batch has seq {}, expected {}",
+                e.seq,
+                row.event_count + i as i64
+            )));
+        }
+        tx.insert_lines(session_id, &batch.lines).await?;
+        let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
+        tx.insert_events(session_id, &events).await?;
+
+        let m = &batch.meta;
+        let keep = |slot: &mut Option<String>, v: &Option<String>| {
+            if slot.is_none() {
+                slot.clone_from(v);
+            }
+        };
+        keep(&mut row.source_session_id, &m.source_session_id);
+        keep(&mut row.project, &m.project);
+        keep(&mut row.git_branch, &m.git_branch);
+        keep(&mut row.model, &m.model);
+        keep(&mut row.agent_version, &m.agent_version);
+        // The session's span covers what the parser saw and every event's own time.
+        let times = [m.started_at, m.ended_at]
+            .into_iter()
+            .chain(batch.events.iter().map(|e| e.timestamp));
+        for t in times.flatten().map(Timestamp::micros) {
+            row.started_at = Some(row.started_at.map_or(t, |s| s.min(t)));
+            row.ended_at = Some(row.ended_at.map_or(t, |e| e.max(t)));
+        }
+        row.event_count += batch.events.len() as i64;
+        row.error_count += batch
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::ToolResult && e.is_error)
+            .count() as i64;
+        row.line_count += batch.lines.len() as i64;
+        row.consumed_bytes = batch.consumed_bytes;
+        row.consumed_hash.clone_from(&batch.consumed_hash);
+        row.next_line = batch.next_line;
+        row.updated_at = Timestamp::now().micros();
+        tx.update_session(&row).await?;
+        tx.commit().await.map_err(db_err)?;
+        row.into_model()
+    }
+
+    pub(crate) async fn reset_session_impl(&self, session_id: &str) -> Result<Session> {
+        check_id(IdKind::Session, session_id)?;
+        let mut tx = self
+            .backend
+            .pool()
+            .begin_with(B::BEGIN_WRITE)
+            .await
+            .map_err(db_err)?;
+        let mut row = tx
+            .lock_session(session_id)
+            .await?
+            .ok_or_else(|| not_found(session_id))?;
+        tx.delete_session_contents(session_id).await?;
+        row.source_session_id = None;
+        row.project = None;
+        row.git_branch = None;
+        row.model = None;
+        row.agent_version = None;
+        row.started_at = None;
+        row.ended_at = None;
+        row.event_count = 0;
+        row.error_count = 0;
+        row.line_count = 0;
+        row.consumed_bytes = 0;
+        row.consumed_hash = None;
+        row.next_line = 1;
+        row.updated_at = Timestamp::now().micros();
+        tx.update_session(&row).await?;
+        tx.commit().await.map_err(db_err)?;
+        row.into_model()
+    }
+
+    pub(crate) async fn get_session_impl(&self, session_id: &str) -> Result<Session> {
+        check_id(IdKind::Session, session_id)?;
+        let mut conn = self.read().await?;
+        conn.session(session_id)
+            .await?
+            .ok_or_else(|| not_found(session_id))?
+            .into_model()
+    }
+
+    pub(crate) async fn list_sessions_impl(
+        &self,
+        store_id: &str,
+        limit: Option<i64>,
+        page: Option<&str>,
+    ) -> Result<Page<Session>> {
+        let limit = effective_limit(limit, View::Basic)?;
+        let before: Option<(i64, String)> = page.map(decode_cursor).transpose()?;
+        let mut conn = self.read().await?;
+        self.require_store(&mut conn, store_id).await?;
+        let rows = conn.sessions_page(store_id, before, limit + 1).await?;
+        let (rows, next_page) = split_page(rows, limit, |r| (r.created_at, r.id.clone()));
+        let data = rows
+            .into_iter()
+            .map(SessionRow::into_model)
+            .collect::<Result<_>>()?;
+        Ok(Page { data, next_page })
+    }
+
+    pub(crate) async fn session_events_impl(
+        &self,
+        session_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<Event>> {
+        check_id(IdKind::Session, session_id)?;
+        if !(1..=10_000).contains(&limit) {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be 1 to 10000, got {limit}"),
+            ));
+        }
+        let mut conn = self.read().await?;
+        let rows = conn.events_page(session_id, after_seq, limit).await?;
+        if rows.is_empty() && conn.session(session_id).await?.is_none() {
+            return Err(not_found(session_id));
+        }
+        rows.into_iter().map(EventRow::into_model).collect()
+    }
+
+    pub(crate) async fn session_lines_impl(
+        &self,
+        session_id: &str,
+        from_line: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, String)>> {
+        check_id(IdKind::Session, session_id)?;
+        if !(1..=10_000).contains(&limit) {
+            return Err(Error::invalid(
+                "limit",
+                format!("must be 1 to 10000, got {limit}"),
+            ));
+        }
+        let mut conn = self.read().await?;
+        let rows = conn.lines_page(session_id, from_line, limit).await?;
+        if rows.is_empty() && conn.session(session_id).await?.is_none() {
+            return Err(not_found(session_id));
+        }
+        Ok(rows)
+    }
+
+    pub(crate) async fn set_session_outcome_impl(
+        &self,
+        session_id: &str,
+        outcome: Option<Outcome>,
+    ) -> Result<Session> {
+        check_id(IdKind::Session, session_id)?;
+        if let Some(o) = &outcome {
+            o.validate()?;
+        }
+        let mut tx = self
+            .backend
+            .pool()
+            .begin_with(B::BEGIN_WRITE)
+            .await
+            .map_err(db_err)?;
+        let mut row = tx
+            .lock_session(session_id)
+            .await?
+            .ok_or_else(|| not_found(session_id))?;
+        row.outcome_status = outcome.as_ref().map(|o| o.status.as_str().to_string());
+        row.outcome_score = outcome.as_ref().and_then(|o| o.score);
+        row.outcome_note = outcome.and_then(|o| o.note);
+        row.updated_at = Timestamp::now().micros();
+        tx.update_session(&row).await?;
+        tx.commit().await.map_err(db_err)?;
+        row.into_model()
+    }
+}
