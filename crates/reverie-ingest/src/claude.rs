@@ -1,0 +1,302 @@
+//! Claude Code transcripts: one JSON object per line (`type`: `user`, `assistant`, `system`,
+//! `summary`, `progress`, `attachment`, `file-history-snapshot`, …).
+//!
+//! The format has no schema and drifts between versions, so the parser only relies on what it
+//! needs — `message.content` as a string or a list of blocks, `is_error` on tool results,
+//! `isSidechain`, `agentId`, `isCompactSummary`, the `compact_boundary` system subtype — and
+//! turns everything else into `other` events. Unknown fields are ignored here and kept in the
+//! raw line; nothing in a line is fatal.
+
+use reverie_core::session::{Event, EventKind};
+use serde_json::Value;
+
+use crate::normalize::{Meta, clean_text, flatten, other, string, text_event, timestamp};
+
+/// The events of one line, with what it says about the session.
+pub fn parse_line(v: &Value, line: i64, meta: &mut Meta) -> Vec<Event> {
+    let Some(obj) = v.as_object() else {
+        return finish(vec![other("non_object")], v, line);
+    };
+    Meta::set_if_empty(&mut meta.source_session_id, obj.get("sessionId"));
+    Meta::set_if_empty(&mut meta.project, obj.get("cwd"));
+    Meta::set_if_empty(&mut meta.git_branch, obj.get("gitBranch"));
+    Meta::set_if_empty(&mut meta.agent_version, obj.get("version"));
+    meta.see(timestamp(obj.get("timestamp")));
+
+    let kind = obj.get("type").and_then(Value::as_str).unwrap_or("");
+    let message = obj.get("message");
+    let events = match kind {
+        "user" => {
+            let summary = obj
+                .get("isCompactSummary")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            user(message, summary)
+        }
+        "assistant" => {
+            if let Some(m) = message {
+                Meta::set_if_empty(&mut meta.model, m.get("model"));
+            }
+            let is_error = obj
+                .get("isApiErrorMessage")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            assistant(message, is_error)
+        }
+        "system" => {
+            let subtype = obj.get("subtype").and_then(Value::as_str).unwrap_or("");
+            if subtype == "compact_boundary" {
+                let trigger = obj
+                    .get("compactMetadata")
+                    .and_then(|m| m.get("trigger"))
+                    .or(obj.get("trigger"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown");
+                let mut e = Event::new(EventKind::Compaction);
+                e.subtype = Some(trigger.to_string());
+                e.text = obj
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .map(|s| clean_text(s.to_string()));
+                vec![e]
+            } else {
+                let mut e = other(format!("system/{subtype}"));
+                e.text = obj
+                    .get("content")
+                    .and_then(Value::as_str)
+                    .map(|s| clean_text(s.to_string()));
+                vec![e]
+            }
+        }
+        "summary" => vec![text_event(
+            EventKind::Summary,
+            string(obj.get("summary")).unwrap_or_default(),
+        )],
+        "" => vec![other("untyped")],
+        t => vec![other(t)],
+    };
+    finish(events, v, line)
+}
+
+/// Stamps every event of a line with the line's common fields.
+fn finish(mut events: Vec<Event>, v: &Value, line: i64) -> Vec<Event> {
+    let ts = timestamp(v.get("timestamp"));
+    let uuid = string(v.get("uuid"));
+    let parent = string(v.get("parentUuid"));
+    let sidechain = v
+        .get("isSidechain")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let agent = string(v.get("agentId"));
+    for e in &mut events {
+        e.line = Some(line);
+        e.timestamp = ts;
+        e.uuid = uuid.clone();
+        e.parent_uuid = parent.clone();
+        e.sidechain = sidechain;
+        e.agent_id = agent.clone();
+    }
+    events
+}
+
+fn user(message: Option<&Value>, summary: bool) -> Vec<Event> {
+    let mut events = user_blocks(message, summary);
+    if summary {
+        // The message a compaction leaves: a summary, told apart from `summary` lines.
+        for e in events.iter_mut().filter(|e| e.kind == EventKind::Summary) {
+            e.subtype = Some("compact_summary".into());
+        }
+    }
+    events
+}
+
+fn user_blocks(message: Option<&Value>, summary: bool) -> Vec<Event> {
+    let text_kind = if summary {
+        EventKind::Summary
+    } else {
+        EventKind::User
+    };
+    let content = match message {
+        Some(Value::String(s)) => return vec![text_event(text_kind, s.clone())],
+        Some(m) => m.get("content"),
+        None => None,
+    };
+    match content {
+        Some(Value::String(s)) => vec![text_event(text_kind, s.clone())],
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .map(|b| match b.get("type").and_then(Value::as_str) {
+                Some("text") => text_event(text_kind, string(b.get("text")).unwrap_or_default()),
+                Some("tool_result") => tool_result(b),
+                Some(t @ ("image" | "document")) => text_event(text_kind, format!("[{t}]")),
+                Some(t) => other(format!("user/{t}")),
+                None => match b {
+                    Value::String(s) => text_event(text_kind, s.clone()),
+                    _ => other("user/untyped_block"),
+                },
+            })
+            .collect(),
+        _ => vec![other("user/no_content")],
+    }
+}
+
+/// A `tool_result` block (also used by the Messages API parser).
+pub fn tool_result(b: &Value) -> Event {
+    let mut e = Event::new(EventKind::ToolResult);
+    e.tool_use_id = string(b.get("tool_use_id"));
+    e.text = Some(clean_text(
+        b.get("content").map(flatten).unwrap_or_default(),
+    ));
+    e.is_error = b.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+    e
+}
+
+/// A `tool_use` (or `server_tool_use`) block.
+pub fn tool_use(b: &Value) -> Event {
+    let mut e = Event::new(EventKind::ToolUse);
+    e.tool_use_id = string(b.get("id"));
+    e.tool_name = string(b.get("name"));
+    e.tool_input = b.get("input").cloned();
+    e
+}
+
+fn assistant(message: Option<&Value>, is_error: bool) -> Vec<Event> {
+    let content = match message {
+        Some(Value::String(s)) => return vec![text_event(EventKind::Assistant, s.clone())],
+        Some(m) => m.get("content"),
+        None => None,
+    };
+    let mut events: Vec<Event> = match content {
+        Some(Value::String(s)) => vec![text_event(EventKind::Assistant, s.clone())],
+        Some(Value::Array(blocks)) => blocks.iter().map(assistant_block).collect(),
+        _ => vec![other("assistant/no_content")],
+    };
+    if is_error {
+        for e in &mut events {
+            e.is_error = true;
+        }
+    }
+    events
+}
+
+/// One block of an assistant message (shared with the Messages API parser).
+pub fn assistant_block(b: &Value) -> Event {
+    match b.get("type").and_then(Value::as_str) {
+        Some("text") => text_event(
+            EventKind::Assistant,
+            string(b.get("text")).unwrap_or_default(),
+        ),
+        Some("thinking") => text_event(
+            EventKind::Thinking,
+            string(b.get("thinking")).unwrap_or_default(),
+        ),
+        Some("tool_use" | "server_tool_use") => tool_use(b),
+        Some(t) if t.ends_with("_tool_result") => {
+            let mut e = tool_result(b);
+            e.subtype = Some(t.to_string());
+            e
+        }
+        Some(t) => other(format!("assistant/{t}")),
+        None => other("assistant/untyped_block"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> (Vec<Event>, Meta) {
+        let mut meta = Meta::default();
+        let events = parse_line(&v, 7, &mut meta);
+        (events, meta)
+    }
+
+    #[test]
+    fn user_and_assistant_lines() {
+        let (ev, meta) = parse(json!({
+            "type": "user", "uuid": "u1", "parentUuid": null, "sessionId": "s1", "cwd": "/repo",
+            "gitBranch": "main", "version": "2.1.39", "timestamp": "2026-01-21T06:19:38.056Z",
+            "message": {"role": "user", "content": "Add a test"}
+        }));
+        assert_eq!(ev.len(), 1);
+        assert_eq!(
+            (ev[0].kind, ev[0].text.as_deref()),
+            (EventKind::User, Some("Add a test"))
+        );
+        assert_eq!((ev[0].line, ev[0].uuid.as_deref()), (Some(7), Some("u1")));
+        assert_eq!(meta.project.as_deref(), Some("/repo"));
+        assert_eq!(meta.source_session_id.as_deref(), Some("s1"));
+        let (ev, meta) = parse(json!({
+            "type": "assistant", "isSidechain": true, "agentId": "a1",
+            "message": {"model": "claude-opus-4-5", "content": [
+                {"type": "thinking", "thinking": "hmm"},
+                {"type": "text", "text": "Running tests"},
+                {"type": "tool_use", "id": "toolu_1", "name": "Bash", "input": {"command": "cargo test"}},
+                {"type": "mystery", "x": 1}
+            ]}
+        }));
+        let kinds: Vec<EventKind> = ev.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::Thinking,
+                EventKind::Assistant,
+                EventKind::ToolUse,
+                EventKind::Other
+            ]
+        );
+        assert_eq!(ev[2].tool_input, Some(json!({"command": "cargo test"})));
+        assert_eq!(ev[3].subtype.as_deref(), Some("assistant/mystery"));
+        assert!(
+            ev.iter()
+                .all(|e| e.sidechain && e.agent_id.as_deref() == Some("a1"))
+        );
+        assert_eq!(meta.model.as_deref(), Some("claude-opus-4-5"));
+    }
+
+    #[test]
+    fn tool_results_keep_their_error_flag() {
+        let (ev, _) = parse(json!({"type": "user", "message": {"content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "is_error": true, "content": "Exit code 1"},
+            {"type": "tool_result", "tool_use_id": "toolu_2", "content": [{"type": "text", "text": "ok"}]}
+        ]}}));
+        assert_eq!(
+            (ev[0].kind, ev[0].is_error, ev[0].text.as_deref()),
+            (EventKind::ToolResult, true, Some("Exit code 1"))
+        );
+        assert_eq!((ev[1].is_error, ev[1].text.as_deref()), (false, Some("ok")));
+    }
+
+    #[test]
+    fn markers_and_odd_lines() {
+        let (ev, _) = parse(
+            json!({"type": "system", "subtype": "compact_boundary", "compactMetadata": {"trigger": "auto", "preTokens": 1}}),
+        );
+        assert_eq!(
+            (ev[0].kind, ev[0].subtype.as_deref()),
+            (EventKind::Compaction, Some("auto"))
+        );
+        let (ev, _) =
+            parse(json!({"type": "summary", "summary": "Set up the repo", "leafUuid": "x"}));
+        assert_eq!(
+            (ev[0].kind, ev[0].text.as_deref()),
+            (EventKind::Summary, Some("Set up the repo"))
+        );
+        let (ev, _) = parse(
+            json!({"type": "user", "isCompactSummary": true, "message": {"content": "Summary of prior context."}}),
+        );
+        assert_eq!(ev[0].kind, EventKind::Summary);
+        let (ev, _) = parse(json!({"type": "progress", "data": {"type": "bash_progress"}}));
+        assert_eq!(
+            (ev[0].kind, ev[0].subtype.as_deref()),
+            (EventKind::Other, Some("progress"))
+        );
+        let (ev, _) = parse(json!(42));
+        assert_eq!(ev[0].subtype.as_deref(), Some("non_object"));
+        let (ev, _) = parse(json!({"type": "user", "message": "error"}));
+        assert_eq!(ev[0].text.as_deref(), Some("error"));
+        let (ev, _) = parse(json!({"silly": "this"}));
+        assert_eq!(ev[0].subtype.as_deref(), Some("untyped"));
+    }
+}
