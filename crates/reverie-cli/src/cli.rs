@@ -52,8 +52,72 @@ pub enum Cmd {
     /// Run one memory_20250818 tool command (JSON) against a store.
     #[command(name = "memory-tool")]
     MemoryTool(MemoryToolArgs),
+    /// Ingest agent transcripts (files, folders, globs) as sessions of a store.
+    Ingest(IngestArgs),
+    /// List sessions, show one, or set its outcome.
+    #[command(subcommand)]
+    Sessions(SessionsCmd),
     /// A guided tour: an agent's notes written, broken and restored, on a sample store.
     Tour(TourArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Transcript files, folders (read recursively) or glob patterns.
+    #[arg(required = true)]
+    pub paths: Vec<String>,
+    /// Read every file as this format instead of detecting it from the content.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Ingest files already ingested again from scratch (for files rewritten in place).
+    #[arg(long)]
+    pub replace: bool,
+    /// Record this outcome on every session ingested: success, failure or partial.
+    #[arg(long)]
+    pub outcome: Option<String>,
+    /// A score in [0, 1] for --outcome.
+    #[arg(long, requires = "outcome")]
+    pub score: Option<f64>,
+    /// A note for --outcome.
+    #[arg(long, requires = "outcome")]
+    pub note: Option<String>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCmd {
+    /// A store's sessions, newest first.
+    Ls {
+        #[command(flatten)]
+        store: StoreArg,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// A session, readably: its turns, tool calls and results, errors highlighted.
+    Show {
+        /// The session id (sesn_…).
+        session: String,
+        /// Print every event in full instead of cutting long ones.
+        #[arg(long)]
+        full: bool,
+        /// Print the raw (redacted) source lines instead of the events.
+        #[arg(long, conflicts_with = "full")]
+        raw: bool,
+    },
+    /// Set a session's outcome (success, failure, partial), or clear it.
+    Outcome {
+        session: String,
+        /// success, failure, partial, or clear.
+        status: String,
+        #[arg(long)]
+        score: Option<f64>,
+        #[arg(long)]
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -91,6 +91,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Restore(a) => commands::history::restore(&ctx, a).await,
         Cmd::Redact(a) => commands::history::redact(&ctx, a).await,
         Cmd::MemoryTool(a) => commands::tool::run(&ctx, a).await,
+        Cmd::Ingest(a) => commands::sessions::ingest(&ctx, a).await,
+        Cmd::Sessions(cmd) => commands::sessions::run(&ctx, cmd).await,
         Cmd::Tour(a) => commands::tour::run(&ctx, a).await,
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod history;
 pub mod memory;
+pub mod sessions;
 pub mod store;
 pub mod tool;
 pub mod tour;
