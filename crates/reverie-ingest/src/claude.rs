@@ -8,9 +8,77 @@
 //! raw line; nothing in a line is fatal.
 
 use reverie_core::session::{Event, EventKind};
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 
 use crate::normalize::{Meta, clean_text, flatten, other, string, text_event, timestamp};
+
+/// Declares [`Fields`]: the top-level fields [`parse_line`] reads, by their JSON names.
+macro_rules! fields {
+    ($($field:ident = $name:literal),* $(,)?) => {
+        /// The fields of a line that [`parse_line`] reads, borrowed and not yet parsed.
+        ///
+        /// Picking them validates the whole line as JSON, but skips building values for the
+        /// rest of it — `toolUseResult` (a copy of each tool's output), `progress` payloads,
+        /// file-history snapshots — which are most of a transcript's bytes. A `null` field is
+        /// left out, which the parser reads the same as `null`.
+        #[derive(Debug, Deserialize)]
+        pub struct Fields<'a> {
+            $(#[serde(borrow, rename = $name)] $field: Option<&'a RawValue>,)*
+        }
+
+        impl Fields<'_> {
+            /// The picked fields as a JSON object, for [`parse_line`].
+            pub fn to_value(&self) -> Value {
+                let mut m = Map::new();
+                $(if let Some(raw) = self.$field {
+                    let v = serde_json::from_str(raw.get()).expect("a validated JSON value");
+                    m.insert($name.to_string(), v);
+                })*
+                Value::Object(m)
+            }
+        }
+    };
+}
+
+fields! {
+    kind = "type", uuid = "uuid", parent_uuid = "parentUuid", session_id = "sessionId",
+    cwd = "cwd", git_branch = "gitBranch", version = "version", timestamp = "timestamp",
+    sidechain = "isSidechain", agent_id = "agentId", message = "message",
+    compact_summary = "isCompactSummary", api_error = "isApiErrorMessage",
+    subtype = "subtype", compact_metadata = "compactMetadata", trigger = "trigger",
+    content = "content", summary = "summary",
+}
+
+/// A line, validated: its picked fields, or the whole value when it is not an object of
+/// distinct fields (a bare string, a field given twice).
+#[derive(Debug)]
+// One lives on the stack per line read; boxing the fields would allocate once per line.
+#[allow(clippy::large_enum_variant)]
+pub enum Line<'a> {
+    Fields(Fields<'a>),
+    Value(Value),
+}
+
+impl<'a> Line<'a> {
+    /// Validates `text` as one JSON value and keeps what the parser reads.
+    pub fn read(text: &'a str) -> serde_json::Result<Line<'a>> {
+        match serde_json::from_str::<Fields>(text) {
+            Ok(f) => Ok(Line::Fields(f)),
+            // valid JSON of another shape, or invalid JSON: the full parse tells which
+            Err(_) => serde_json::from_str(text).map(Line::Value),
+        }
+    }
+
+    /// The line's events.
+    pub fn events(&self, line: i64, meta: &mut Meta) -> Vec<Event> {
+        match self {
+            Line::Fields(f) => parse_line(&f.to_value(), line, meta),
+            Line::Value(v) => parse_line(v, line, meta),
+        }
+    }
+}
 
 /// The events of one line, with what it says about the session.
 pub fn parse_line(v: &Value, line: i64, meta: &mut Meta) -> Vec<Event> {
@@ -266,6 +334,56 @@ mod tests {
             (EventKind::ToolResult, true, Some("Exit code 1"))
         );
         assert_eq!((ev[1].is_error, ev[1].text.as_deref()), (false, Some("ok")));
+    }
+
+    #[test]
+    fn picked_fields_parse_as_the_whole_line_does() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/transcripts");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+            .collect();
+        files.sort();
+        let mut lines = 0;
+        let mut fields = 0;
+        for path in files {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, l) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let whole: Value = serde_json::from_str(l).unwrap();
+                let (mut m1, mut m2) = (Meta::default(), Meta::default());
+                let want = parse_line(&whole, i as i64 + 1, &mut m1);
+                let line = Line::read(l).unwrap();
+                fields += matches!(line, Line::Fields(_)) as usize;
+                let got = line.events(i as i64 + 1, &mut m2);
+                assert_eq!(
+                    format!("{got:?}"),
+                    format!("{want:?}"),
+                    "{}:{}",
+                    path.display(),
+                    i + 1
+                );
+                assert_eq!(format!("{m2:?}"), format!("{m1:?}"));
+                lines += 1;
+            }
+        }
+        assert!(lines > 4000 && fields + 5 > lines, "{fields} of {lines}");
+        // invalid JSON is refused, other shapes take the whole value
+        assert!(Line::read(r#"{"type": "user", "message": {"#).is_err());
+        assert!(matches!(
+            Line::read(r#""massive error""#),
+            Ok(Line::Value(_))
+        ));
+        assert!(matches!(
+            Line::read(r#"{"type": "a", "type": "b"}"#),
+            Ok(Line::Value(_))
+        ));
     }
 
     #[test]

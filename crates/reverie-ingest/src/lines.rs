@@ -29,6 +29,8 @@ pub struct LineReader<R> {
     number: i64,
     offset: u64,
     max: usize,
+    /// Bytes of the source's buffer still lent out as the last line, consumed on the next call.
+    pending: usize,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -40,6 +42,7 @@ impl<R: BufRead> LineReader<R> {
             number: first - 1,
             offset,
             max: MAX_LINE_BYTES,
+            pending: 0,
         }
     }
 
@@ -51,6 +54,28 @@ impl<R: BufRead> LineReader<R> {
 
     /// The next line, or `None` at the end.
     pub fn next_item(&mut self) -> io::Result<Option<Item<'_>>> {
+        // What the line handed out last still holds in the source's buffer.
+        self.inner.consume(std::mem::take(&mut self.pending));
+        // Most lines lie whole in the source's buffer: hand them out from there, uncopied.
+        let whole = memchr::memchr(b'\n', self.inner.fill_buf()?);
+        if let Some(i) = whole
+            && i <= self.max
+        {
+            let chunk = self.inner.fill_buf()?;
+            self.pending = i + 1;
+            self.offset += i as u64 + 1;
+            self.number += 1;
+            let mut bytes = &chunk[..i];
+            if bytes.last() == Some(&b'\r') {
+                bytes = &bytes[..i - 1];
+            }
+            return Ok(Some(Item::Line {
+                number: self.number,
+                bytes,
+                terminated: true,
+                end: self.offset,
+            }));
+        }
         self.buf.clear();
         let mut len: u64 = 0;
         let mut overflow = false;
@@ -60,7 +85,7 @@ impl<R: BufRead> LineReader<R> {
             if chunk.is_empty() {
                 break;
             }
-            let (take, found) = match chunk.iter().position(|&b| b == b'\n') {
+            let (take, found) = match memchr::memchr(b'\n', chunk) {
                 Some(i) => (i, true),
                 None => (chunk.len(), false),
             };

@@ -122,13 +122,31 @@ fn event_fingerprint(events: &[Event]) -> String {
     format!("{DOC_PREFIX}{}", h.finalize().to_hex())
 }
 
-type LineParser = fn(&Value, i64, &mut SessionMeta) -> Vec<Event>;
+/// Is `format` one of JSON lines?
+fn reads_lines(format: SourceFormat) -> bool {
+    matches!(format, SourceFormat::ClaudeCode | SourceFormat::CodexCli)
+}
 
-fn line_parser(format: SourceFormat) -> Option<LineParser> {
-    match format {
-        SourceFormat::ClaudeCode => Some(claude::parse_line),
-        SourceFormat::CodexCli => Some(codex::parse_line),
-        _ => None,
+/// One line of a JSON-lines transcript, validated, not yet turned into events.
+#[allow(clippy::large_enum_variant)] // one at a time, on the stack
+enum Parsed<'a> {
+    Claude(claude::Line<'a>),
+    Codex(Value),
+}
+
+impl<'a> Parsed<'a> {
+    fn read(format: SourceFormat, text: &'a str) -> serde_json::Result<Parsed<'a>> {
+        match format {
+            SourceFormat::ClaudeCode => claude::Line::read(text).map(Parsed::Claude),
+            _ => serde_json::from_str(text).map(Parsed::Codex),
+        }
+    }
+
+    fn events(&self, line: i64, meta: &mut SessionMeta) -> Vec<Event> {
+        match self {
+            Parsed::Claude(l) => l.events(line, meta),
+            Parsed::Codex(v) => codex::parse_line(v, line, meta),
+        }
     }
 }
 
@@ -189,7 +207,7 @@ fn read_inner(
         Detected::Binary(why) => Err(format!("not a transcript: a binary file ({why})")),
         Detected::Lines(detected) => {
             let format = match forced {
-                Some(f) if line_parser(f).is_some() => f,
+                Some(f) if reads_lines(f) => f,
                 Some(f) => {
                     return Err(format!(
                         "holds JSON lines ({detected}), which the forced format {f} does not read"
@@ -219,7 +237,6 @@ fn read_lines(
     send: &mut dyn FnMut(Msg) -> bool,
     report: &mut FileReport,
 ) -> Result<(), String> {
-    let parse = line_parser(format).expect("a line format");
     let (start, mut next_line, mut seq) = match &resume {
         Some(r) if r.consumed > 0 => {
             if size < r.consumed {
@@ -342,21 +359,12 @@ fn read_lines(
                         continue;
                     }
                 };
-                // Parse first (the line is needed as a value anyway, and only valid lines are
-                // kept), then redact the known-valid text; a changed line is parsed again so
-                // that its events come from the redacted text.
-                let parsed = serde_json::from_str::<Value>(text).map(|v| {
-                    let redacted = redactor.redact_json(text, &mut counts);
-                    match &redacted {
-                        std::borrow::Cow::Borrowed(_) => (v, redacted),
-                        std::borrow::Cow::Owned(r) => {
-                            let v = serde_json::from_str(r).expect("redaction keeps JSON valid");
-                            (v, redacted)
-                        }
-                    }
-                });
-                let (value, redacted): (Value, _) = match parsed {
-                    Ok(pair) => pair,
+                // Validate first (only valid lines are kept, and redaction reads valid JSON
+                // as JSON), then redact; a changed line is read again so that its events come
+                // from the redacted text. Events are built only after redaction, so nothing
+                // of a secret reaches them or the session's metadata.
+                let parsed = match Parsed::read(format, text) {
+                    Ok(p) => p,
                     Err(_) if !terminated => {
                         report.warnings.push(format!(
                             "line {number}, the last, is incomplete (no newline, not valid JSON): left for the next ingest"
@@ -370,7 +378,16 @@ fn read_lines(
                         continue;
                     }
                 };
-                let mut events = parse(&value, number, &mut meta);
+                let redacted = redactor.redact_json(text, &mut counts);
+                let mut events = match &redacted {
+                    std::borrow::Cow::Borrowed(_) => parsed.events(number, &mut meta),
+                    std::borrow::Cow::Owned(r) => {
+                        drop(parsed);
+                        Parsed::read(format, r)
+                            .expect("redaction keeps JSON valid")
+                            .events(number, &mut meta)
+                    }
+                };
                 for e in &mut events {
                     e.seq = seq;
                     seq += 1;

@@ -339,12 +339,13 @@ impl Redactor {
     /// literal from the raw text. A member is checked as an assignment only when its name is.
     fn scan_json(&self, text: &str, base: usize, depth: u32, out: &mut Vec<Span>) {
         let hits = self.detectors.gate_hits(text);
-        if hits.is_empty() && !text.contains("\\u") && !text.contains("\\/") {
+        if hits.is_empty() && !self.detectors.may_hide_literal(text) {
             return;
         }
         let doc = json::tokenize(text);
         let raw = |i: usize| &text[doc.strings[i].start..doc.strings[i].end];
-        let flagged: Vec<bool> = {
+        // Per string: does a gate hit overlap it, and may an escape in it hide one?
+        let (hit, hidden): (Vec<bool>, Vec<bool>) = {
             let mut h = 0;
             doc.strings
                 .iter()
@@ -354,10 +355,11 @@ impl Redactor {
                     }
                     let overlaps = h < hits.len() && hits[h].0 < s.end;
                     let body = &text[s.start..s.end];
-                    overlaps || body.contains("\\u") || body.contains("\\/")
+                    (overlaps, !overlaps && self.detectors.may_hide_literal(body))
                 })
-                .collect()
+                .unzip()
         };
+        let flagged: Vec<bool> = hit.iter().zip(&hidden).map(|(a, b)| *a || *b).collect();
         for (i, s) in doc.strings.iter().enumerate() {
             let name_flagged = match s.role {
                 json::Role::Value(Some(k)) | json::Role::Element(Some(k)) => flagged[k],
@@ -369,7 +371,14 @@ impl Redactor {
             let decoded = json::decode(&text[s.start..s.end]);
             let at = |d: usize| base + s.start + decoded.raw(d);
             if flagged[i] {
-                for f in self.scan_flagged(&decoded.text, depth + 1) {
+                // A string flagged only for its escapes is checked against the gates once
+                // decoded; one a gate hit is scanned at once.
+                let found = if hit[i] {
+                    self.scan_flagged(&decoded.text, depth + 1)
+                } else {
+                    self.scan(&decoded.text, depth + 1)
+                };
+                for f in found {
                     out.push(Span {
                         start: at(f.start),
                         end: at(f.end),
@@ -564,6 +573,24 @@ mod tests {
             out,
             r#"{"content":"a\nAPI_TOKEN=[REDACTED:generic_secret]\n\"password\": \"[REDACTED:generic_secret]\"\n"#
         );
+    }
+
+    #[test]
+    fn names_the_gate_does_not_judge_alone() {
+        let secret = "q8Zt2LkV0pW4xR7nB1mC5yH3";
+        // a JSON key with a space: the name bytes before the colon are only `Key`
+        let (out, c) = redact(&format!(r#"{{"API Key": "{secret}"}}"#));
+        assert_eq!(c.get(SecretKind::GenericSecret), 1, "{out}");
+        // an escape's letter glued to the name in raw JSON (`\napi_key`)
+        let (out, c) = redact(&format!(r#"{{"content": "x\napi_key={secret}"}}"#));
+        assert_eq!(c.get(SecretKind::GenericSecret), 1, "{out}");
+        let (out, c) = redact(&format!(r#"{{"content": "C:\\napi_key={secret}"}}"#));
+        assert_eq!(c.get(SecretKind::GenericSecret), 1, "{out}");
+        // a keyword name that names no secret is left alone, in text and in JSON
+        let (out, c) = redact(&format!("thread_key: {secret}\n"));
+        assert_eq!(c.total(), 0, "{out}");
+        let (out, c) = redact(&format!(r#"{{"content": "group_key = {secret}"}}"#));
+        assert_eq!(c.total(), 0, "{out}");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Captures, Regex, RegexSet};
 
 use super::value::{self, NameClass};
@@ -52,11 +53,15 @@ pub(super) struct Detectors {
     set_rules: Vec<usize>,
     /// The detectors whose gates are [`hand_hits`], in [`HandRule`] order.
     hand: [usize; 4],
-    /// Every regex gate in one regex, to find where gates hit (not only whether).
-    gate_any: Regex,
+    /// The regex gates, to find where they hit (not only whether): the gates that are plain
+    /// literals in one Aho-Corasick searcher, and each gate with more structure (a
+    /// case-insensitive part, a class) in a regex of its own. Apart, each keeps a fast literal
+    /// search; together, the 64 spellings of `(?i:bearer)` made the search a slow wide one
+    /// (about 2x slower on the real transcripts). The literals go to `aho-corasick` directly
+    /// because, through `regex`, each candidate also ran a lazy DFA (a third slower).
+    gate_literals: AhoCorasick,
+    gate_regexes: Vec<Regex>,
     detectors: Vec<Detector>,
-    /// A `\uXXXX` escape of a character that could belong to a gate's literal.
-    escaped_literal: Regex,
 }
 
 /// A quoted or bare value after an assignment operator.
@@ -92,6 +97,14 @@ const MIN_ASSIGNED: usize = 8;
 /// Words that make a name worth checking with [`value::name_class`].
 const NAME_WORDS: &str = "token|secret|passw|pwd|pass|key|auth|credential|creds|cred|bearer|pw";
 
+/// The detectors: a rule, a gate and a regex each.
+///
+/// A gate is a superset of its regex: a literal (or a few) that every match contains. Gates
+/// are searched for in every byte ingested, so each literal is chosen to be rare in real
+/// transcripts from its first three bytes on (the search's fingerprint): `b_pat_` for
+/// `github_pat_`, `rod_` for `sk_prod_`, `slack.com/` for `hooks.slack.com/`, `rization` for
+/// `authorization`. A common start (`hoo`, `git`, `log`, `aut`) made the search stop to check
+/// a candidate every few hundred bytes.
 fn specs() -> Vec<(Rule, String, String)> {
     use SecretKind::*;
     let b = r"(?-u:\b)";
@@ -126,14 +139,14 @@ fn specs() -> Vec<(Rule, String, String)> {
         ),
         (
             Rule::Token(GitHub),
-            "ghp_|gho_|ghu_|ghs_|ghr_|github_pat_".to_string(),
+            "ghp_|gho_|ghu_|ghs_|ghr_|b_pat_".to_string(),
             format!(
                 r"{b}(?P<s>gh[pousr]_[A-Za-z0-9]{{36,}}|github_pat_[A-Za-z0-9_]{{40,}})(?:[^A-Za-z0-9_]|$)"
             ),
         ),
         (
             Rule::Token(GitLab),
-            "glpat-|gldt-|glrt-|glcbt-|glptt-|glft-|glimt-|glagent-|gloas-|glsoat-|glffct-|GR1348941".to_string(),
+            "glpat-|gldt-|glrt-|glcbt-|glptt-|glft-|glimt-|glagent-|oas-|glsoat-|glffct-|GR1348941".to_string(),
             format!(
                 r"{b}(?P<s>gl(?:pat|dt|rt|cbt|ptt|ft|imt|agent|oas|soat|ffct)-[A-Za-z0-9_-]{{20,}}(?:\.[A-Za-z0-9_-]+)*|GR1348941[A-Za-z0-9_-]{{20,}})"
             ),
@@ -147,12 +160,12 @@ fn specs() -> Vec<(Rule, String, String)> {
         ),
         (
             Rule::Token(Slack),
-            r"hooks\.slack\.com/".to_string(),
+            r"slack\.com/".to_string(),
             r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)+)".to_string(),
         ),
         (
             Rule::Token(Stripe),
-            "k_live_|k_test_|k_prod_|whsec_".to_string(),
+            "k_live_|k_test_|rod_|whsec_".to_string(),
             format!(
                 r"{b}(?P<s>(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{{16,}}|whsec_[A-Za-z0-9+/=]{{24,}})"
             ),
@@ -181,7 +194,7 @@ fn specs() -> Vec<(Rule, String, String)> {
         ),
         (
             Rule::AuthScheme,
-            "authorization|Authorization|AUTHORIZATION".to_string(),
+            "rization|RIZATION".to_string(),
             format!(
                 r#"(?i:{b}authorization)\\*["']?[ \t]*[:=][ \t]*\\*["']?[ \t]*(?P<scheme>(?i:basic|token|apikey|api-key))[ \t]+(?P<s>[A-Za-z0-9._~+/-]+=*)"#
             ),
@@ -194,7 +207,7 @@ fn specs() -> Vec<(Rule, String, String)> {
         ),
         (
             Rule::Token(GenericSecret),
-            r"npm_|pypi-AgEIcHlwaS5vcmc|hf_|SG\.|sk-or-v1-|dop_v1_".to_string(),
+            r"pm_|pypi-AgEIcHlwaS5vcmc|hf_|SG\.|sk-or-v1-|dop_v1_".to_string(),
             format!(
                 r"{b}(?P<s>npm_[A-Za-z0-9]{{36}}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{{50,}}|hf_[A-Za-z]{{34}}|SG\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}|sk-or-v1-[a-f0-9]{{64}}|dop_v1_[a-f0-9]{{64}})(?:[^A-Za-z0-9_-]|$)"
             ),
@@ -219,7 +232,7 @@ fn specs() -> Vec<(Rule, String, String)> {
         // ~/.netrc: machine HOST login USER password VALUE (on one line or several)
         (
             Rule::Assignment,
-            r"login[ \t]".to_string(),
+            "ogin |ogin\t".to_string(),
             format!(
                 r#"{b}login[ \t]+[^\s"'\\]+(?:[ \t]|\r?\n|\\ )+(?P<name>password)[ \t]+(?P<v3>[^\s"'\\]+)"#
             ),
@@ -253,11 +266,21 @@ impl Detectors {
         let set_rules: Vec<usize> = (0..specs.len()).filter(|i| !hand.contains(i)).collect();
         let gates =
             RegexSet::new(set_rules.iter().map(|&i| specs[i].1.as_str())).expect("gates compile");
-        let any: Vec<String> = set_rules
+        let (folded, exact): (Vec<&str>, Vec<&str>) = set_rules
             .iter()
-            .map(|&i| format!("(?:{})", specs[i].1))
+            .map(|&i| specs[i].1.as_str())
+            .partition(|g| g.contains(['(', '[']));
+        let literals: Vec<String> = exact
+            .iter()
+            .flat_map(|g| g.split('|'))
+            .map(|l| l.replace("\\.", "."))
+            .inspect(|l| assert!(!l.contains('\\'), "gate {l:?} is not a plain literal"))
             .collect();
-        let gate_any = Regex::new(&any.join("|")).expect("gates compile");
+        let gate_literals = leftmost(&literals);
+        let gate_regexes: Vec<Regex> = folded
+            .iter()
+            .map(|g| Regex::new(g).expect("gates compile"))
+            .collect();
         let detectors = specs
             .into_iter()
             .map(|(rule, _, re)| Detector {
@@ -265,23 +288,35 @@ impl Detectors {
                 re: Regex::new(&re).unwrap_or_else(|e| panic!("detector {rule:?}: {e}")),
             })
             .collect();
-        let escaped_literal =
-            Regex::new(r"\\u00(?:2[0bdefBDEF]|3[0-9aAdD]|[4-7][0-9a-fA-F])").expect("compiles");
         Detectors {
             gates,
             set_rules,
             hand,
-            gate_any,
+            gate_literals,
+            gate_regexes,
             detectors,
-            escaped_literal,
         }
     }
 
     /// Could `text` hold a secret, directly or behind `\uXXXX` escapes? False is definitive.
     pub(super) fn may_match(&self, text: &str) -> bool {
-        self.gates.is_match(text)
+        self.gate_literals.is_match(text)
+            || self.gate_regexes.iter().any(|g| g.is_match(text))
             || hand_hits(text).next().is_some()
-            || (text.contains("\\u") && self.escaped_literal.is_match(text))
+            || self.may_hide_literal(text)
+    }
+
+    /// Does `text` hold an escape that can hide part of a gate's literal from a search of the
+    /// raw text: `\uXXXX` of a printable ASCII character, or `\/`? (`\u001b` and the like,
+    /// frequent in tool output, cannot.)
+    pub(super) fn may_hide_literal(&self, text: &str) -> bool {
+        let b = text.as_bytes();
+        FINDERS[ESCAPE_U].find_iter(b).any(|i| {
+            b.len() >= i + 6
+                && &b[i + 2..i + 4] == b"00"
+                && (b'2'..=b'7').contains(&b[i + 4])
+                && b[i + 5].is_ascii_hexdigit()
+        }) || FINDERS[ESCAPE_SLASH].find(b).is_some()
     }
 
     /// Where gates hit in `text`: byte ranges, in order. Every occurrence of a gate's literal
@@ -289,15 +324,15 @@ impl Detectors {
     /// earlier match lies inside that match).
     pub(super) fn gate_hits(&self, text: &str) -> Vec<(usize, usize)> {
         let mut hits: Vec<(usize, usize)> = self
-            .gate_any
+            .gate_literals
             .find_iter(text)
             .map(|m| (m.start(), m.end()))
             .collect();
-        let before = hits.len();
-        hits.extend(hand_hits(text).map(|h| (h.start, h.end)));
-        if hits.len() > before {
-            hits.sort_unstable();
+        for g in &self.gate_regexes {
+            hits.extend(g.find_iter(text).map(|m| (m.start(), m.end())));
         }
+        hits.extend(hand_hits(text).map(|h| (h.start, h.end)));
+        hits.sort_unstable();
         hits
     }
 
@@ -310,6 +345,12 @@ impl Detectors {
     /// is a key once the block is gone, and a keyword glued to a token (`…j9secret: x`) is a
     /// name once the token is gone.
     pub(super) fn plain(&self, text: &str, out: &mut Vec<Span>) {
+        self.plain_with(text, true, out)
+    }
+
+    /// [`Self::plain`], with hand-gated detectors run near their hits or (`near` false, to
+    /// test that both agree) over the whole text.
+    fn plain_with(&self, text: &str, near: bool, out: &mut Vec<Span>) {
         let mut cur = shadow(text);
         for _round in 0..4 {
             let mut matched: Vec<usize> = self
@@ -331,8 +372,12 @@ impl Detectors {
                 let phase_start = out.len();
                 for &i in &matched {
                     let d = &self.detectors[i];
-                    if d.rule.phase() == phase {
-                        self.run(d, text, &cur, out);
+                    if d.rule.phase() != phase {
+                        continue;
+                    }
+                    match self.hand.iter().position(|&h| h == i) {
+                        Some(r) if near => self.run_near(d, HandRule::ALL[r], text, &cur, out),
+                        _ => self.run(d, text, &cur, 0, out),
                     }
                 }
                 if out.len() > phase_start {
@@ -351,8 +396,45 @@ impl Detectors {
         }
     }
 
-    fn run(&self, d: &Detector, text: &str, sh: &str, out: &mut Vec<Span>) {
-        let mut pos = 0;
+    /// Runs a hand-gated detector only on the lines where its gate hits: from each hit (for a
+    /// URL, from up to 32 bytes before it, where its scheme starts) to the end of the line, or
+    /// of the third line after it for the `name:`/`value:` rule, whose pair may span lines.
+    /// The rules' other matches cannot reach past a line, and every match that can be a
+    /// finding holds a hit, so this finds what [`Self::run`] on the whole text would, without
+    /// running a regex with no literal to look for over every byte of a long tool output.
+    fn run_near(&self, d: &Detector, rule: HandRule, text: &str, sh: &str, out: &mut Vec<Span>) {
+        let mut hits: Vec<(usize, usize)> = hand_hits(sh)
+            .filter(|h| h.rule == rule)
+            .map(|h| (h.start, h.end))
+            .collect();
+        hits.sort_unstable();
+        let b = sh.as_bytes();
+        let lines = if rule == HandRule::List { 4 } else { 1 };
+        let mut searched = 0;
+        for (start, end) in hits {
+            let mut from = if rule == HandRule::Url {
+                start.saturating_sub(32)
+            } else {
+                start
+            };
+            while !sh.is_char_boundary(from) {
+                from += 1;
+            }
+            let mut to = end;
+            for _ in 0..lines {
+                to = memchr::memchr(b'\n', &b[to.min(b.len())..]).map_or(b.len(), |i| to + i + 1);
+            }
+            let to = to.min(b.len());
+            if from.max(searched) >= to {
+                continue;
+            }
+            self.run(d, text, &sh[..to], from.max(searched), out);
+            searched = to;
+        }
+    }
+
+    /// Runs a detector over `sh` (the shadow of `text`, or a prefix of it) from `pos` on.
+    fn run(&self, d: &Detector, text: &str, sh: &str, mut pos: usize, out: &mut Vec<Span>) {
         while pos < sh.len() {
             let Some(caps) = d.re.captures_at(sh, pos) else {
                 break;
@@ -508,28 +590,37 @@ impl Rule {
     }
 }
 
-/// A copy of `text` with the letter of every backslash escape blanked (see the module docs).
 fn is_name_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
 }
 
-/// Does `name` hold a secret keyword (`token`, `secret`, `pass`, `pw`, `key`, `auth`, `cred`,
-/// `bearer`), in any case? One pass, dispatching on each byte.
+/// Does `name` hold a secret keyword (see [`value::has_keyword`])?
 fn has_keyword(name: &[u8]) -> bool {
-    let at = |i: usize, k: &[u8]| {
-        name.len() - i >= k.len() && name[i..i + k.len()].eq_ignore_ascii_case(k)
-    };
-    (0..name.len()).any(|i| match name[i] | 0x20 {
-        b't' => at(i, b"token"),
-        b's' => at(i, b"secret"),
-        b'p' => at(i, b"pw") || at(i, b"pass"),
-        b'k' => at(i, b"key"),
-        b'a' => at(i, b"auth"),
-        b'c' => at(i, b"cred"),
-        b'b' => at(i, b"bearer"),
-        _ => false,
-    })
+    value::has_keyword(name)
 }
+
+/// A searcher for the leftmost of `literals` (the first listed, when several start at once).
+fn leftmost<S: AsRef<[u8]>>(literals: &[S]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .match_kind(MatchKind::LeftmostFirst)
+        .build(literals)
+        .expect("literals compile")
+}
+
+/// Every spelling of every keyword of [`value::KEYWORDS`], as one searcher: the hand gates start
+/// from these (about one per 800 bytes of a transcript) rather than from every `:` and `=`
+/// (one per 40).
+///
+/// `pw` is left out: a two-byte literal among them made the search several times slower, so
+/// its three spellings are found with [`FINDERS`] instead.
+static KEYWORD_SPELLINGS: std::sync::LazyLock<AhoCorasick> = std::sync::LazyLock::new(|| {
+    let spellings: Vec<Vec<u8>> = value::KEYWORDS
+        .iter()
+        .filter(|k| k.len() > 2)
+        .flat_map(|k| value::spellings(k))
+        .collect();
+    leftmost(&spellings)
+});
 
 /// Type annotations the `NAME = value` rule allows between `:` and `=` (`const KEY: &str = …`).
 const ANNOTATIONS: [&[u8]; 6] = [
@@ -550,80 +641,79 @@ const ANNOTATIONS: [&[u8]; 6] = [
 /// It over-approximates the rule's regex followed by `looks_secret` (which wants at least 8
 /// bytes and no whitespace): every assignment that could be redacted is a hit.
 fn assignment_at(b: &[u8], p: usize) -> Option<(usize, usize)> {
-    {
-        // The name, backwards.
-        let mut i = p;
-        while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
-            i -= 1;
-        }
-        if i > 0 && matches!(b[i - 1], b'"' | b'\'' | b'`') {
-            i -= 1;
-            while i > 0 && b[i - 1] == b'\\' {
-                i -= 1;
-            }
-        }
-        let name_end = i;
-        while i > 0 && is_name_byte(b[i - 1]) {
-            i -= 1;
-        }
-        if i == name_end || !has_keyword(&b[i..name_end]) {
-            return None;
-        }
-        // The value, forwards.
-        let mut j = p + 1;
-        if (b[p] == b':' && b.get(j) == Some(&b'=')) || (b[p] == b'=' && b.get(j) == Some(&b'>')) {
+    // The value first, forwards: most `:` and `=` of a transcript (JSON members, code) are
+    // followed by a short value or a space, and this rules them out without looking back.
+    let mut j = p + 1;
+    if (b[p] == b':' && b.get(j) == Some(&b'=')) || (b[p] == b'=' && b.get(j) == Some(&b'>')) {
+        j += 1;
+    }
+    let skip_blank = |mut j: usize| {
+        while j < b.len() && matches!(b[j], b' ' | b'\t') {
             j += 1;
         }
-        let skip_blank = |mut j: usize| {
-            while j < b.len() && matches!(b[j], b' ' | b'\t') {
-                j += 1;
+        j
+    };
+    j = skip_blank(j);
+    if b[p] == b':'
+        && let Some(t) = ANNOTATIONS.iter().find(|t| b[j..].starts_with(t))
+    {
+        let mut k = skip_blank(j + t.len());
+        if *t == b"&'static" {
+            if !b[k..].starts_with(b"str") {
+                return None;
             }
-            j
-        };
-        j = skip_blank(j);
-        if b[p] == b':'
-            && let Some(t) = ANNOTATIONS.iter().find(|t| b[j..].starts_with(t))
-        {
-            let mut k = skip_blank(j + t.len());
-            if *t == b"&'static" {
-                if !b[k..].starts_with(b"str") {
-                    return None;
-                }
-                k = skip_blank(k + 3);
-            }
-            if b.get(k) == Some(&b'=') {
-                j = skip_blank(k + 1);
-            }
+            k = skip_blank(k + 3);
         }
-        let mut k = j;
-        while k < b.len() && b[k] == b'\\' {
-            k += 1;
+        if b.get(k) == Some(&b'=') {
+            j = skip_blank(k + 1);
         }
-        let quote = (k < b.len() && matches!(b[k], b'"' | b'\'' | b'`')).then(|| b[k]);
-        let mut v = if quote.is_some() {
-            skip_blank(k + 1)
-        } else {
-            j
-        };
-        let start = v;
-        while v < b.len() && v - start < MIN_ASSIGNED {
-            let c = b[v];
-            if c == b'\\' {
-                v += 2;
-                continue;
-            }
-            let stop = c.is_ascii_whitespace()
-                || match quote {
-                    Some(q) => c == q,
-                    None => b"\"'`,;&)}]".contains(&c),
-                };
-            if stop {
-                break;
-            }
-            v += 1;
-        }
-        (v - start >= MIN_ASSIGNED).then_some((i, v.min(b.len())))
     }
+    let mut k = j;
+    while k < b.len() && b[k] == b'\\' {
+        k += 1;
+    }
+    let quote = (k < b.len() && matches!(b[k], b'"' | b'\'' | b'`')).then(|| b[k]);
+    let mut v = if quote.is_some() {
+        skip_blank(k + 1)
+    } else {
+        j
+    };
+    let start = v;
+    while v < b.len() && v - start < MIN_ASSIGNED {
+        let c = b[v];
+        if c == b'\\' {
+            v += 2;
+            continue;
+        }
+        let stop = c.is_ascii_whitespace()
+            || match quote {
+                Some(q) => c == q,
+                None => b"\"'`,;&)}]".contains(&c),
+            };
+        if stop {
+            break;
+        }
+        v += 1;
+    }
+    if v - start < MIN_ASSIGNED {
+        return None;
+    }
+    // Then the name, backwards.
+    let mut i = p;
+    while i > 0 && matches!(b[i - 1], b' ' | b'\t') {
+        i -= 1;
+    }
+    if i > 0 && matches!(b[i - 1], b'"' | b'\'' | b'`') {
+        i -= 1;
+        while i > 0 && b[i - 1] == b'\\' {
+            i -= 1;
+        }
+    }
+    let name_end = i;
+    while i > 0 && is_name_byte(b[i - 1]) {
+        i -= 1;
+    }
+    (i < name_end && has_keyword(&b[i..name_end])).then_some((i, v.min(b.len())))
 }
 
 /// Which hand-gated rule a hit is for (in [`HAND_GATES`] order).
@@ -633,6 +723,15 @@ enum HandRule {
     List = 1,
     Url = 2,
     Tag = 3,
+}
+
+impl HandRule {
+    const ALL: [HandRule; 4] = [
+        HandRule::Assignment,
+        HandRule::List,
+        HandRule::Url,
+        HandRule::Tag,
+    ];
 }
 
 /// A hit of a hand-written gate: a byte range and its rule.
@@ -654,14 +753,14 @@ fn list_at(b: &[u8], p: usize) -> Option<(usize, usize)> {
         i -= 1;
     }
     let word_end = i;
-    while i > 0 && is_name_byte(b[i - 1]) {
-        i -= 1;
-    }
-    let word = &b[i..word_end];
+    // The word's ending first: most words before a `:` end in neither.
     let ends =
-        |k: &[u8]| word.len() >= k.len() && word[word.len() - k.len()..].eq_ignore_ascii_case(k);
+        |k: &[u8]| word_end >= k.len() && b[word_end - k.len()..word_end].eq_ignore_ascii_case(k);
     if !ends(b"name") && !ends(b"key") {
         return None;
+    }
+    while i > 0 && is_name_byte(b[i - 1]) {
+        i -= 1;
     }
     let mut j = p + 1;
     while j < b.len() && matches!(b[j], b' ' | b'\t' | b'"' | b'\'' | b'\\') {
@@ -711,26 +810,119 @@ fn tag_at(b: &[u8], p: usize) -> Option<(usize, usize)> {
     (b.get(j) == Some(&b'>') && has_keyword(&b[p + 1..j])).then_some((p, j + 1))
 }
 
-/// The hits of the hand-written gates, from one pass over every `:`, `=` and `<` of `text`.
+/// Substring searchers, built once: `pw`, `PW` and `Pw` (keywords), `:/` and `:\\` (URLs),
+/// `\\u` and `\\/` (escapes).
+static FINDERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 7]> =
+    std::sync::LazyLock::new(|| {
+        [&b"pw"[..], b"PW", b"Pw", b":/", b":\\", b"\\u", b"\\/"]
+            .map(|k| memchr::memmem::Finder::new(k).into_owned())
+    });
+const PW_SPELLINGS: std::ops::Range<usize> = 0..3;
+const URL_STARTS: std::ops::Range<usize> = 3..5;
+const ESCAPE_U: usize = 5;
+const ESCAPE_SLASH: usize = 6;
+
+/// Where keywords start and end in `text`, in no particular order, at least one per name that
+/// holds one.
+fn keywords(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let b = text.as_bytes();
+    KEYWORD_SPELLINGS
+        .find_iter(text)
+        .map(|m| (m.start(), m.end()))
+        .chain(
+            FINDERS[PW_SPELLINGS]
+                .iter()
+                .flat_map(move |f| f.find_iter(b).map(|i| (i, i + 2))),
+        )
+}
+
+/// The hits of the hand-written gates.
+///
+/// The name rules start from each keyword: the run of name bytes around it is the name, and
+/// the rule is checked at the operator right after it (`NAME = value`), right before it
+/// (`name: NAME / value: …`) or at the `<` before it (`<NAME>`) — where checking at every `:`,
+/// `=` and `<` would find it. URL passwords start from every `:` followed by `/` or `\`.
 fn hand_hits(text: &str) -> impl Iterator<Item = HandHit> + '_ {
     let b = text.as_bytes();
-    memchr::memchr3_iter(b':', b'=', b'<', b).flat_map(move |p| {
-        let hit = |rule: HandRule| move |(start, end): (usize, usize)| HandHit { start, end, rule };
-        let (a, l, u, t) = match b[p] {
-            b'<' => (None, None, None, tag_at(b, p).map(hit(HandRule::Tag))),
-            c => (
-                assignment_at(b, p).map(hit(HandRule::Assignment)),
-                list_at(b, p).map(hit(HandRule::List)),
-                if c == b':' {
-                    url_at(b, p).map(hit(HandRule::Url))
-                } else {
-                    None
-                },
-                None,
-            ),
-        };
-        a.into_iter().chain(l).chain(u).chain(t)
-    })
+    let hit = |rule: HandRule| move |(start, end): (usize, usize)| HandHit { start, end, rule };
+    let mut last_run = (0, 0);
+    let names = keywords(text).flat_map(move |(start, end)| {
+        if last_run.0 <= start && end <= last_run.1 {
+            // another keyword of the name just checked
+            return [None, None, None];
+        }
+        let mut s = start;
+        while s > 0 && is_name_byte(b[s - 1]) {
+            s -= 1;
+        }
+        let mut e = end;
+        while e < b.len() && is_name_byte(b[e]) {
+            e += 1;
+        }
+        last_run = (s, e);
+        [
+            operator_after(b, e)
+                .and_then(|p| assignment_at(b, p))
+                .filter(|_| may_name_secret(text, s, e))
+                .map(hit(HandRule::Assignment)),
+            operator_before(b, s)
+                .and_then(|p| list_at(b, p))
+                .map(hit(HandRule::List)),
+            (s > 0 && b[s - 1] == b'<')
+                .then(|| tag_at(b, s - 1))
+                .flatten()
+                .map(hit(HandRule::Tag)),
+        ]
+    });
+    let urls = FINDERS[URL_STARTS]
+        .iter()
+        .flat_map(move |f| f.find_iter(b))
+        .filter_map(move |p| url_at(b, p).map(hit(HandRule::Url)));
+    names.flatten().chain(urls)
+}
+
+/// Could the run of name bytes `text[s..e]` be the name of a secret in an assignment? The
+/// rule's name is the run, or a part of it after a `.` or `-`, and [`value::name_class`] of a
+/// part is never a secret name when that of the whole run is not. Let through unjudged: a
+/// run right after a backslash (in raw JSON, `\napi_key` holds the escape's letter), a run
+/// that may end a quoted name with spaces (`"API Key": …`, whose JSON member check reads the
+/// whole key) and a run too long for `name_class`.
+///
+/// Most keyword names before a long value are no secret's (`thread_key: thread_id`,
+/// `group_key = …`); without this they made the detectors decode and scan whole tool outputs.
+fn may_name_secret(text: &str, s: usize, e: usize) -> bool {
+    let b = text.as_bytes();
+    let after_escape = s > 0 && b[s - 1] == b'\\';
+    let spaced_key =
+        s > 0 && matches!(b[s - 1], b' ' | b'\t') && matches!(b.get(e), Some(b'"' | b'\'' | b'\\'));
+    after_escape || spaced_key || e - s > 120 || value::name_class(&text[s..e]).is_some()
+}
+
+/// Where `assignment_at` would look for a name ending at `e`: the `:` or `=` after it, with a
+/// quote (escaped any number of times) and blanks allowed in between.
+fn operator_after(b: &[u8], mut e: usize) -> Option<usize> {
+    if e < b.len() && matches!(b[e], b'\\' | b'"' | b'\'' | b'`') {
+        while e < b.len() && b[e] == b'\\' {
+            e += 1;
+        }
+        if !(e < b.len() && matches!(b[e], b'"' | b'\'' | b'`')) {
+            return None;
+        }
+        e += 1;
+    }
+    while e < b.len() && matches!(b[e], b' ' | b'\t') {
+        e += 1;
+    }
+    (e < b.len() && matches!(b[e], b':' | b'=')).then_some(e)
+}
+
+/// Where `list_at` would look for a name starting at `s`: the `:` or `=` before it, with
+/// blanks, quotes and backslashes allowed in between.
+fn operator_before(b: &[u8], mut s: usize) -> Option<usize> {
+    while s > 0 && matches!(b[s - 1], b' ' | b'\t' | b'"' | b'\'' | b'\\') {
+        s -= 1;
+    }
+    (s > 0 && matches!(b[s - 1], b':' | b'=')).then(|| s - 1)
 }
 
 /// The `NAME = value` hits alone.
@@ -878,6 +1070,7 @@ mod tests {
                 &detectors().detectors[detectors().hand[0]],
                 &text,
                 &sh,
+                0,
                 &mut out,
             );
             if !out.is_empty() {
@@ -918,11 +1111,45 @@ mod tests {
             let d = detectors();
             let sh = shadow(&text);
             let mut found = Vec::new();
-            d.run(&d.detectors[d.hand[0]], &text, &sh, &mut found);
+            d.run(&d.detectors[d.hand[0]], &text, &sh, 0, &mut found);
             if !found.is_empty() {
                 prop_assert!(assignment_hits(&sh).next().is_some(), "gate missed {:?} in {:?}", found, text);
             }
+            // and running the detector only near the gate's hits finds the same
+            let mut near = Vec::new();
+            d.run_near(&d.detectors[d.hand[0]], HandRule::Assignment, &text, &sh, &mut near);
+            prop_assert_eq!(format!("{near:?}"), format!("{found:?}"), "in {:?}", text);
         }
+    }
+
+    /// Running the hand-gated detectors near their hits finds exactly what running them over
+    /// the whole text finds, on the redaction corpus and on every real transcript line.
+    #[test]
+    fn near_hits_equals_everywhere() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut texts = Vec::new();
+        for dir in ["tests/redaction/positives", "tests/redaction/negatives"] {
+            for e in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+                texts.push(std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+        let data = root.join("../../../shared/data/transcripts");
+        for e in std::fs::read_dir(data).unwrap().flatten() {
+            if e.path().extension().is_some_and(|x| x == "jsonl") {
+                let text = std::fs::read_to_string(e.path()).unwrap();
+                texts.extend(text.lines().map(str::to_string));
+            }
+        }
+        let d = detectors();
+        let mut with_findings = 0;
+        for t in &texts {
+            let (mut near, mut whole) = (Vec::new(), Vec::new());
+            d.plain_with(t, true, &mut near);
+            d.plain_with(t, false, &mut whole);
+            assert_eq!(format!("{near:?}"), format!("{whole:?}"), "{t}");
+            with_findings += !near.is_empty() as usize;
+        }
+        assert!(with_findings >= 30, "{with_findings}");
     }
 
     #[test]

@@ -268,17 +268,52 @@ fn split_words(name: &str) -> Vec<String> {
     words
 }
 
+/// The keywords of secret names. A name holds one when it contains one of its spellings
+/// ([`spellings`]): lowercase, UPPERCASE or Capitalized, the way snake_case, SCREAMING_CASE,
+/// camelCase and PascalCase names write them (`api_key`, `API_KEY`, `apiKey`, `ApiKey`).
+/// Mixed spellings (`apiKEy`) are not names: in the real transcripts they occur only inside
+/// random strings.
+pub(super) const KEYWORDS: [&str; 8] = [
+    "token", "secret", "pass", "pw", "key", "auth", "cred", "bearer",
+];
+
+/// The three spellings of a keyword.
+pub(super) fn spellings(k: &str) -> [Vec<u8>; 3] {
+    let lower = k.as_bytes().to_vec();
+    let upper = k.to_ascii_uppercase().into_bytes();
+    let mut capital = lower.clone();
+    capital[0] = capital[0].to_ascii_uppercase();
+    [lower, upper, capital]
+}
+
+/// Does `name` contain a keyword in one of its spellings?
+pub(super) fn has_keyword(name: &[u8]) -> bool {
+    let at = |i: usize, k: &[u8]| {
+        name.len() - i >= k.len() && {
+            let w = &name[i..i + k.len()];
+            // lowercase, UPPERCASE, or Capitalized
+            w == k
+                || (w[0] == k[0].to_ascii_uppercase()
+                    && (w[1..] == k[1..]
+                        || w[1..].eq_ignore_ascii_case(&k[1..])
+                            && w[1..].iter().all(u8::is_ascii_uppercase)))
+        }
+    };
+    (0..name.len()).any(|i| match name[i] | 0x20 {
+        b't' => at(i, b"token"),
+        b's' => at(i, b"secret"),
+        b'p' => at(i, b"pw") || at(i, b"pass"),
+        b'k' => at(i, b"key"),
+        b'a' => at(i, b"auth"),
+        b'c' => at(i, b"cred"),
+        b'b' => at(i, b"bearer"),
+        _ => false,
+    })
+}
+
 /// Cheap pre-check: could `name` be a secret name at all?
 pub(super) fn maybe_secret_name(name: &str) -> bool {
-    if name.len() > 120 {
-        return false;
-    }
-    let lower = name.to_ascii_lowercase();
-    [
-        "token", "secret", "pass", "pwd", "pw", "key", "auth", "cred", "bearer",
-    ]
-    .iter()
-    .any(|k| lower.contains(k))
+    name.len() <= 120 && has_keyword(name.as_bytes())
 }
 
 /// What `name` says about its value, or `None` when it names nothing secret.
