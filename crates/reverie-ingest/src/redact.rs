@@ -27,6 +27,7 @@
 //! `GITHUB_TOKEN` is one `github` secret; a JWT sent as a bearer token is one `jwt`.
 
 mod detect;
+mod hand;
 mod json;
 mod value;
 
