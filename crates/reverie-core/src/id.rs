@@ -1,4 +1,4 @@
-//! Resource ids: a type prefix (`memstore_`, `mem_`, `memver_`, `drm_`, `sesn_`) followed by
+//! Resource ids: a type prefix (`memstore_`, `mem_`, `memver_`, `drm_`, `sesn_`, `ent_`) followed by
 //! `01` and 22 base62 characters drawn from 128 random bits.
 //!
 //! Ids are opaque to clients. They are checked for shape before any lookup, so that a
@@ -14,6 +14,7 @@ pub enum IdKind {
     Version,
     Dream,
     Session,
+    Entry,
 }
 
 impl IdKind {
@@ -25,6 +26,7 @@ impl IdKind {
             IdKind::Version => "memver_",
             IdKind::Dream => "drm_",
             IdKind::Session => "sesn_",
+            IdKind::Entry => "ent_",
         }
     }
 
@@ -36,6 +38,7 @@ impl IdKind {
             IdKind::Version => "memory version",
             IdKind::Dream => "dream",
             IdKind::Session => "session",
+            IdKind::Entry => "entry",
         }
     }
 
@@ -46,6 +49,7 @@ impl IdKind {
             IdKind::Version => "memory_version_id",
             IdKind::Dream => "dream_id",
             IdKind::Session => "session_id",
+            IdKind::Entry => "entry_id",
         }
     }
 }
@@ -55,6 +59,24 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// A fresh random id of the given kind.
 pub fn new_id(kind: IdKind) -> String {
     let mut n: u128 = rand::random();
+    let mut digits = [0u8; 22];
+    for d in digits.iter_mut().rev() {
+        *d = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    let mut id = String::with_capacity(kind.prefix().len() + 24);
+    id.push_str(kind.prefix());
+    id.push_str("01");
+    id.push_str(std::str::from_utf8(&digits).expect("base62 digits are ascii"));
+    id
+}
+
+/// An id of `kind` derived from `seed`: the same seed always gives the same id, so that a
+/// dream over the same inputs names its new entries the same way every time.
+pub fn derived_id(kind: IdKind, seed: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(seed);
+    let mut n = u128::from_le_bytes(digest[..16].try_into().expect("16 bytes"));
     let mut digits = [0u8; 22];
     for d in digits.iter_mut().rev() {
         *d = BASE62[(n % 62) as usize];
@@ -109,6 +131,11 @@ mod tests {
             check_id(kind, &id).unwrap();
         }
         assert_ne!(new_id(IdKind::Memory), new_id(IdKind::Memory));
+        let d = derived_id(IdKind::Entry, b"seed");
+        assert_eq!(d, derived_id(IdKind::Entry, b"seed"));
+        assert_ne!(d, derived_id(IdKind::Entry, b"seed2"));
+        check_id(IdKind::Entry, &d).unwrap();
+        assert_eq!(d.len(), "ent_".len() + 24);
     }
 
     #[test]

@@ -7,12 +7,16 @@
 //! with the same error.
 
 pub mod content;
+pub mod curation;
+pub mod dream;
+pub mod entry;
 pub mod error;
 pub mod id;
 pub mod memtool;
 pub mod model;
 pub mod page;
 pub mod path;
+pub mod policy;
 pub mod restore;
 pub mod session;
 pub mod store_meta;

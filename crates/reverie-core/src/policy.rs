@@ -1,0 +1,347 @@
+//! A store's policy: the budget a dream must fit, the paths it must not touch, the memory tests
+//! its output must pass, and whether its result waits for review.
+//!
+//! The policy is data, validated here, stored beside the store and read by every dream. A
+//! dream that cannot satisfy it fails and changes nothing; the policy is never "advice".
+
+use serde::{Deserialize, Serialize};
+
+use crate::content::MAX_CONTENT_BYTES;
+use crate::error::{Error, Result};
+
+/// Default limit on the bytes of all served memories of a store.
+pub const DEFAULT_MAX_TOTAL_BYTES: u64 = 256 * 1024;
+/// Default limit on one memory's bytes (under the contract's 102,400-byte content limit, so a
+/// dream always has room to write what it keeps).
+pub const DEFAULT_MAX_MEMORY_BYTES: u64 = 24 * 1024;
+/// Claude Code loads the first 200 lines of `MEMORY.md` at session start…
+pub const DEFAULT_INDEX_MAX_LINES: u32 = 200;
+/// …or its first 25 KB, whichever ends first.
+pub const DEFAULT_INDEX_MAX_BYTES: u64 = 25_000;
+/// The index memory's path.
+pub const DEFAULT_INDEX_PATH: &str = "/MEMORY.md";
+/// Most memory tests a policy holds.
+pub const MAX_TESTS: usize = 200;
+
+/// The budget of a store, enforced by every dream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budget {
+    /// The most bytes all memories together may hold after a dream.
+    pub max_total_bytes: u64,
+    /// The most bytes one memory may hold after a dream.
+    pub max_memory_bytes: u64,
+    /// The index memory, loaded whole at the start of every session.
+    pub index_path: String,
+    /// The most lines of the index.
+    pub index_max_lines: u32,
+    /// The most bytes of the index.
+    pub index_max_bytes: u64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            max_total_bytes: DEFAULT_MAX_TOTAL_BYTES,
+            max_memory_bytes: DEFAULT_MAX_MEMORY_BYTES,
+            index_path: DEFAULT_INDEX_PATH.to_string(),
+            index_max_lines: DEFAULT_INDEX_MAX_LINES,
+            index_max_bytes: DEFAULT_INDEX_MAX_BYTES,
+        }
+    }
+}
+
+/// An assertion about a store's memories that must keep holding after every dream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MemoryTest {
+    /// Some memory (or the one at `path`) contains `text`.
+    MustContain {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+    },
+    /// No memory (or not the one at `path`) contains `text`.
+    MustNotContain {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+    },
+    /// Searching the entries for `query` ranks an entry containing `expect` within the top `k`.
+    Recall {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        query: String,
+        expect: String,
+        #[serde(default = "default_k")]
+        k: u32,
+    },
+}
+
+fn default_k() -> u32 {
+    5
+}
+
+impl MemoryTest {
+    /// The test's name, or a description of it.
+    pub fn label(&self) -> String {
+        match self {
+            MemoryTest::MustContain { name: Some(n), .. }
+            | MemoryTest::MustNotContain { name: Some(n), .. }
+            | MemoryTest::Recall { name: Some(n), .. } => n.clone(),
+            MemoryTest::MustContain { text, path, .. } => {
+                format!("must contain {text:?}{}", in_path(path))
+            }
+            MemoryTest::MustNotContain { text, path, .. } => {
+                format!("must not contain {text:?}{}", in_path(path))
+            }
+            MemoryTest::Recall {
+                query, expect, k, ..
+            } => format!("recall {query:?} finds {expect:?} in the top {k}"),
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let nonempty = |field: &'static str, s: &str| {
+            if s.trim().is_empty() {
+                Err(Error::invalid(field, "must not be empty"))
+            } else {
+                Ok(())
+            }
+        };
+        match self {
+            MemoryTest::MustContain { text, path, .. }
+            | MemoryTest::MustNotContain { text, path, .. } => {
+                nonempty("test.text", text)?;
+                if let Some(p) = path {
+                    crate::path::validate_path(p)?;
+                }
+            }
+            MemoryTest::Recall {
+                query, expect, k, ..
+            } => {
+                nonempty("test.query", query)?;
+                nonempty("test.expect", expect)?;
+                if !(1..=100).contains(k) {
+                    return Err(Error::invalid(
+                        "test.k",
+                        format!("must be 1 to 100, got {k}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn in_path(path: &Option<String>) -> String {
+    path.as_ref().map_or(String::new(), |p| format!(" in {p}"))
+}
+
+/// A store's policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    pub budget: Budget,
+    /// Glob patterns of memory paths a dream leaves byte-identical (`/team/**`, `/MEMORY.md`):
+    /// `*` and `?` within a path segment, `**` across segments.
+    pub protected: Vec<String>,
+    /// Assertions the output of every dream must pass.
+    pub tests: Vec<MemoryTest>,
+    /// Dreams end as proposals, applied only when approved.
+    pub review: bool,
+}
+
+impl Policy {
+    /// Checks every field; the error names the field and the rule.
+    pub fn validate(&self) -> Result<()> {
+        let b = &self.budget;
+        if b.max_total_bytes == 0 {
+            return Err(Error::invalid("budget.max_total_bytes", "must be positive"));
+        }
+        if b.max_memory_bytes == 0 || b.max_memory_bytes > MAX_CONTENT_BYTES as u64 {
+            return Err(Error::invalid(
+                "budget.max_memory_bytes",
+                format!(
+                    "must be 1 to {MAX_CONTENT_BYTES} (the content limit), got {}",
+                    b.max_memory_bytes
+                ),
+            ));
+        }
+        crate::path::validate_path(&b.index_path)?;
+        if b.index_max_lines == 0 {
+            return Err(Error::invalid("budget.index_max_lines", "must be positive"));
+        }
+        if b.index_max_bytes == 0 {
+            return Err(Error::invalid("budget.index_max_bytes", "must be positive"));
+        }
+        for p in &self.protected {
+            Glob::new(p)?;
+        }
+        if self.tests.len() > MAX_TESTS {
+            return Err(Error::invalid(
+                "tests",
+                format!(
+                    "has {} tests; at most {MAX_TESTS} are allowed",
+                    self.tests.len()
+                ),
+            ));
+        }
+        for t in &self.tests {
+            t.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Whether a dream must leave the memory at `path` byte-identical.
+    pub fn is_protected(&self, path: &str) -> bool {
+        self.protected
+            .iter()
+            .filter_map(|p| Glob::new(p).ok())
+            .any(|g| g.matches(path))
+    }
+}
+
+/// A path pattern: `*` and `?` match within one segment, `**` matches any number of segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glob {
+    segments: Vec<String>,
+}
+
+impl Glob {
+    /// Parses a pattern; it must start with `/` like the paths it matches.
+    pub fn new(pattern: &str) -> Result<Glob> {
+        if !pattern.starts_with('/') || pattern.len() > crate::path::MAX_PATH_BYTES {
+            return Err(Error::invalid(
+                "protected",
+                format!(
+                    "{:?} is not a path pattern (it must start with / and be at most {} bytes)",
+                    crate::path::shorten(pattern),
+                    crate::path::MAX_PATH_BYTES
+                ),
+            ));
+        }
+        Ok(Glob {
+            segments: pattern[1..].split('/').map(str::to_string).collect(),
+        })
+    }
+
+    /// Does `path` match?
+    pub fn matches(&self, path: &str) -> bool {
+        let Some(rest) = path.strip_prefix('/') else {
+            return false;
+        };
+        let parts: Vec<&str> = rest.split('/').collect();
+        match_segments(&self.segments, &parts)
+    }
+}
+
+fn match_segments(pattern: &[String], parts: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => parts.is_empty(),
+        Some((p, rest)) if p == "**" => {
+            (0..=parts.len()).any(|skip| match_segments(rest, &parts[skip..]))
+        }
+        Some((p, rest)) => match parts.split_first() {
+            Some((first, others)) => {
+                match_one(p.as_bytes(), first.as_bytes()) && match_segments(rest, others)
+            }
+            None => false,
+        },
+    }
+}
+
+/// `*` and `?` within one segment (byte-wise; `?` matches one byte of a multi-byte character,
+/// which only matters for patterns that split characters).
+fn match_one(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| match_one(rest, &s[i..])),
+        Some((b'?', rest)) => !s.is_empty() && match_one(rest, &s[1..]),
+        Some((c, rest)) => s.first() == Some(c) && match_one(rest, &s[1..]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        for (pattern, path, want) in [
+            ("/MEMORY.md", "/MEMORY.md", true),
+            ("/MEMORY.md", "/memory.md", false),
+            ("/team/**", "/team/a.md", true),
+            ("/team/**", "/team/x/y/z.md", true),
+            ("/team/**", "/teams/a.md", false),
+            ("/team/*.md", "/team/a.md", true),
+            ("/team/*.md", "/team/x/a.md", false),
+            ("/**/secret.md", "/secret.md", true),
+            ("/**/secret.md", "/a/b/secret.md", true),
+            ("/a?.md", "/ab.md", true),
+            ("/a?.md", "/a.md", false),
+            ("/*", "/x", true),
+            ("/*", "/x/y", false),
+        ] {
+            assert_eq!(
+                Glob::new(pattern).unwrap().matches(path),
+                want,
+                "{pattern} {path}"
+            );
+        }
+        assert!(Glob::new("team/**").is_err());
+    }
+
+    #[test]
+    fn policies_parse_with_defaults_and_are_checked() {
+        let p: Policy = serde_json::from_str(
+            r#"{"protected": ["/team/**"], "tests": [
+                {"type": "must_contain", "text": "cargo build --locked"},
+                {"type": "recall", "query": "how to run tests", "expect": "scripts/test"}
+            ]}"#,
+        )
+        .unwrap();
+        p.validate().unwrap();
+        assert_eq!(p.budget, Budget::default());
+        assert!(p.is_protected("/team/a.md") && !p.is_protected("/a.md"));
+        assert_eq!(
+            p.tests[1],
+            MemoryTest::Recall {
+                name: None,
+                query: "how to run tests".into(),
+                expect: "scripts/test".into(),
+                k: 5
+            }
+        );
+        assert_eq!(p.tests[0].label(), "must contain \"cargo build --locked\"");
+
+        for (json, field) in [
+            (
+                r#"{"budget": {"max_memory_bytes": 200000}}"#,
+                "budget.max_memory_bytes",
+            ),
+            (
+                r#"{"budget": {"max_total_bytes": 0}}"#,
+                "budget.max_total_bytes",
+            ),
+            (r#"{"protected": ["nope"]}"#, "protected"),
+            (
+                r#"{"tests": [{"type": "must_contain", "text": " "}]}"#,
+                "test.text",
+            ),
+            (
+                r#"{"tests": [{"type": "recall", "query": "q", "expect": "e", "k": 0}]}"#,
+                "test.k",
+            ),
+        ] {
+            let p: Policy = serde_json::from_str(json).unwrap();
+            let err = p.validate().unwrap_err().to_string();
+            assert!(err.contains(field), "{json}: {err}");
+        }
+        assert!(serde_json::from_str::<Policy>(r#"{"budjet": {}}"#).is_err());
+    }
+}
