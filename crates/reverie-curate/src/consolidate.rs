@@ -1,0 +1,655 @@
+//! Consolidate: candidates and the store's entries folded into one consistent set.
+//!
+//! Entries about the same subject (similarity at least [`text::SAME_SUBJECT`], found with
+//! LSH, verified exactly) are grouped. Within a group, from the newest statement to the
+//! oldest, each entry is compared with those already kept:
+//!
+//! - its details are a subset of a kept entry's: it says nothing new, and is folded into the
+//!   more specific one (evidence and counters carried over);
+//! - a kept entry's details are a subset of its own: it is the more specific, and the kept one
+//!   is folded into it — the store's entry keeps its id and place, and takes the more specific
+//!   text;
+//! - they disagree on a detail of the same kind (`port 5432` / `port 6543`, two different
+//!   commands): the newer evidence wins and the older is superseded — recorded, restorable;
+//! - otherwise both stay.
+//!
+//! Pinned entries and entries of protected memories are never folded away or superseded.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reverie_core::curation::{
+    EntryKind, EntryMeta, EntryState, Evidence, FLAG_HELD_FOR_REVIEW, Op, OpKind,
+};
+use reverie_core::id::{IdKind, derived_id};
+use reverie_core::session::OutcomeStatus;
+use reverie_core::timestamp::Timestamp;
+
+use crate::candidate::Candidate;
+use crate::curator::{Curator, CuratorError};
+use crate::input::DreamInput;
+use crate::orient::{Doc, Oriented, Work};
+use crate::text::{self, Detail, DetailKind};
+
+/// The consolidated entries and the operations that got them there.
+#[derive(Debug)]
+pub struct Consolidated {
+    pub docs: Vec<Doc>,
+    pub entries: Vec<Work>,
+    pub ops: Vec<Op>,
+}
+
+/// Details and time of an entry, computed once.
+struct Facts {
+    details: BTreeSet<Detail>,
+    normalized: String,
+    /// The newest evidence's time; `None` sorts as the oldest.
+    at: Option<Timestamp>,
+}
+
+/// Folds `candidates` into the oriented store.
+pub async fn consolidate(
+    input: &DreamInput,
+    oriented: Oriented,
+    candidates: Vec<Candidate>,
+    terms: &[String],
+    curator: &dyn Curator,
+) -> Result<Consolidated, CuratorError> {
+    let Oriented {
+        mut docs,
+        mut entries,
+    } = oriented;
+    let mut ops = Vec::new();
+    let dream_id = input.dream_id.clone();
+
+    // Suspect candidates are held: recorded for a person to judge, never applied.
+    let (suspects, candidates): (Vec<_>, Vec<_>) =
+        candidates.into_iter().partition(Candidate::is_suspect);
+    for c in suspects {
+        let mut flags = c.flags.clone();
+        flags.push(FLAG_HELD_FOR_REVIEW.to_string());
+        ops.push(Op {
+            op: OpKind::Keep,
+            entry_id: candidate_id(&input.store.store_id, &c, 0),
+            path: c.path.clone(),
+            section: c.section.clone(),
+            before: None,
+            after: Some(c.text.clone()),
+            sources: Vec::new(),
+            reason: format!(
+                "held, not applied: {} — its text came from tool output and reads as an instruction to the agent; add it by hand if a person judges it safe",
+                c.reason
+            ),
+            evidence: c.evidence.clone(),
+            flags,
+        });
+    }
+
+    // Candidates saying exactly the same thing become one, with all their evidence.
+    let mut by_text: BTreeMap<String, Candidate> = BTreeMap::new();
+    for c in candidates {
+        let key = text::normalize(&c.text);
+        match by_text.get_mut(&key) {
+            Some(kept) => {
+                kept.evidence.extend(c.evidence);
+                kept.evidence.sort();
+                kept.evidence.dedup();
+                kept.at = kept.at.max(c.at);
+            }
+            None => {
+                by_text.insert(key, c);
+            }
+        }
+    }
+    // New entries, placed in their memories (created as needed).
+    let mut held_protected = Vec::new();
+    for c in by_text.into_values() {
+        let d = match docs.iter().position(|d| d.path == c.path) {
+            Some(d) => d,
+            None => {
+                docs.push(Doc {
+                    memory_id: None,
+                    path: c.path.clone(),
+                    original: String::new(),
+                    doc: reverie_core::entry::Document::parse(""),
+                    protected: input.store.policy.is_protected(&c.path),
+                });
+                docs.len() - 1
+            }
+        };
+        if docs[d].protected {
+            held_protected.push(c);
+            continue;
+        }
+        let mut n = 0;
+        let id = loop {
+            let id = candidate_id(&input.store.store_id, &c, n);
+            if !entries.iter().any(|e| e.meta.id == id) {
+                break id;
+            }
+            n += 1;
+        };
+        let first = c.evidence.first().cloned();
+        entries.push(Work {
+            meta: EntryMeta {
+                id,
+                state: EntryState::Live,
+                kind: c.kind,
+                path: c.path.clone(),
+                section: c.section.clone(),
+                text: c.text.clone(),
+                provenance: c.evidence.clone(),
+                served: 0,
+                helpful: 0,
+                harmful: 0,
+                first_seen: time_of(input, first.as_ref()).or(c.at),
+                last_seen: c.at,
+                superseded_by: None,
+                pinned: false,
+                dream_id: Some(dream_id.clone()),
+            },
+            doc: Some(d),
+            block: None,
+            original: None,
+            fixed: false,
+            dropped: false,
+        });
+        ops.push(Op {
+            op: OpKind::Add,
+            entry_id: entries.last().expect("just pushed").meta.id.clone(),
+            path: c.path,
+            section: c.section,
+            before: None,
+            after: Some(c.text),
+            sources: Vec::new(),
+            reason: c.reason,
+            evidence: c.evidence,
+            flags: c.flags,
+        });
+    }
+    for c in held_protected {
+        ops.push(Op {
+            op: OpKind::Keep,
+            entry_id: candidate_id(&input.store.store_id, &c, 0),
+            path: c.path.clone(),
+            section: c.section.clone(),
+            before: None,
+            after: Some(c.text.clone()),
+            sources: Vec::new(),
+            reason: format!("not added: {}, but {} is protected", c.reason, c.path),
+            evidence: c.evidence,
+            flags: vec![FLAG_HELD_FOR_REVIEW.to_string()],
+        });
+    }
+
+    // Facts of every live entry.
+    let live: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].is_live())
+        .collect();
+    let facts: BTreeMap<usize, Facts> = live
+        .iter()
+        .map(|&i| (i, facts_of(&entries[i].meta, terms)))
+        .collect();
+
+    // Groups of entries about the same subject.
+    let mut lsh = text::Lsh::new(text::SAME_SUBJECT);
+    for &i in &live {
+        lsh.insert(i, &text::signature(&entries[i].meta.text));
+    }
+    let mut parent: BTreeMap<usize, usize> = live.iter().map(|&i| (i, i)).collect();
+    fn root(parent: &mut BTreeMap<usize, usize>, mut i: usize) -> usize {
+        while parent[&i] != i {
+            let up = parent[&parent[&i]];
+            parent.insert(i, up);
+            i = up;
+        }
+        i
+    }
+    let mut same = |a: usize, b: usize| {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        if ra != rb {
+            parent.insert(ra.max(rb), ra.min(rb));
+        }
+    };
+    for (a, b) in lsh.candidates() {
+        let (ea, eb) = (&entries[a].meta, &entries[b].meta);
+        // Index lines are derived, and different kinds of knowledge are kept apart.
+        if ea.kind == EntryKind::Index || eb.kind == EntryKind::Index {
+            continue;
+        }
+        if facts[&a].normalized == facts[&b].normalized
+            || text::jaccard(&ea.text, &eb.text) >= text::SAME_SUBJECT
+        {
+            same(a, b);
+        }
+    }
+    // Exact duplicates LSH might in principle miss.
+    let mut by_norm: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in &live {
+        if entries[i].meta.kind == EntryKind::Index {
+            continue;
+        }
+        match by_norm.get(facts[&i].normalized.as_str()) {
+            Some(&j) => same(i, j),
+            None => {
+                by_norm.insert(&facts[&i].normalized, i);
+            }
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for &i in &live {
+        let r = root(&mut parent, i);
+        groups.entry(r).or_default().push(i);
+    }
+
+    let mut facts = facts;
+    for members in groups.into_values().filter(|g| g.len() > 1) {
+        resolve(
+            input,
+            &mut entries,
+            &mut facts,
+            members,
+            &mut ops,
+            terms,
+            curator,
+        )
+        .await?;
+    }
+
+    count_servings(input, &docs, &mut entries);
+    Ok(Consolidated { docs, entries, ops })
+}
+
+fn facts_of(e: &EntryMeta, terms: &[String]) -> Facts {
+    let term_refs: Vec<&str> = terms.iter().map(String::as_str).collect();
+    Facts {
+        details: text::details(&e.text, &term_refs),
+        normalized: text::normalize(&e.text),
+        at: e.last_seen,
+    }
+}
+
+/// Resolves one group of entries about the same subject.
+async fn resolve(
+    input: &DreamInput,
+    entries: &mut [Work],
+    facts: &mut BTreeMap<usize, Facts>,
+    mut members: Vec<usize>,
+    ops: &mut Vec<Op>,
+    terms: &[String],
+    curator: &dyn Curator,
+) -> Result<(), CuratorError> {
+    // Newest first; entries with no time (written by hand) count as oldest, and among equals
+    // the one earlier in its memory comes first (it survives an exact duplicate); then by id.
+    members.sort_by(|&a, &b| {
+        facts[&b]
+            .at
+            .cmp(&facts[&a].at)
+            .then_with(|| {
+                (entries[a].doc, entries[a].block).cmp(&(entries[b].doc, entries[b].block))
+            })
+            .then_with(|| entries[a].meta.id.cmp(&entries[b].meta.id))
+    });
+    let mut kept: Vec<usize> = Vec::new();
+    'members: for m in members {
+        for slot in kept.iter_mut() {
+            let k = *slot;
+            let (dm, dk) = (&facts[&m].details, &facts[&k].details);
+            let equal = facts[&m].normalized == facts[&k].normalized;
+            // The more specific of two agreeing entries survives; the other is folded into it.
+            let agreeing = if equal || dm.is_subset(dk) {
+                Some((k, m))
+            } else if dk.is_subset(dm) {
+                Some((m, k))
+            } else {
+                None
+            };
+            if let Some((survivor, absorbed)) = agreeing {
+                if let Some(stays) = fold(input, entries, survivor, absorbed, ops, curator).await? {
+                    // The entry that stays may have taken another's text: its facts follow.
+                    let f = facts_of(&entries[stays].meta, terms);
+                    facts.insert(stays, f);
+                    *slot = stays;
+                    continue 'members;
+                }
+                continue;
+            }
+            // Only evidence with times can say which is newer; without, both stay.
+            let newer = matches!((facts[&k].at, facts[&m].at), (Some(tk), Some(tm)) if tk > tm)
+                || (facts[&m].at.is_none() && facts[&k].at.is_some());
+            if newer && contradicts(dm, dk) {
+                // k is the newer (members run newest first).
+                if entries[m].fixed {
+                    hold_against_fixed(entries, k, m, ops);
+                    continue;
+                }
+                supersede(input, entries, m, k, ops);
+                continue 'members;
+            }
+        }
+        kept.push(m);
+    }
+    Ok(())
+}
+
+/// Folds `absorbed` into `survivor`, the more specific; returns the entry that stays, or `None`
+/// when the two must both stay (the one to fold away is pinned or protected).
+async fn fold(
+    input: &DreamInput,
+    entries: &mut [Work],
+    survivor: usize,
+    absorbed: usize,
+    ops: &mut Vec<Op>,
+    curator: &dyn Curator,
+) -> Result<Option<usize>, CuratorError> {
+    if entries[absorbed].fixed {
+        return Ok(None);
+    }
+    let (sid, aid) = (
+        entries[survivor].meta.id.clone(),
+        entries[absorbed].meta.id.clone(),
+    );
+    let merged = if entries[survivor].fixed {
+        None
+    } else {
+        curator
+            .merge(&[&entries[survivor].meta.text, &entries[absorbed].meta.text])
+            .await?
+    };
+    match (entries[survivor].is_new(), entries[absorbed].is_new()) {
+        (_, true) => {
+            // A candidate the store (or another candidate) already says: it is not added.
+            absorb(entries, absorbed, survivor);
+            drop_add(ops, &aid);
+            entries[absorbed].dropped = true;
+            if let Some(text) = merged {
+                set_text(
+                    input,
+                    entries,
+                    survivor,
+                    text,
+                    ops,
+                    "merged with what the sessions say about it",
+                );
+            }
+            Ok(Some(survivor))
+        }
+        (true, false) => {
+            // The store's entry takes the new, more specific text, and keeps its id and place.
+            let text = merged.unwrap_or_else(|| entries[survivor].meta.text.clone());
+            let evidence = entries[survivor].meta.provenance.clone();
+            absorb(entries, survivor, absorbed);
+            drop_add(ops, &sid);
+            entries[survivor].dropped = true;
+            let e = &mut entries[absorbed];
+            let before = std::mem::replace(&mut e.meta.text, text.clone());
+            e.meta.dream_id = Some(input.dream_id.clone());
+            ops.push(Op {
+                op: OpKind::Rewrite,
+                entry_id: aid,
+                path: e.meta.path.clone(),
+                section: e.meta.section.clone(),
+                before: Some(before),
+                after: Some(text),
+                sources: Vec::new(),
+                reason: "the sessions say the same, more specifically".to_string(),
+                evidence,
+                flags: Vec::new(),
+            });
+            Ok(Some(absorbed))
+        }
+        (false, false) => {
+            // Two entries of the store: the less specific leaves, recorded and restorable.
+            absorb(entries, absorbed, survivor);
+            let e = &mut entries[absorbed];
+            e.meta.state = EntryState::Archived;
+            e.meta.superseded_by = Some(sid.clone());
+            e.meta.dream_id = Some(input.dream_id.clone());
+            e.doc = None;
+            ops.push(Op {
+                op: OpKind::Merge,
+                entry_id: aid,
+                path: e.meta.path.clone(),
+                section: e.meta.section.clone(),
+                before: Some(e.meta.text.clone()),
+                after: None,
+                sources: vec![sid.clone()],
+                reason: format!("folded into {sid}, which says the same and more"),
+                evidence: Vec::new(),
+                flags: Vec::new(),
+            });
+            if let Some(text) = merged {
+                set_text(
+                    input,
+                    entries,
+                    survivor,
+                    text,
+                    ops,
+                    "merged with an entry about the same subject",
+                );
+            }
+            Ok(Some(survivor))
+        }
+    }
+}
+
+/// Two entries disagree when some kind of detail appears in both, differently.
+fn contradicts(a: &BTreeSet<Detail>, b: &BTreeSet<Detail>) -> bool {
+    fn kinds(s: &BTreeSet<Detail>) -> BTreeSet<DetailKind> {
+        s.iter().map(|d| d.kind).collect()
+    }
+    fn of(s: &BTreeSet<Detail>, kind: DetailKind) -> BTreeSet<&str> {
+        s.iter()
+            .filter(|d| d.kind == kind)
+            .map(|d| d.text.as_str())
+            .collect()
+    }
+    kinds(a)
+        .intersection(&kinds(b))
+        .any(|&kind| of(a, kind) != of(b, kind))
+}
+
+/// Moves `from`'s evidence and counters to `into`.
+fn absorb(entries: &mut [Work], from: usize, into: usize) {
+    let f = entries[from].meta.clone();
+    let i = &mut entries[into].meta;
+    i.provenance.extend(f.provenance);
+    i.provenance.sort();
+    i.provenance.dedup();
+    i.served += f.served;
+    i.helpful += f.helpful;
+    i.harmful += f.harmful;
+    i.first_seen = min_time(i.first_seen, f.first_seen);
+    i.last_seen = i.last_seen.max(f.last_seen);
+}
+
+fn min_time(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Removes the add of a candidate that will not be added.
+fn drop_add(ops: &mut Vec<Op>, id: &str) {
+    ops.retain(|o| !(o.op == OpKind::Add && o.entry_id == id));
+}
+
+fn set_text(
+    input: &DreamInput,
+    entries: &mut [Work],
+    i: usize,
+    text: String,
+    ops: &mut Vec<Op>,
+    why: &str,
+) {
+    let e = &mut entries[i];
+    if e.meta.text == text {
+        return;
+    }
+    let before = std::mem::replace(&mut e.meta.text, text.clone());
+    e.meta.dream_id = Some(input.dream_id.clone());
+    if e.is_new() {
+        // Not stored yet: its add carries the final text.
+        if let Some(add) = ops
+            .iter_mut()
+            .find(|o| o.op == OpKind::Add && o.entry_id == e.meta.id)
+        {
+            add.after = Some(text);
+        }
+        return;
+    }
+    ops.push(Op {
+        op: OpKind::Rewrite,
+        entry_id: e.meta.id.clone(),
+        path: e.meta.path.clone(),
+        section: e.meta.section.clone(),
+        before: Some(before),
+        after: Some(text),
+        sources: Vec::new(),
+        reason: why.to_string(),
+        evidence: Vec::new(),
+        flags: Vec::new(),
+    });
+}
+
+/// The older `m` is superseded by the newer `k`; a new `k` takes `m`'s place in its memory.
+fn supersede(input: &DreamInput, entries: &mut [Work], m: usize, k: usize, ops: &mut Vec<Op>) {
+    let (mid, kid) = (entries[m].meta.id.clone(), entries[k].meta.id.clone());
+    let ktext = entries[k].meta.text.clone();
+    let kev: Vec<Evidence> = entries[k].meta.provenance.clone();
+    if entries[m].is_new() {
+        // Two statements of the same sessions: only the newer is added.
+        absorb(entries, m, k);
+        drop_add(ops, &mid);
+        entries[m].dropped = true;
+        return;
+    }
+    if entries[k].is_new() {
+        // The new statement takes the old one's place.
+        entries[k].doc = entries[m].doc;
+        entries[k].block = entries[m].block;
+        entries[k].meta.path = entries[m].meta.path.clone();
+        entries[k].meta.section = entries[m].meta.section.clone();
+        if let Some(add) = ops
+            .iter_mut()
+            .find(|o| o.op == OpKind::Add && o.entry_id == kid)
+        {
+            add.path = entries[m].meta.path.clone();
+            add.section = entries[m].meta.section.clone();
+            add.reason = format!("{} (supersedes {mid})", add.reason);
+        }
+    }
+    let when = kev
+        .last()
+        .map(|e| format!(" ({} event {})", e.session_id, e.seq))
+        .unwrap_or_default();
+    let e = &mut entries[m];
+    e.meta.state = EntryState::Superseded;
+    e.meta.superseded_by = Some(kid.clone());
+    e.meta.dream_id = Some(input.dream_id.clone());
+    e.doc = None;
+    ops.push(Op {
+        op: OpKind::Supersede,
+        entry_id: mid,
+        path: e.meta.path.clone(),
+        section: e.meta.section.clone(),
+        before: Some(e.meta.text.clone()),
+        after: None,
+        sources: vec![kid],
+        reason: format!("contradicted by newer evidence{when}: {ktext}"),
+        evidence: kev,
+        flags: Vec::new(),
+    });
+}
+
+/// The newer `k` contradicts `m`, which is pinned or protected: `m` stays as it is; a new `k`
+/// is held for a person to decide rather than added beside what it contradicts.
+fn hold_against_fixed(entries: &mut [Work], k: usize, m: usize, ops: &mut Vec<Op>) {
+    let why = if entries[m].meta.pinned {
+        "pinned"
+    } else {
+        "in a protected memory"
+    };
+    let kid = entries[k].meta.id.clone();
+    if entries[k].is_new() {
+        drop_add(ops, &kid);
+        entries[k].dropped = true;
+        ops.push(Op {
+            op: OpKind::Keep,
+            entry_id: kid,
+            path: entries[m].meta.path.clone(),
+            section: entries[m].meta.section.clone(),
+            before: None,
+            after: Some(entries[k].meta.text.clone()),
+            sources: vec![entries[m].meta.id.clone()],
+            reason: format!(
+                "held, not added: it contradicts {}, which is {why}",
+                entries[m].meta.id
+            ),
+            evidence: entries[k].meta.provenance.clone(),
+            flags: vec![FLAG_HELD_FOR_REVIEW.to_string()],
+        });
+    }
+}
+
+/// An id for a new entry: derived from the store, its kind, text and first evidence.
+fn candidate_id(store_id: &str, c: &Candidate, n: u32) -> String {
+    let first = c.evidence.first();
+    let seed = format!(
+        "{store_id}\0{}\0{}\0{}\0{}\0{n}",
+        c.kind.as_str(),
+        text::normalize(&c.text),
+        first.map_or("", |e| e.session_id.as_str()),
+        first.map_or(0, |e| e.seq),
+    );
+    derived_id(IdKind::Entry, seed.as_bytes())
+}
+
+fn time_of(input: &DreamInput, e: Option<&Evidence>) -> Option<Timestamp> {
+    let e = e?;
+    let s = input
+        .sessions
+        .iter()
+        .find(|s| s.session.id == e.session_id)?;
+    s.events
+        .iter()
+        .find(|ev| ev.seq == e.seq)
+        .and_then(|ev| ev.timestamp)
+        .or(s.session.started_at)
+}
+
+/// Counters from the sessions' outcomes: every live entry served in a session counts as served;
+/// in a session that succeeded it was helpful, in one that failed harmful. An entry counts as
+/// served when a serving was recorded for it, when the session viewed its memory through the
+/// memory tool, or when it is in the index (loaded at the start of every session).
+fn count_servings(input: &DreamInput, docs: &[Doc], entries: &mut [Work]) {
+    let index = &input.store.policy.budget.index_path;
+    let recorded: BTreeSet<(&str, &str)> = input
+        .servings
+        .iter()
+        .map(|s| (s.session_id.as_str(), s.entry_id.as_str()))
+        .collect();
+    for s in &input.sessions {
+        let viewed = crate::extract::viewed_paths(&s.events);
+        let outcome = s.session.outcome.as_ref().map(|o| o.status);
+        for e in entries
+            .iter_mut()
+            .filter(|e| e.is_live() && e.block.is_some())
+        {
+            let Some(d) = e.doc else { continue };
+            let path = &docs[d].path;
+            let served = recorded.contains(&(s.session.id.as_str(), e.meta.id.as_str()))
+                || viewed.contains(path)
+                || path == index;
+            if !served {
+                continue;
+            }
+            e.meta.served += 1;
+            match outcome {
+                Some(OutcomeStatus::Success) => e.meta.helpful += 1,
+                Some(OutcomeStatus::Failure) => e.meta.harmful += 1,
+                _ => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The dream's stages in order — orient, gather, consolidate, budget, guard — as one function
+//! of its input. Committing the output is the caller's.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reverie_core::content::sha256_hex;
+use reverie_core::curation::{Changeset, EntryKind, EntryMeta, MemoryChange, Stats};
+use reverie_core::dream::error_kind;
+
+use crate::assemble;
+use crate::budget;
+use crate::consolidate::consolidate;
+use crate::curator::{Curator, Known};
+use crate::guard;
+use crate::input::DreamInput;
+use crate::orient::{Work, orient};
+
+/// Why a dream fails: a code of [`reverie_core::dream::error_kind`] and a message naming the
+/// problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct Failure {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// One memory the dream writes: new content at a path, or a deletion (`content: None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryWrite {
+    /// `None` for a memory the dream creates.
+    pub memory_id: Option<String>,
+    pub path: String,
+    pub content: Option<String>,
+}
+
+/// What a dream produces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DreamOutput {
+    /// The memories that change, sorted by path.
+    pub writes: Vec<MemoryWrite>,
+    /// Every entry's metadata as it will be, sorted by id.
+    pub entries: Vec<EntryMeta>,
+    pub changeset: Changeset,
+}
+
+/// Runs the dream's stages on `input`.
+pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOutput, Failure> {
+    let store = &input.store;
+    store.policy.validate().map_err(|e| {
+        Failure::new(
+            error_kind::INVALID_INPUT,
+            format!("the store's policy: {e}"),
+        )
+    })?;
+
+    // Orient.
+    let oriented = orient(store);
+    let terms = glossary_terms(&oriented.entries);
+    let known = Known {
+        entries: oriented
+            .entries
+            .iter()
+            .filter(|e| e.is_live())
+            .map(|e| (e.meta.text.clone(), e.meta.path.clone()))
+            .collect(),
+        terms: terms.clone(),
+    };
+    let entries_before = known.entries.len() as i64;
+
+    // Gather.
+    let candidates = curator
+        .extract(input, &known)
+        .await
+        .map_err(|e| Failure::new(error_kind::INTERNAL, format!("the curator: {e}")))?;
+    let n_candidates = candidates.len() as i64;
+
+    // Consolidate.
+    let c = consolidate(input, oriented, candidates, &terms, curator)
+        .await
+        .map_err(|e| Failure::new(error_kind::INTERNAL, format!("the curator: {e}")))?;
+    let (mut docs, mut entries, mut ops) = (c.docs, c.entries, c.ops);
+
+    // Budget, with the index kept current: archiving can empty a memory, which changes the
+    // index, which changes the budget; a few rounds settle it.
+    let now = input.now();
+    let budget_policy = &store.policy.budget;
+    let mut rendered = assemble::render(&docs, &entries);
+    for _ in 0..4 {
+        assemble::refresh_index(
+            &store.store_id,
+            &input.dream_id,
+            budget_policy,
+            &mut docs,
+            &mut entries,
+            &rendered,
+            &mut ops,
+        );
+        let before: Vec<bool> = assemble::render(&docs, &entries)
+            .iter()
+            .map(Option::is_some)
+            .collect();
+        rendered = budget::enforce(
+            budget_policy,
+            &input.dream_id,
+            now,
+            &docs,
+            &mut entries,
+            &mut ops,
+        )?;
+        let after: Vec<bool> = rendered.iter().map(Option::is_some).collect();
+        if before == after {
+            break;
+        }
+    }
+
+    // The output, and what changed.
+    let mut writes = Vec::new();
+    let mut changes = Vec::new();
+    let mut output: BTreeMap<&str, &str> = BTreeMap::new();
+    for (doc, r) in docs.iter().zip(&rendered) {
+        if let Some(content) = r {
+            output.insert(&doc.path, content);
+        }
+        let existed = doc.memory_id.is_some();
+        if existed && r.as_deref() == Some(doc.original.as_str()) || !existed && r.is_none() {
+            continue;
+        }
+        writes.push(MemoryWrite {
+            memory_id: doc.memory_id.clone(),
+            path: doc.path.clone(),
+            content: r.clone(),
+        });
+        changes.push(MemoryChange {
+            memory_id: doc.memory_id.clone(),
+            path_before: existed.then(|| doc.path.clone()),
+            path_after: r.as_ref().map(|_| doc.path.clone()),
+            sha256_before: existed.then(|| sha256_hex(&doc.original)),
+            sha256_after: r.as_deref().map(sha256_hex),
+            bytes_before: if existed {
+                doc.original.len() as i64
+            } else {
+                0
+            },
+            bytes_after: r.as_ref().map_or(0, |s| s.len() as i64),
+        });
+    }
+    writes.sort_by(|a, b| a.path.cmp(&b.path));
+    changes.sort_by(|a, b| {
+        a.path_after
+            .as_ref()
+            .or(a.path_before.as_ref())
+            .cmp(&b.path_after.as_ref().or(b.path_before.as_ref()))
+    });
+
+    let metas = final_entries(&docs, entries.clone());
+    let events: usize = input.sessions.iter().map(|s| s.events.len()).sum();
+    let changeset = Changeset {
+        base_revision: store.revision,
+        ops,
+        memories: changes,
+        stats: Stats {
+            sessions: input.sessions.len() as i64,
+            events: events as i64,
+            candidates: n_candidates,
+            entries_before,
+            entries_after: entries.iter().filter(|e| e.is_live()).count() as i64,
+            bytes_before: store.memories.iter().map(|m| m.content.len() as i64).sum(),
+            bytes_after: output.values().map(|c| c.len() as i64).sum(),
+            budget_bytes: budget_policy.max_total_bytes as i64,
+        },
+    };
+
+    // Guard.
+    guard::check(store, &output, &entries, &changeset, &terms)?;
+    Ok(DreamOutput {
+        writes,
+        entries: metas,
+        changeset,
+    })
+}
+
+/// The metadata to store: every entry but the candidates folded before being stored, with live
+/// entries' places as they will be, sorted by id.
+fn final_entries(docs: &[crate::orient::Doc], entries: Vec<Work>) -> Vec<EntryMeta> {
+    let mut out: Vec<EntryMeta> = entries
+        .into_iter()
+        .filter(|e| !e.dropped)
+        .map(|mut e| {
+            if let (true, Some(d)) = (e.is_live(), e.doc) {
+                e.meta.path = docs[d].path.clone();
+            }
+            e.meta
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut seen = BTreeSet::new();
+    out.retain(|e| seen.insert(e.id.clone()));
+    out
+}
+
+/// The terms the store's glossary defines: live glossary entries (and entries of
+/// `/glossary.md`) of the form `**term**: definition` or `**term** — definition`.
+fn glossary_terms(entries: &[Work]) -> Vec<String> {
+    let mut terms: Vec<String> = entries
+        .iter()
+        .filter(|e| {
+            e.is_live() && (e.meta.kind == EntryKind::Glossary || e.meta.path == "/glossary.md")
+        })
+        .filter_map(|e| {
+            let rest = e.meta.text.strip_prefix("**")?;
+            let (term, _) = rest.split_once("**")?;
+            let term = term.trim();
+            (!term.is_empty() && term.len() <= 80).then(|| term.to_string())
+        })
+        .collect();
+    terms.sort();
+    terms.dedup();
+    terms
+}
