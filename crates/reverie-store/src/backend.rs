@@ -2,6 +2,7 @@
 //! statement that opens a write transaction.
 
 use crate::dao::Dao;
+use crate::dao_dreams::DreamDao;
 use crate::dao_sessions::SessionDao;
 
 /// A sqlx backend the shared logic runs on.
@@ -9,7 +10,7 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// The sqlx database.
     type Db: sqlx::Database<Connection = Self::Conn>;
     /// Its connection type, which implements every query.
-    type Conn: Dao + SessionDao + sqlx::Connection<Database = Self::Db>;
+    type Conn: Dao + SessionDao + DreamDao + sqlx::Connection<Database = Self::Db>;
 
     /// `"sqlite"` or `"postgres"`.
     const NAME: &'static str;
@@ -17,6 +18,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// that two writers never deadlock upgrading read locks; PostgreSQL's writers serialize on
     /// the store row that every write updates first.
     const BEGIN_WRITE: &'static str;
+    /// Opens a read transaction whose statements all see one snapshot (PostgreSQL's default
+    /// isolation gives each statement its own).
+    const BEGIN_SNAPSHOT: &'static str;
 
     /// The connection pool.
     fn pool(&self) -> &sqlx::Pool<Self::Db>;

@@ -15,25 +15,33 @@
 mod dao;
 #[macro_use]
 mod dao_sessions;
+#[macro_use]
+mod dao_dreams;
 mod backend;
 mod logic;
 mod params;
 mod postgres;
 mod rows;
+mod rows_dreams;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use reverie_core::curation::{Changeset, EntryMeta, EntryState};
+use reverie_core::dream::{Dream, DreamError, DreamStatus, ValidDream};
 use reverie_core::memtool::Command;
 use reverie_core::page::Page;
+use reverie_core::policy::Policy;
 use reverie_core::session::{Event, Outcome, Session};
 use reverie_core::{Actor, ListItem, Memory, MemoryStore, MemoryVersion, Result};
 
 pub use logic::SqlStore;
+pub use logic::dream_actor;
 pub use params::{
-    MemoryPatch, MemoryQuery, NewSession, NewStore, RestoreReport, Revision, SessionBatch,
-    SourceState, StorePatch, StoreQuery, ToolOutcome, VersionQuery,
+    DreamQuery, DreamResult, DreamWrite, MemoryPatch, MemoryQuery, NewSession, NewStore,
+    RestoreReport, Revision, RunningDream, SessionBatch, SourceState, StorePatch, StoreQuery,
+    StoreState, ToolOutcome, VersionQuery,
 };
 pub use postgres::{PgStore, connect_postgres};
 pub use sqlite::{SqliteStore, Synchronous, connect_sqlite};
@@ -185,6 +193,73 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         session_id: &str,
         outcome: Option<Outcome>,
     ) -> Result<Session>;
+
+    // Curation: policy and entries.
+    /// A store's policy (the default one until one is set).
+    async fn get_policy(&self, store_id: &str) -> Result<Policy>;
+    /// Replaces a store's policy, after validating it.
+    async fn set_policy(&self, store_id: &str, policy: &Policy) -> Result<Policy>;
+    /// A store's entry metadata, in any state or in one, sorted by id.
+    async fn list_entries(
+        &self,
+        store_id: &str,
+        state: Option<EntryState>,
+    ) -> Result<Vec<EntryMeta>>;
+    async fn get_entry(&self, store_id: &str, entry_id: &str) -> Result<EntryMeta>;
+    /// Pins (or unpins) a live entry: dreams leave a pinned entry byte-identical.
+    async fn pin_entry(&self, store_id: &str, entry_id: &str, pinned: bool) -> Result<EntryMeta>;
+    /// Puts an archived or superseded entry back into its memory, as a new revision.
+    async fn restore_entry(
+        &self,
+        store_id: &str,
+        entry_id: &str,
+        actor: &Actor,
+    ) -> Result<(EntryMeta, i64)>;
+    /// The store as a dream reads it: memories with content, entries and policy, at one
+    /// revision.
+    async fn store_state(&self, store_id: &str) -> Result<StoreState>;
+
+    // Dreams.
+    /// A new pending dream; refused while another `update_existing` dream of the store is
+    /// pending or running.
+    async fn create_dream(&self, dream: ValidDream) -> Result<Dream>;
+    async fn get_dream(&self, dream_id: &str) -> Result<Dream>;
+    /// The changeset of a completed dream.
+    async fn dream_changeset(&self, dream_id: &str) -> Result<Option<Changeset>>;
+    /// The result a dream created with review on proposes (kept after it is decided).
+    async fn dream_proposal(&self, dream_id: &str) -> Result<Option<DreamResult>>;
+    /// Dreams, newest first.
+    async fn list_dreams(&self, query: &DreamQuery) -> Result<Page<Dream>>;
+    /// Starts a pending dream for `runner` (`host:pid`).
+    async fn claim_dream(&self, dream_id: &str, runner: &str) -> Result<Dream>;
+    /// Records that `runner` is still at work; returns the dream's status.
+    async fn heartbeat_dream(&self, dream_id: &str, runner: &str) -> Result<DreamStatus>;
+    /// Records the store revision a running dream read.
+    async fn set_dream_base(&self, dream_id: &str, runner: &str, base_revision: i64) -> Result<()>;
+    /// Completes a running dream with its result, in one transaction: applied (`update_existing`
+    /// or `create_new`), or kept as a proposal. A conflict when the store moved where the
+    /// result writes; nothing changes then.
+    async fn finish_dream(
+        &self,
+        dream_id: &str,
+        runner: &str,
+        result: DreamResult,
+    ) -> Result<Dream>;
+    /// Fails a pending or running dream (of `runner`, when given).
+    async fn fail_dream(
+        &self,
+        dream_id: &str,
+        runner: Option<&str>,
+        error: DreamError,
+    ) -> Result<Dream>;
+    async fn cancel_dream(&self, dream_id: &str) -> Result<Dream>;
+    async fn archive_dream(&self, dream_id: &str) -> Result<Dream>;
+    /// Applies (approve) or discards (reject) a proposal.
+    async fn decide_dream(&self, dream_id: &str, approve: bool, actor: &Actor) -> Result<Dream>;
+    /// Undoes an applied `update_existing` dream, as a new revision.
+    async fn revert_dream(&self, dream_id: &str, actor: &Actor) -> Result<Dream>;
+    /// Every running dream, with who runs it and when it last said it was alive.
+    async fn running_dreams(&self) -> Result<Vec<RunningDream>>;
 }
 
 /// Opens the store a URL names, running migrations: `postgres://` or `postgresql://` selects

@@ -150,3 +150,61 @@ pub struct SessionBatch {
     pub next_line: i64,
     pub meta: reverie_core::session::SessionMeta,
 }
+
+/// Listing dreams, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DreamQuery {
+    /// Only the dreams of this input store.
+    pub store_id: Option<String>,
+    pub statuses: Vec<reverie_core::dream::DreamStatus>,
+    pub include_archived: bool,
+    pub created_at_gt: Option<Timestamp>,
+    pub created_at_lt: Option<Timestamp>,
+    pub limit: Option<i64>,
+    pub page: Option<String>,
+}
+
+/// A store as a dream reads it, at one revision, read in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreState {
+    pub store: reverie_core::MemoryStore,
+    /// Every live memory, with content, sorted by path.
+    pub memories: Vec<reverie_core::Memory>,
+    /// Every entry's metadata, sorted by id.
+    pub entries: Vec<reverie_core::curation::EntryMeta>,
+    pub policy: reverie_core::policy::Policy,
+}
+
+/// One memory a dream writes: new content at a path, or a deletion (`content: None`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DreamWrite {
+    /// `None` for a memory the dream creates.
+    pub memory_id: Option<String>,
+    pub path: String,
+    pub content: Option<String>,
+}
+
+/// A finished dream's result, to commit (or to keep as a proposal).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DreamResult {
+    /// The input store's revision the result was computed from.
+    pub base_revision: i64,
+    /// The policy and pinned entries it was computed under (a digest), so that a change to
+    /// either since is noticed.
+    pub guard_digest: String,
+    /// The memories that change.
+    pub writes: Vec<DreamWrite>,
+    /// Every entry's metadata afterwards.
+    pub entries: Vec<reverie_core::curation::EntryMeta>,
+    pub changeset: reverie_core::curation::Changeset,
+}
+
+/// A running dream and its runner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningDream {
+    pub dream: reverie_core::dream::Dream,
+    /// `host:pid` of the process running it.
+    pub runner: Option<String>,
+    /// When the runner last said it was alive.
+    pub heartbeat_at: Option<Timestamp>,
+}

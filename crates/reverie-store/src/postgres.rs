@@ -13,6 +13,7 @@ use crate::logic::SqlStore;
 impl_dao!(PgConnection, Postgres, null_blob = "NULL::bytea");
 
 impl_session_dao!(PgConnection, Postgres);
+impl_dream_dao!(PgConnection, Postgres);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -27,6 +28,7 @@ impl Backend for PgBackend {
     type Conn = PgConnection;
     const NAME: &'static str = "postgres";
     const BEGIN_WRITE: &'static str = "BEGIN";
+    const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
 
     fn pool(&self) -> &PgPool {
         &self.pool

@@ -118,6 +118,7 @@ impl_dao!(
 );
 
 impl_session_dao!(SqliteConnection, Sqlite);
+impl_dream_dao!(SqliteConnection, Sqlite);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -132,6 +133,7 @@ impl Backend for SqliteBackend {
     type Conn = SqliteConnection;
     const NAME: &'static str = "sqlite";
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const BEGIN_SNAPSHOT: &'static str = "BEGIN";
 
     fn pool(&self) -> &SqlitePool {
         &self.pool

@@ -3,6 +3,8 @@
 
 mod apply;
 mod check;
+mod curation;
+mod dreams;
 mod memories;
 mod restore;
 mod sessions;
@@ -10,10 +12,15 @@ mod stores;
 mod tool;
 mod versions;
 
+pub use dreams::dream_actor;
+
 use async_trait::async_trait;
+use reverie_core::curation::{Changeset, EntryMeta, EntryState};
+use reverie_core::dream::{Dream, DreamError, DreamStatus, ValidDream};
 use reverie_core::id::{IdKind, check_id};
 use reverie_core::memtool::Command;
 use reverie_core::page::Page;
+use reverie_core::policy::Policy;
 use reverie_core::session::{Event, Outcome, Session};
 use reverie_core::{Actor, Error, ListItem, Memory, MemoryStore, MemoryVersion, Result, Timestamp};
 use sqlx::pool::PoolConnection;
@@ -355,5 +362,92 @@ impl<B: Backend> Store for SqlStore<B> {
         outcome: Option<Outcome>,
     ) -> Result<Session> {
         self.set_session_outcome_impl(session_id, outcome).await
+    }
+
+    async fn get_policy(&self, store_id: &str) -> Result<Policy> {
+        self.get_policy_impl(store_id).await
+    }
+    async fn set_policy(&self, store_id: &str, policy: &Policy) -> Result<Policy> {
+        self.set_policy_impl(store_id, policy).await
+    }
+    async fn list_entries(
+        &self,
+        store_id: &str,
+        state: Option<EntryState>,
+    ) -> Result<Vec<EntryMeta>> {
+        self.list_entries_impl(store_id, state).await
+    }
+    async fn get_entry(&self, store_id: &str, entry_id: &str) -> Result<EntryMeta> {
+        self.get_entry_impl(store_id, entry_id).await
+    }
+    async fn pin_entry(&self, store_id: &str, entry_id: &str, pinned: bool) -> Result<EntryMeta> {
+        self.pin_entry_impl(store_id, entry_id, pinned).await
+    }
+    async fn restore_entry(
+        &self,
+        store_id: &str,
+        entry_id: &str,
+        actor: &Actor,
+    ) -> Result<(EntryMeta, i64)> {
+        self.restore_entry_impl(store_id, entry_id, actor).await
+    }
+    async fn store_state(&self, store_id: &str) -> Result<StoreState> {
+        self.store_state_impl(store_id).await
+    }
+    async fn create_dream(&self, dream: ValidDream) -> Result<Dream> {
+        self.create_dream_impl(dream).await
+    }
+    async fn get_dream(&self, dream_id: &str) -> Result<Dream> {
+        self.get_dream_impl(dream_id).await
+    }
+    async fn dream_changeset(&self, dream_id: &str) -> Result<Option<Changeset>> {
+        self.dream_changeset_impl(dream_id).await
+    }
+    async fn dream_proposal(&self, dream_id: &str) -> Result<Option<DreamResult>> {
+        self.dream_proposal_impl(dream_id).await
+    }
+    async fn list_dreams(&self, query: &DreamQuery) -> Result<Page<Dream>> {
+        self.list_dreams_impl(query).await
+    }
+    async fn claim_dream(&self, dream_id: &str, runner: &str) -> Result<Dream> {
+        self.claim_dream_impl(dream_id, runner).await
+    }
+    async fn heartbeat_dream(&self, dream_id: &str, runner: &str) -> Result<DreamStatus> {
+        self.heartbeat_dream_impl(dream_id, runner).await
+    }
+    async fn set_dream_base(&self, dream_id: &str, runner: &str, base_revision: i64) -> Result<()> {
+        self.set_dream_base_impl(dream_id, runner, base_revision)
+            .await
+    }
+    async fn finish_dream(
+        &self,
+        dream_id: &str,
+        runner: &str,
+        result: DreamResult,
+    ) -> Result<Dream> {
+        self.finish_dream_impl(dream_id, runner, result).await
+    }
+    async fn fail_dream(
+        &self,
+        dream_id: &str,
+        runner: Option<&str>,
+        error: DreamError,
+    ) -> Result<Dream> {
+        self.fail_dream_impl(dream_id, runner, error).await
+    }
+    async fn cancel_dream(&self, dream_id: &str) -> Result<Dream> {
+        self.cancel_dream_impl(dream_id).await
+    }
+    async fn archive_dream(&self, dream_id: &str) -> Result<Dream> {
+        self.archive_dream_impl(dream_id).await
+    }
+    async fn decide_dream(&self, dream_id: &str, approve: bool, actor: &Actor) -> Result<Dream> {
+        self.decide_dream_impl(dream_id, approve, actor).await
+    }
+    async fn revert_dream(&self, dream_id: &str, actor: &Actor) -> Result<Dream> {
+        self.revert_dream_impl(dream_id, actor).await
+    }
+    async fn running_dreams(&self) -> Result<Vec<RunningDream>> {
+        self.running_dreams_impl().await
     }
 }
