@@ -1,0 +1,267 @@
+//! The dream runner: the stages of `reverie-curate` between reading a store and committing to
+//! it.
+//!
+//! [`Runner::run`] claims a pending dream, reads the store at one revision and the dream's
+//! sessions (orient), runs the pure pipeline (gather, consolidate, budget, guard), and commits
+//! the result in one transaction (commit). When the store moved meanwhile where the result
+//! writes, the commit is refused and the runner dreams again on the new state — a write made
+//! during a dream is never lost — up to [`MAX_ATTEMPTS`] times, then fails with `conflict`.
+//! A runner says it is alive while it works; a dream whose runner died is failed as
+//! `runner_lost` by the next runner that looks, and the store is left exactly as it was.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use reverie_core::curation::guard_digest;
+use reverie_core::dream::{Dream, DreamError, DreamStatus, NewDream, error_kind};
+use reverie_core::{Error, Result};
+use reverie_curate::{Curator, DreamInput, MemoryText, SessionInput, StoreSnapshot};
+use reverie_store::{DreamResult, DreamWrite, Store};
+
+/// Times a dream is computed again when the store keeps moving under it.
+pub const MAX_ATTEMPTS: usize = 5;
+
+/// How long a runner may stay silent before its dream is taken for lost.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// Runs dreams against a store with a curator.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    store: Arc<dyn Store>,
+    curator: Arc<dyn Curator>,
+    /// `host:pid`, recorded on the dreams this runner runs.
+    name: String,
+    lease: Duration,
+}
+
+impl Runner {
+    pub fn new(store: Arc<dyn Store>, curator: Arc<dyn Curator>) -> Runner {
+        Runner {
+            store,
+            curator,
+            name: runner_name(),
+            lease: DEFAULT_LEASE,
+        }
+    }
+
+    /// This runner's name (`host:pid`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Validates and records a new pending dream.
+    pub async fn create(&self, new: NewDream) -> Result<Dream> {
+        let valid = new.validate()?;
+        self.recover().await?;
+        self.store.create_dream(valid).await
+    }
+
+    /// Fails running dreams whose runner is gone: silent for longer than the lease, or a
+    /// process of this host that no longer exists.
+    pub async fn recover(&self) -> Result<Vec<Dream>> {
+        let host = host_name();
+        let now = reverie_core::Timestamp::now().micros();
+        let lease = self.lease.as_micros() as i64;
+        let mut failed = Vec::new();
+        for r in self.store.running_dreams().await? {
+            let silent = r.heartbeat_at.is_none_or(|t| now - t.micros() > lease);
+            let dead_here = r
+                .runner
+                .as_deref()
+                .and_then(|n| n.rsplit_once(':'))
+                .is_some_and(|(h, pid)| h == host && !process_alive(pid));
+            if !silent && !dead_here {
+                continue;
+            }
+            let d = self
+                .store
+                .fail_dream(
+                    &r.dream.id,
+                    r.runner.as_deref(),
+                    DreamError {
+                        kind: error_kind::RUNNER_LOST.to_string(),
+                        message: format!(
+                            "the process running it ({}) stopped without finishing; the store is as it was",
+                            r.runner.as_deref().unwrap_or("unknown")
+                        ),
+                    },
+                )
+                .await?;
+            failed.push(d);
+        }
+        Ok(failed)
+    }
+
+    /// Runs a pending dream to its end: completed (applied or proposed), failed, or canceled.
+    pub async fn run(&self, dream_id: &str) -> Result<Dream> {
+        let dream = self.store.claim_dream(dream_id, &self.name).await?;
+        let heartbeat = self.heartbeat(dream_id);
+        let outcome = self.attempts(&dream).await;
+        heartbeat.abort();
+        match outcome {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                let current = self.store.get_dream(dream_id).await?;
+                if current.status.is_final() {
+                    return Ok(current);
+                }
+                let (kind, message) = match &e {
+                    Failed::Pipeline(f) => (f.kind.to_string(), f.message.clone()),
+                    Failed::Store(Error::Conflict(m)) => {
+                        (error_kind::CONFLICT.to_string(), m.clone())
+                    }
+                    Failed::Store(e) => (error_kind::INTERNAL.to_string(), e.to_string()),
+                };
+                self.store
+                    .fail_dream(dream_id, Some(&self.name), DreamError { kind, message })
+                    .await
+            }
+        }
+    }
+
+    async fn attempts(&self, dream: &Dream) -> std::result::Result<Dream, Failed> {
+        let mut last = None;
+        for _ in 0..MAX_ATTEMPTS {
+            if self.store.get_dream(&dream.id).await?.status == DreamStatus::Canceled {
+                return Ok(self.store.get_dream(&dream.id).await?);
+            }
+            let (input, digest) = self.orient(dream).await?;
+            self.store
+                .set_dream_base(&dream.id, &self.name, input.store.revision)
+                .await?;
+            let output = reverie_curate::dream(&input, self.curator.as_ref())
+                .await
+                .map_err(Failed::Pipeline)?;
+            let result = DreamResult {
+                base_revision: input.store.revision,
+                guard_digest: digest,
+                writes: output
+                    .writes
+                    .into_iter()
+                    .map(|w| DreamWrite {
+                        memory_id: w.memory_id,
+                        path: w.path,
+                        content: w.content,
+                    })
+                    .collect(),
+                entries: output.entries,
+                changeset: output.changeset,
+            };
+            match self.store.finish_dream(&dream.id, &self.name, result).await {
+                Ok(d) => return Ok(d),
+                Err(Error::Conflict(m)) => {
+                    let now = self.store.get_dream(&dream.id).await?;
+                    if now.status.is_final() {
+                        return Ok(now);
+                    }
+                    tracing::info!(dream = %dream.id, "the store moved under the dream ({m}); dreaming again");
+                    last = Some(m);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Failed::Store(Error::Conflict(format!(
+            "the store kept changing under the dream ({} attempts); the last conflict: {}",
+            MAX_ATTEMPTS,
+            last.unwrap_or_default()
+        ))))
+    }
+
+    /// Reads what the dream needs: the store at one revision, and its sessions.
+    async fn orient(&self, dream: &Dream) -> Result<(DreamInput, String)> {
+        let state = self.store.store_state(dream.store_id()).await?;
+        let digest = guard_digest(&state.policy, &state.entries);
+        let mut sessions = Vec::new();
+        for id in dream.session_ids() {
+            let session = self.store.get_session(id).await?;
+            let mut events = Vec::new();
+            let mut after = -1;
+            loop {
+                let page = self.store.session_events(id, after, 10_000).await?;
+                let Some(last) = page.last() else { break };
+                after = last.seq;
+                let n = page.len();
+                events.extend(page);
+                if n < 10_000 {
+                    break;
+                }
+            }
+            sessions.push(SessionInput { session, events });
+        }
+        sessions.sort_by(|a, b| {
+            a.session
+                .started_at
+                .cmp(&b.session.started_at)
+                .then_with(|| a.session.id.cmp(&b.session.id))
+        });
+        let input = DreamInput {
+            dream_id: dream.id.clone(),
+            store: StoreSnapshot {
+                store_id: state.store.id.clone(),
+                revision: state.store.revision,
+                memories: state
+                    .memories
+                    .into_iter()
+                    .map(|m| MemoryText {
+                        id: m.id,
+                        path: m.path,
+                        content: m.content.unwrap_or_default(),
+                    })
+                    .collect(),
+                entries: state.entries,
+                policy: state.policy,
+            },
+            sessions,
+            servings: Vec::new(),
+            instructions: dream.instructions.clone(),
+        };
+        Ok((input, digest))
+    }
+
+    /// Says the runner is alive every third of the lease until aborted.
+    fn heartbeat(&self, dream_id: &str) -> tokio::task::JoinHandle<()> {
+        let store = self.store.clone();
+        let (id, name, every) = (dream_id.to_string(), self.name.clone(), self.lease / 3);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match store.heartbeat_dream(&id, &name).await {
+                    Ok(DreamStatus::Running) => {}
+                    _ => break,
+                }
+            }
+        })
+    }
+}
+
+/// Why an attempt failed.
+#[derive(Debug, thiserror::Error)]
+enum Failed {
+    #[error(transparent)]
+    Pipeline(reverie_curate::Failure),
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}
+
+fn runner_name() -> String {
+    format!("{}:{}", host_name(), std::process::id())
+}
+
+/// Whether a process of this host exists (Linux's /proc; elsewhere assumed alive, and the
+/// lease decides).
+fn process_alive(pid: &str) -> bool {
+    if !std::path::Path::new("/proc/self").exists() {
+        return true;
+    }
+    pid.parse::<u32>()
+        .is_ok_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+}

@@ -1,0 +1,331 @@
+//! A dream's lifecycle around its result: review (approve, reject, and approving after the
+//! store moved), revert, cancel, one `update_existing` dream at a time, runners that die, and
+//! the contract's refusals.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::scripted::{Meddle, Scripted, cand};
+use common::*;
+use reverie_core::curation::EntryKind;
+use reverie_core::dream::{DreamStatus, ReviewState, error_kind};
+use reverie_core::{Error, ErrorType};
+use reverie_store::Store;
+
+on_both_backends!(
+    a_proposal_waits_for_a_decision,
+    approving_after_the_store_moved,
+    revert_restores_what_the_dream_changed_and_nothing_else,
+    cancel_stops_a_dream_and_changes_nothing,
+    one_update_dream_at_a_time,
+    a_dead_runner_is_noticed,
+    finished_dreams_refuse_what_the_contract_refuses,
+);
+
+const NOTES: &str = "# Notes\n\n- The staging database is on port 5432.\n- Deploys go through `./scripts/deploy.sh`.\n";
+
+async fn setup(s: &Arc<dyn Store>) -> (String, String) {
+    let store = new_store(s.as_ref(), "l").await;
+    put(s.as_ref(), &store, "/notes.md", NOTES).await;
+    let sid = session(s.as_ref(), &store, "a", 3, &[Turn::User("x")], None).await;
+    (store, sid)
+}
+
+fn moved(sid: &str) -> Scripted {
+    Scripted::new(vec![cand(
+        EntryKind::Fact,
+        "The staging database is on port 6543.",
+        "/notes.md",
+        sid,
+        0,
+        3,
+    )])
+}
+
+async fn a_proposal_waits_for_a_decision(s: Arc<dyn Store>) {
+    let (store, sid) = setup(&s).await;
+    let before = snapshot(s.as_ref(), &store).await;
+    let r = scripted(&s, moved(&sid));
+    let d = r
+        .create(request(&store, std::slice::from_ref(&sid), true, true))
+        .await
+        .unwrap();
+    assert_eq!(d.review.as_ref().unwrap().state, ReviewState::Pending);
+    let d = r.run(&d.id).await.unwrap();
+    assert_eq!(d.status, DreamStatus::Completed);
+    assert!(
+        d.outputs.is_empty() && d.applied_revision.is_none(),
+        "{d:?}"
+    );
+    assert_eq!(
+        snapshot(s.as_ref(), &store).await,
+        before,
+        "a proposal changes nothing"
+    );
+    let proposal = s.dream_proposal(&d.id).await.unwrap().unwrap();
+    assert!(
+        proposal
+            .writes
+            .iter()
+            .any(|w| w.content.as_deref().is_some_and(|c| c.contains("6543")))
+    );
+
+    // Reject: nothing changes, and the decision is final.
+    let rejected = s.decide_dream(&d.id, false, &user()).await.unwrap();
+    assert_eq!(
+        rejected.review.as_ref().unwrap().state,
+        ReviewState::Rejected
+    );
+    assert_eq!(snapshot(s.as_ref(), &store).await, before);
+    let again = s.decide_dream(&d.id, true, &user()).await.unwrap_err();
+    assert!(again.to_string().contains("already rejected"), "{again}");
+
+    // Approve another: applied as one revision, by the dream, approved by the user.
+    let r = scripted(&s, moved(&sid));
+    let d = r.create(request(&store, &[sid], true, true)).await.unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    let approved = s.decide_dream(&d.id, true, &user()).await.unwrap();
+    let review = approved.review.unwrap();
+    assert_eq!(review.state, ReviewState::Approved);
+    assert_eq!(review.decided_by, Some(user()));
+    assert_eq!(approved.outputs[0].memory_store_id, store);
+    assert!(contents(s.as_ref(), &store).await["/notes.md"].contains("port 6543"));
+    // The policy's review setting is the default when a request does not say.
+    let mut p = s.get_policy(&store).await.unwrap();
+    p.review = true;
+    s.set_policy(&store, &p).await.unwrap();
+    let sid2 = session(s.as_ref(), &store, "b", 4, &[Turn::User("x")], None).await;
+    let mut req = request(&store, &[sid2], true, false);
+    req.review = None;
+    let d = r.create(req).await.unwrap();
+    assert_eq!(d.review.unwrap().state, ReviewState::Pending);
+}
+
+async fn approving_after_the_store_moved(s: Arc<dyn Store>) {
+    // A write elsewhere: the approval lands on top of it.
+    let (store, sid) = setup(&s).await;
+    let r = scripted(&s, moved(&sid));
+    let d = r
+        .create(request(&store, std::slice::from_ref(&sid), true, true))
+        .await
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    put(
+        s.as_ref(),
+        &store,
+        "/later.md",
+        "- written after the proposal\n",
+    )
+    .await;
+    s.decide_dream(&d.id, true, &user()).await.unwrap();
+    let after = contents(s.as_ref(), &store).await;
+    assert_eq!(after["/later.md"], "- written after the proposal\n");
+    assert!(after["/notes.md"].contains("6543"));
+
+    // A write to what the proposal changes: refused cleanly, naming the memory; nothing changes.
+    let (store, sid) = setup(&s).await;
+    let d = r.create(request(&store, &[sid], true, true)).await.unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    put(
+        s.as_ref(),
+        &store,
+        "/notes.md",
+        &format!("{NOTES}- A later note.\n"),
+    )
+    .await;
+    let before = snapshot(s.as_ref(), &store).await;
+    let err = s.decide_dream(&d.id, true, &user()).await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Conflict, "{err}");
+    assert!(
+        err.to_string().contains("/notes.md") && err.to_string().contains("changed since"),
+        "{err}"
+    );
+    assert_eq!(snapshot(s.as_ref(), &store).await, before);
+    // Still pending: it can be rejected, or dreamed again.
+    let d = s.get_dream(&d.id).await.unwrap();
+    assert_eq!(d.review.unwrap().state, ReviewState::Pending);
+}
+
+async fn revert_restores_what_the_dream_changed_and_nothing_else(s: Arc<dyn Store>) {
+    let (store, sid) = setup(&s).await;
+    let before = contents(s.as_ref(), &store).await;
+    let entries_before = s.list_entries(&store, None).await.unwrap();
+    let r = scripted(&s, moved(&sid));
+    let d = r
+        .create(request(&store, &[sid], true, false))
+        .await
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    // A later, unrelated write stays through the revert.
+    put(s.as_ref(), &store, "/later.md", "- keep me\n").await;
+    let reverted = s.revert_dream(&d.id, &user()).await.unwrap();
+    let rev = reverted.reverted_revision.unwrap();
+    assert!(rev > d.applied_revision.unwrap());
+    let mut after = contents(s.as_ref(), &store).await;
+    assert_eq!(after.remove("/later.md").as_deref(), Some("- keep me\n"));
+    assert_eq!(after, before, "every memory the dream changed is as it was");
+    assert_eq!(
+        s.list_entries(&store, None).await.unwrap(),
+        entries_before,
+        "and so is the metadata"
+    );
+    let again = s.revert_dream(&d.id, &user()).await.unwrap_err();
+    assert!(again.to_string().contains("already reverted"), "{again}");
+
+    // A revert that would lose a later write to a memory the dream changed is refused.
+    let (store, sid) = setup(&s).await;
+    let d = r
+        .create(request(&store, &[sid], true, false))
+        .await
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    let edited = format!(
+        "{}- edited later\n",
+        contents(s.as_ref(), &store).await["/notes.md"]
+    );
+    put(s.as_ref(), &store, "/notes.md", &edited).await;
+    let err = s.revert_dream(&d.id, &user()).await.unwrap_err();
+    assert!(
+        err.to_string().contains("/notes.md") && err.to_string().contains("would lose that write"),
+        "{err}"
+    );
+    assert_eq!(contents(s.as_ref(), &store).await["/notes.md"], edited);
+}
+
+async fn cancel_stops_a_dream_and_changes_nothing(s: Arc<dyn Store>) {
+    let (store, sid) = setup(&s).await;
+    let before = snapshot(s.as_ref(), &store).await;
+    // Canceled while pending: it never runs.
+    let r = scripted(&s, moved(&sid));
+    let d = r
+        .create(request(&store, std::slice::from_ref(&sid), true, false))
+        .await
+        .unwrap();
+    let c = s.cancel_dream(&d.id).await.unwrap();
+    assert_eq!(c.status, DreamStatus::Canceled);
+    assert!(c.ended_at.is_some());
+    assert_eq!(
+        s.cancel_dream(&d.id).await.unwrap().status,
+        DreamStatus::Canceled,
+        "idempotent"
+    );
+    let err = r.run(&d.id).await.unwrap_err();
+    assert!(err.to_string().contains("not pending"), "{err}");
+
+    // Canceled while running: the runner does not commit.
+    let mut c = moved(&sid);
+    c.meddle = Some(Meddle::Cancel { store: s.clone() });
+    let r = scripted(&s, c);
+    let d = r
+        .create(request(&store, &[sid], true, false))
+        .await
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    assert_eq!(d.status, DreamStatus::Canceled, "{d:?}");
+    assert_eq!(snapshot(s.as_ref(), &store).await, before);
+}
+
+async fn one_update_dream_at_a_time(s: Arc<dyn Store>) {
+    let (store, sid) = setup(&s).await;
+    let r = scripted(&s, moved(&sid));
+    let first = r
+        .create(request(&store, std::slice::from_ref(&sid), true, false))
+        .await
+        .unwrap();
+    let err = r
+        .create(request(&store, std::slice::from_ref(&sid), true, false))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::Conflict);
+    assert!(err.to_string().contains(&first.id), "{err}");
+    // A create_new dream of the same store is no conflict.
+    r.create(request(&store, std::slice::from_ref(&sid), false, false))
+        .await
+        .unwrap();
+    // Once the first is done, the next may start.
+    r.run(&first.id).await.unwrap();
+    r.create(request(&store, &[sid], true, false))
+        .await
+        .unwrap();
+}
+
+async fn a_dead_runner_is_noticed(s: Arc<dyn Store>) {
+    let (store, sid) = setup(&s).await;
+    let before = snapshot(s.as_ref(), &store).await;
+    let r = runner(&s);
+    let d = r
+        .create(request(&store, &[sid], true, false))
+        .await
+        .unwrap();
+    // A runner of this host whose process is gone (pid far above any real one).
+    let host = r.name().rsplit_once(':').unwrap().0.to_string();
+    s.claim_dream(&d.id, &format!("{host}:4194303999"))
+        .await
+        .unwrap();
+    let lost = r.recover().await.unwrap();
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].status, DreamStatus::Failed);
+    assert_eq!(
+        lost[0].error.as_ref().unwrap().kind,
+        error_kind::RUNNER_LOST
+    );
+    assert_eq!(snapshot(s.as_ref(), &store).await, before);
+    // A live runner's dream is left alone.
+    let sid2 = session(s.as_ref(), &store, "b", 4, &[Turn::User("x")], None).await;
+    let d = r
+        .create(request(&store, &[sid2], true, false))
+        .await
+        .unwrap();
+    s.claim_dream(&d.id, r.name()).await.unwrap();
+    assert!(r.recover().await.unwrap().is_empty());
+}
+
+async fn finished_dreams_refuse_what_the_contract_refuses(s: Arc<dyn Store>) {
+    let (store, sid) = setup(&s).await;
+    let r = scripted(&s, moved(&sid));
+    let d = r
+        .create(request(&store, std::slice::from_ref(&sid), true, false))
+        .await
+        .unwrap();
+    let err = s.archive_dream(&d.id).await.unwrap_err();
+    assert_eq!(
+        err.error_type(),
+        ErrorType::InvalidRequest,
+        "archiving a pending dream: {err}"
+    );
+    let d = r.run(&d.id).await.unwrap();
+    let err = s.cancel_dream(&d.id).await.unwrap_err();
+    assert_eq!(
+        err.error_type(),
+        ErrorType::InvalidRequest,
+        "canceling a completed dream: {err}"
+    );
+    let a = s.archive_dream(&d.id).await.unwrap();
+    assert!(a.archived_at.is_some());
+    assert_eq!(
+        s.archive_dream(&d.id).await.unwrap().archived_at,
+        a.archived_at,
+        "unchanged"
+    );
+    // A session of another store, and one that does not exist.
+    let other = new_store(s.as_ref(), "other").await;
+    let foreign = session(s.as_ref(), &other, "f", 1, &[Turn::User("x")], None).await;
+    let err = r
+        .create(request(&store, &[foreign], true, false))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Invalid { .. }) && err.to_string().contains("belongs to memory store"),
+        "{err}"
+    );
+    let err = r
+        .create(request(&store, &["sesn_01nope".into()], true, false))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::NotFound);
+    let err = s.get_dream("drm_01nope").await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::NotFound);
+    let err = s.get_dream("mem_01nope").await.unwrap_err();
+    assert_eq!(err.error_type(), ErrorType::InvalidRequest);
+}
