@@ -59,6 +59,187 @@ pub enum Cmd {
     Sessions(SessionsCmd),
     /// A guided tour: an agent's notes written, broken and restored, on a sample store.
     Tour(TourArgs),
+    /// Curate a store's memory from its sessions: extract, merge, supersede, budget, guard.
+    Dream(DreamArgs),
+    /// List dreams, show one's changeset, approve or reject a proposal, cancel, revert.
+    #[command(subcommand)]
+    Dreams(DreamsCmd),
+    /// Show or change a store's policy: budget, protected paths, memory tests, review.
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+    /// List a store's entries with their metadata; pin, unpin or restore one.
+    #[command(subcommand)]
+    Entries(EntriesCmd),
+    /// The main demo: ingest the bundled example sessions, dream, and print the changeset and
+    /// the resulting memory.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DreamArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Sessions to read (sesn_…); without any, --since-last.
+    pub sessions: Vec<String>,
+    /// Read the store's sessions no completed dream has read yet (up to 100, oldest first).
+    #[arg(long, conflicts_with = "sessions")]
+    pub since_last: bool,
+    /// Where the result goes: `update` the store in place (one revision, revertible), or a
+    /// `new` store that starts as a copy (the input is never modified).
+    #[arg(long, value_name = "update|new", default_value = "update")]
+    pub output: String,
+    /// End as a proposal to approve or reject (`reverie dreams approve|reject`), whatever the
+    /// store's policy says.
+    #[arg(long, conflicts_with = "no_review")]
+    pub review: bool,
+    /// Apply the result even if the store's policy asks for review.
+    #[arg(long)]
+    pub no_review: bool,
+    /// Guidance for the dream (1–4,096 characters; the deterministic curator records it).
+    #[arg(long)]
+    pub instructions: Option<String>,
+    /// Also print each changed memory as a unified diff.
+    #[arg(long)]
+    pub diff: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DreamsCmd {
+    /// Dreams, newest first.
+    Ls {
+        /// Only the dreams of this store (id or name).
+        #[arg(long, short = 's')]
+        store: Option<String>,
+        /// Only dreams with this status (repeatable).
+        #[arg(long)]
+        status: Vec<String>,
+        /// Include archived dreams.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// A dream: its status and changeset (every operation with its reason and evidence).
+    Show {
+        dream: String,
+        /// Also print each changed memory as a unified diff.
+        #[arg(long)]
+        diff: bool,
+    },
+    /// Apply a proposal (rebased onto later writes, refused if they touch what it changes).
+    Approve { dream: String },
+    /// Discard a proposal; nothing changes.
+    Reject { dream: String },
+    /// Stop a pending or running dream.
+    Cancel { dream: String },
+    /// Undo an applied dream: every memory it changed goes back, as a new revision; later
+    /// writes to other memories stay.
+    Revert { dream: String },
+    /// Hide a finished dream from `dreams ls`.
+    Archive { dream: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Print a store's policy.
+    Show {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Change a store's policy: the flags given change, the rest stays.
+    Set(Box<PolicySetArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicySetArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Replace the whole policy with this JSON file's.
+    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "must_contain", "must_not_contain", "recall", "clear_tests"])]
+    pub file: Option<PathBuf>,
+    /// The most bytes all memories together may hold.
+    #[arg(long)]
+    pub max_total_bytes: Option<u64>,
+    /// The most bytes one memory may hold.
+    #[arg(long)]
+    pub max_memory_bytes: Option<u64>,
+    /// The most lines of the index (/MEMORY.md).
+    #[arg(long)]
+    pub index_max_lines: Option<u32>,
+    /// The most bytes of the index.
+    #[arg(long)]
+    pub index_max_bytes: Option<u64>,
+    /// Protect memories matching this pattern from dreams (`/team/**`; repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub protect: Vec<String>,
+    /// Stop protecting this pattern (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub unprotect: Vec<String>,
+    /// Dreams end as proposals: on or off.
+    #[arg(long, value_name = "on|off")]
+    pub review: Option<String>,
+    /// Add a memory test: some memory must contain TEXT (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub must_contain: Vec<String>,
+    /// Add a memory test: no memory may contain TEXT (repeatable).
+    #[arg(long, value_name = "TEXT")]
+    pub must_not_contain: Vec<String>,
+    /// Add a memory test: searching QUERY finds an entry containing EXPECT in the top 5
+    /// (`QUERY=>EXPECT`; repeatable).
+    #[arg(long, value_name = "QUERY=>EXPECT")]
+    pub recall: Vec<String>,
+    /// Remove every memory test first.
+    #[arg(long)]
+    pub clear_tests: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EntriesCmd {
+    /// A store's entries with their kind, state and counters.
+    Ls {
+        #[command(flatten)]
+        store: StoreArg,
+        /// live, archived or superseded.
+        #[arg(long)]
+        state: Option<String>,
+        /// Only entries of memories at or below this path.
+        #[arg(long)]
+        path: Option<String>,
+    },
+    /// One entry: its text, provenance and counters.
+    Show {
+        #[command(flatten)]
+        store: StoreArg,
+        entry: String,
+    },
+    /// Pin an entry: dreams leave it byte-identical.
+    Pin {
+        #[command(flatten)]
+        store: StoreArg,
+        entry: String,
+    },
+    /// Unpin an entry.
+    Unpin {
+        #[command(flatten)]
+        store: StoreArg,
+        entry: String,
+    },
+    /// Put an archived or superseded entry back into its memory.
+    Restore {
+        #[command(flatten)]
+        store: StoreArg,
+        entry: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Name of the demo store (a fresh one each run).
+    #[arg(long, default_value = "demo")]
+    pub name: String,
+    /// End as a proposal and print it, instead of applying the dream.
+    #[arg(long)]
+    pub review: bool,
 }
 
 #[derive(Debug, Args)]

@@ -94,5 +94,10 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Ingest(a) => commands::sessions::ingest(&ctx, a).await,
         Cmd::Sessions(cmd) => commands::sessions::run(&ctx, cmd).await,
         Cmd::Tour(a) => commands::tour::run(&ctx, a).await,
+        Cmd::Dream(a) => commands::dream::dream(&ctx, a).await,
+        Cmd::Dreams(cmd) => commands::dream::run(&ctx, cmd).await,
+        Cmd::Policy(cmd) => commands::policy::run(&ctx, cmd).await,
+        Cmd::Entries(cmd) => commands::policy::entries(&ctx, cmd).await,
+        Cmd::Demo(a) => commands::demo::run(&ctx, a).await,
     }
 }

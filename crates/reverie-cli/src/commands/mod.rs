@@ -1,7 +1,10 @@
 //! One module per family of commands.
 
+pub mod demo;
+pub mod dream;
 pub mod history;
 pub mod memory;
+pub mod policy;
 pub mod sessions;
 pub mod store;
 pub mod tool;

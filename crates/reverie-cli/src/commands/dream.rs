@@ -1,0 +1,364 @@
+//! `reverie dream` and `reverie dreams …`: curating a store from its sessions, and reviewing,
+//! deciding, canceling and reverting dreams.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use anyhow::Result;
+use reverie_core::dream::{
+    DETERMINISTIC_MODEL, Dream, DreamInput, DreamStatus, ModelParam, NewDream, OutputBehavior,
+    ReviewState,
+};
+use reverie_core::{Error, Timestamp};
+use reverie_curate::report;
+use reverie_dream::Runner;
+use reverie_store::{DreamQuery, Store};
+
+use crate::cli::{DreamArgs, DreamsCmd};
+use crate::context::Ctx;
+use crate::exit;
+use crate::output::{emit, json, table};
+
+fn runner(ctx: &Ctx) -> Runner {
+    Runner::new(ctx.store.clone(), Arc::new(reverie_curate::Deterministic))
+}
+
+/// The sessions of a store that no dream has read into it yet, oldest first: not read by an
+/// `update_existing` dream that completed and was not rejected.
+pub async fn undreamed(store: &dyn Store, store_id: &str) -> Result<Vec<String>> {
+    let mut read: BTreeSet<String> = BTreeSet::new();
+    let mut page = None;
+    loop {
+        let p = store
+            .list_dreams(&DreamQuery {
+                store_id: Some(store_id.to_string()),
+                statuses: vec![DreamStatus::Completed],
+                include_archived: true,
+                limit: Some(100),
+                page,
+                ..DreamQuery::default()
+            })
+            .await?;
+        for d in &p.data {
+            let rejected = d
+                .review
+                .as_ref()
+                .is_some_and(|r| r.state == ReviewState::Rejected);
+            let updates = matches!(d.output_behavior, OutputBehavior::UpdateExisting { .. });
+            if updates && !rejected && d.reverted_revision.is_none() {
+                read.extend(d.session_ids().iter().cloned());
+            }
+        }
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    let mut sessions = Vec::new();
+    let mut page: Option<String> = None;
+    loop {
+        let p = store
+            .list_sessions(store_id, Some(100), page.as_deref())
+            .await?;
+        sessions.extend(p.data.into_iter().filter(|s| !read.contains(&s.id)));
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    sessions.sort_by_key(|s| (s.started_at.unwrap_or(s.created_at), s.id.clone()));
+    Ok(sessions.into_iter().map(|s| s.id).collect())
+}
+
+pub async fn dream(ctx: &Ctx, a: DreamArgs) -> Result<i32> {
+    let st = ctx.store_ref(&a.store.store).await?;
+    let mut sessions = a.sessions.clone();
+    if sessions.is_empty() {
+        sessions = undreamed(ctx.store.as_ref(), &st.id).await?;
+        if sessions.is_empty() {
+            if ctx.json {
+                json(&serde_json::json!({"dream": null, "reason": "no sessions to read"}));
+            } else {
+                emit(&format!(
+                    "nothing to dream: every session of {} was read by an earlier dream (ingest more, or name sessions)",
+                    st.name
+                ));
+            }
+            return Ok(0);
+        }
+        if sessions.len() > reverie_core::dream::MAX_SESSIONS {
+            if !ctx.json {
+                emit(&format!(
+                    "{} sessions are new; this dream reads the oldest {} (run it again for the rest)",
+                    sessions.len(),
+                    reverie_core::dream::MAX_SESSIONS
+                ));
+            }
+            sessions.truncate(reverie_core::dream::MAX_SESSIONS);
+        }
+    }
+    let output_behavior = match a.output.as_str() {
+        "update" => OutputBehavior::UpdateExisting {
+            memory_store_id: st.id.clone(),
+        },
+        "new" => OutputBehavior::CreateNew,
+        other => {
+            return Err(Error::invalid("output", format!("{other:?} is not update or new")).into());
+        }
+    };
+    let new = NewDream {
+        inputs: vec![
+            DreamInput::MemoryStore {
+                memory_store_id: st.id.clone(),
+            },
+            DreamInput::Sessions {
+                session_ids: sessions,
+            },
+        ],
+        model: ModelParam::Id(DETERMINISTIC_MODEL.to_string()),
+        instructions: a.instructions.clone(),
+        output_behavior: Some(output_behavior),
+        review: if a.review {
+            Some(true)
+        } else if a.no_review {
+            Some(false)
+        } else {
+            None
+        },
+    };
+    let r = runner(ctx);
+    let d = r.create(new).await?;
+    let d = r.run(&d.id).await?;
+    report_dream(ctx, &d, a.diff).await
+}
+
+/// Prints a dream: its status, then its changeset (and diffs); the exit code says whether it
+/// completed.
+async fn report_dream(ctx: &Ctx, d: &Dream, diff: bool) -> Result<i32> {
+    let changeset = ctx.store.dream_changeset(&d.id).await?;
+    if ctx.json {
+        json(&serde_json::json!({"dream": d, "changeset": changeset}));
+        return Ok(if d.status == DreamStatus::Failed {
+            exit::REPORTED
+        } else {
+            0
+        });
+    }
+    emit(&headline(d));
+    if let Some(e) = &d.error {
+        emit(&format!("  {}: {}", e.kind, e.message));
+        emit("  nothing changed");
+    }
+    if let Some(cs) = &changeset {
+        emit("");
+        for line in report::summary(cs).lines() {
+            emit(line);
+        }
+        if diff {
+            for (path, before, after) in memory_diffs(ctx.store.as_ref(), d).await? {
+                emit("");
+                crate::output::emit_raw(&report::diff(&path, before.as_deref(), after.as_deref()));
+            }
+        }
+    }
+    if d.review
+        .as_ref()
+        .is_some_and(|r| r.state == ReviewState::Pending)
+        && d.status == DreamStatus::Completed
+    {
+        emit("");
+        emit(&format!(
+            "this is a proposal; nothing is applied yet: `reverie dreams approve {0}` or `reverie dreams reject {0}`",
+            d.id
+        ));
+    }
+    Ok(if d.status == DreamStatus::Failed {
+        exit::REPORTED
+    } else {
+        0
+    })
+}
+
+fn headline(d: &Dream) -> String {
+    let target = match &d.output_behavior {
+        OutputBehavior::UpdateExisting { .. } => "in place".to_string(),
+        OutputBehavior::CreateNew => match d.outputs.first() {
+            Some(o) => format!("into new store {}", o.memory_store_id),
+            None => "into a new store".to_string(),
+        },
+    };
+    let review = match &d.review {
+        Some(r) => format!(", review {}", r.state.as_str()),
+        None => String::new(),
+    };
+    let revs = match (d.applied_revision, d.reverted_revision) {
+        (Some(a), Some(r)) => format!(", applied as revision {a}, reverted by revision {r}"),
+        (Some(a), None) => format!(", applied as revision {a}"),
+        _ => String::new(),
+    };
+    format!(
+        "dream {} of {}: {} ({} sessions, {target}{review}{revs})",
+        d.id,
+        d.store_id(),
+        d.status.as_str(),
+        d.session_ids().len()
+    )
+}
+
+/// Each memory a dream changes: (path, before, after).
+async fn memory_diffs(
+    store: &dyn Store,
+    d: &Dream,
+) -> Result<Vec<(String, Option<String>, Option<String>)>> {
+    let Some(cs) = store.dream_changeset(&d.id).await? else {
+        return Ok(Vec::new());
+    };
+    let by_id = |versions: Vec<reverie_core::MemoryVersion>| -> BTreeMap<String, String> {
+        versions
+            .into_iter()
+            .filter(|v| v.operation != reverie_core::Operation::Deleted)
+            .filter_map(|v| Some((v.memory_id, v.content?)))
+            .collect()
+    };
+    let base = by_id(store.state_at(d.store_id(), cs.base_revision).await?);
+    let applied_in_place = matches!(d.output_behavior, OutputBehavior::UpdateExisting { .. })
+        && d.applied_revision.is_some();
+    let after: BTreeMap<String, String> = match (applied_in_place, d.applied_revision) {
+        (true, Some(rev)) => by_id(store.state_at(d.store_id(), rev).await?),
+        _ => BTreeMap::new(),
+    };
+    let proposal = store.dream_proposal(&d.id).await?;
+    let mut out = Vec::new();
+    for m in &cs.memories {
+        let path = m
+            .path_after
+            .clone()
+            .or(m.path_before.clone())
+            .unwrap_or_default();
+        let before = m
+            .memory_id
+            .as_ref()
+            .filter(|_| m.path_before.is_some())
+            .and_then(|id| base.get(id).cloned());
+        let new_content = if applied_in_place {
+            m.memory_id.as_ref().and_then(|id| after.get(id).cloned())
+        } else {
+            proposal
+                .as_ref()
+                .and_then(|p| {
+                    p.writes.iter().find(|w| {
+                        w.memory_id == m.memory_id
+                            && Some(&w.path) == m.path_after.as_ref().or(m.path_before.as_ref())
+                    })
+                })
+                .and_then(|w| w.content.clone())
+        };
+        let after = if m.path_after.is_some() {
+            new_content
+        } else {
+            None
+        };
+        out.push((path, before, after));
+    }
+    Ok(out)
+}
+
+pub async fn run(ctx: &Ctx, cmd: DreamsCmd) -> Result<i32> {
+    match cmd {
+        DreamsCmd::Ls {
+            store,
+            status,
+            all,
+            limit,
+        } => {
+            let store_id = match store {
+                Some(s) => Some(ctx.store_ref(&s).await?.id),
+                None => None,
+            };
+            let statuses = status
+                .iter()
+                .map(|s| DreamStatus::parse(s))
+                .collect::<reverie_core::Result<Vec<_>>>()?;
+            let page = ctx
+                .store
+                .list_dreams(&DreamQuery {
+                    store_id,
+                    statuses,
+                    include_archived: all,
+                    limit: Some(limit.clamp(1, 100)),
+                    ..DreamQuery::default()
+                })
+                .await?;
+            if ctx.json {
+                json(&page);
+                return Ok(0);
+            }
+            let mut rows = vec![vec![
+                "ID".into(),
+                "STATUS".into(),
+                "CREATED".into(),
+                "SESSIONS".into(),
+                "OUTPUT".into(),
+                "REVIEW".into(),
+                "STORE".into(),
+            ]];
+            for d in &page.data {
+                rows.push(vec![
+                    d.id.clone(),
+                    d.status.as_str().into(),
+                    short_time(d.created_at),
+                    d.session_ids().len().to_string(),
+                    match d.output_behavior {
+                        OutputBehavior::UpdateExisting { .. } => "update".into(),
+                        OutputBehavior::CreateNew => "new".into(),
+                    },
+                    d.review
+                        .as_ref()
+                        .map_or("-".into(), |r| r.state.as_str().to_string()),
+                    d.store_id().to_string(),
+                ]);
+            }
+            table(&rows);
+            Ok(0)
+        }
+        DreamsCmd::Show { dream, diff } => {
+            let d = ctx.store.get_dream(&dream).await?;
+            report_dream(ctx, &d, diff).await
+        }
+        DreamsCmd::Approve { dream } => {
+            let d = ctx.store.decide_dream(&dream, true, &ctx.actor).await?;
+            done(ctx, &d, "approved and applied")
+        }
+        DreamsCmd::Reject { dream } => {
+            let d = ctx.store.decide_dream(&dream, false, &ctx.actor).await?;
+            done(ctx, &d, "rejected; nothing changed")
+        }
+        DreamsCmd::Cancel { dream } => {
+            let d = ctx.store.cancel_dream(&dream).await?;
+            done(ctx, &d, "canceled")
+        }
+        DreamsCmd::Revert { dream } => {
+            let d = ctx.store.revert_dream(&dream, &ctx.actor).await?;
+            done(ctx, &d, "reverted")
+        }
+        DreamsCmd::Archive { dream } => {
+            let d = ctx.store.archive_dream(&dream).await?;
+            done(ctx, &d, "archived")
+        }
+    }
+}
+
+fn done(ctx: &Ctx, d: &Dream, what: &str) -> Result<i32> {
+    if ctx.json {
+        json(d);
+    } else {
+        emit(&format!("dream {} {what}", d.id));
+        emit(&headline(d));
+    }
+    Ok(0)
+}
+
+fn short_time(t: Timestamp) -> String {
+    let s = t.to_rfc3339();
+    format!("{} {}", &s[..10], &s[11..19])
+}
