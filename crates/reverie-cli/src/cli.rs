@@ -73,6 +73,35 @@ pub enum Cmd {
     /// The main demo: ingest the bundled example sessions, dream, and print the changeset and
     /// the resulting memory.
     Demo(DemoArgs),
+    /// Benchmarks on generated data, in scratch databases (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Time a dream (per stage) and its peak memory over a generated store and sessions, at
+    /// several scales.
+    Dream(BenchDreamArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDreamArgs {
+    /// Memories in the store at scale 1 (about 1 KB each).
+    #[arg(long, default_value_t = 2000)]
+    pub memories: usize,
+    /// Sessions the dream reads (the contract's limit is 100).
+    #[arg(long, default_value_t = 100)]
+    pub sessions: usize,
+    /// Turns per session at scale 1 (about 4.5 events each).
+    #[arg(long, default_value_t = 75)]
+    pub turns: usize,
+    /// The scales to run: memories and turns are multiplied by each.
+    #[arg(long, default_value = "1,4,16")]
+    pub scales: String,
+    /// Run one scale in this process (used by the parent run).
+    #[arg(long, hide = true)]
+    pub child: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -78,6 +78,10 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<i32> {
+    // Benchmarks make their own scratch databases.
+    if let Cmd::Bench(cli::BenchCmd::Dream(a)) = cli.command {
+        return commands::bench::dream(a, cli.json).await;
+    }
     let ctx = Ctx::open(&cli).await?;
     match cli.command {
         Cmd::Store(cmd) => commands::store::run(&ctx, cmd).await,
@@ -99,5 +103,6 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Policy(cmd) => commands::policy::run(&ctx, cmd).await,
         Cmd::Entries(cmd) => commands::policy::entries(&ctx, cmd).await,
         Cmd::Demo(a) => commands::demo::run(&ctx, a).await,
+        Cmd::Bench(_) => unreachable!("handled before opening a database"),
     }
 }

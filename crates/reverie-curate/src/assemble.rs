@@ -127,8 +127,9 @@ fn only_headings(doc: &Document) -> bool {
     })
 }
 
-/// The index lines the store's memories call for, at most `room` of them.
-pub fn index_lines(paths: &[&str], docs: &[Doc], room: usize) -> Vec<String> {
+/// The index lines the store's memories call for, at most `room` of them; `contents` are the
+/// memories as they will be (a memory's first heading describes it).
+pub fn index_lines(paths: &[&str], contents: &BTreeMap<&str, &str>, room: usize) -> Vec<String> {
     let line = |path: &str, what: Option<String>| {
         let rel = path.trim_start_matches('/');
         match what {
@@ -138,8 +139,8 @@ pub fn index_lines(paths: &[&str], docs: &[Doc], room: usize) -> Vec<String> {
     };
     let describe_doc = |path: &str| -> Option<String> {
         describe(path).map(str::to_string).or_else(|| {
-            let doc = docs.iter().find(|d| d.path == path)?;
-            doc.doc.blocks().iter().find_map(|b| match b.kind {
+            let doc = Document::parse(contents.get(path)?);
+            doc.blocks().iter().find_map(|b| match b.kind {
                 BlockKind::Heading(_) => {
                     let t = b.raw.trim().trim_start_matches('#').trim();
                     (!t.is_empty()).then(|| t.to_string())
@@ -222,7 +223,12 @@ pub fn refresh_index(
     let room = (budget.index_max_lines as usize)
         .saturating_sub(other_lines + 4)
         .max(1);
-    let want: Vec<String> = index_lines(&paths, docs, room);
+    let contents: BTreeMap<&str, &str> = docs
+        .iter()
+        .zip(rendered.iter())
+        .filter_map(|(doc, r)| r.as_deref().map(|c| (doc.path.as_str(), c)))
+        .collect();
+    let want: Vec<String> = index_lines(&paths, &contents, room);
     let want_set: BTreeSet<&str> = want.iter().map(String::as_str).collect();
     let section = vec![INDEX_SECTION.to_string()];
 

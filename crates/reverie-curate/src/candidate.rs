@@ -22,6 +22,10 @@ pub struct Candidate {
     pub flags: Vec<String>,
     /// Why the extractor proposes it, in words ("an explicit request to remember").
     pub reason: String,
+    /// Entry texts of the same memory this one explicitly replaced (a memory-tool
+    /// `str_replace`, an edit of a memory file): they are superseded by it, whatever their
+    /// details say.
+    pub replaces: Vec<String>,
 }
 
 impl Candidate {

@@ -28,7 +28,7 @@ use crate::candidate::Candidate;
 use crate::curator::{Curator, CuratorError};
 use crate::input::DreamInput;
 use crate::orient::{Doc, Oriented, Work};
-use crate::text::{self, Detail, DetailKind};
+use crate::text::{self, Detail};
 
 /// The consolidated entries and the operations that got them there.
 #[derive(Debug)]
@@ -102,6 +102,7 @@ pub async fn consolidate(
     }
     // New entries, placed in their memories (created as needed).
     let mut held_protected = Vec::new();
+    let mut replacing: Vec<(usize, Vec<String>)> = Vec::new();
     for c in by_text.into_values() {
         let d = match docs.iter().position(|d| d.path == c.path) {
             Some(d) => d,
@@ -153,6 +154,9 @@ pub async fn consolidate(
             fixed: false,
             dropped: false,
         });
+        if !c.replaces.is_empty() {
+            replacing.push((entries.len() - 1, c.replaces.clone()));
+        }
         ops.push(Op {
             op: OpKind::Add,
             entry_id: entries.last().expect("just pushed").meta.id.clone(),
@@ -181,6 +185,35 @@ pub async fn consolidate(
         });
     }
 
+    // Explicit replacements (a memory-tool `str_replace`): the replaced entries of the same
+    // memory are superseded, whatever their details say.
+    for (k, texts) in replacing {
+        if !entries[k].is_live() {
+            continue;
+        }
+        for t in texts {
+            let key = text::normalize(&t);
+            let target = (0..entries.len()).find(|&m| {
+                m != k
+                    && entries[m].is_live()
+                    && entries[m].meta.path == entries[k].meta.path
+                    && text::normalize(&entries[m].meta.text) == key
+            });
+            match target {
+                Some(m) if entries[m].fixed => hold_against_fixed(&mut entries, k, m, &mut ops),
+                Some(m) => supersede(
+                    input,
+                    &mut entries,
+                    m,
+                    k,
+                    &mut ops,
+                    "replaced by a later write to the same memory",
+                ),
+                None => {}
+            }
+        }
+    }
+
     // Facts of every live entry.
     let live: Vec<usize> = (0..entries.len())
         .filter(|&i| entries[i].is_live())
@@ -190,64 +223,53 @@ pub async fn consolidate(
         .map(|&i| (i, facts_of(&entries[i].meta, terms)))
         .collect();
 
-    // Groups of entries about the same subject.
+    // Pairs of entries about the same subject: LSH candidates, verified by exact Jaccard over
+    // shingles computed once, plus exact duplicates. Index lines are derived and never paired.
+    let pairable = |i: &usize| entries[*i].meta.kind != EntryKind::Index;
+    let shingles: BTreeMap<usize, BTreeSet<u64>> = live
+        .iter()
+        .filter(|i| pairable(i))
+        .map(|&i| (i, text::shingles(&entries[i].meta.text)))
+        .collect();
     let mut lsh = text::Lsh::new(text::SAME_SUBJECT);
-    for &i in &live {
+    for &i in shingles.keys() {
         lsh.insert(i, &text::signature(&entries[i].meta.text));
     }
-    let mut parent: BTreeMap<usize, usize> = live.iter().map(|&i| (i, i)).collect();
-    fn root(parent: &mut BTreeMap<usize, usize>, mut i: usize) -> usize {
-        while parent[&i] != i {
-            let up = parent[&parent[&i]];
-            parent.insert(i, up);
-            i = up;
-        }
-        i
-    }
-    let mut same = |a: usize, b: usize| {
-        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
-        if ra != rb {
-            parent.insert(ra.max(rb), ra.min(rb));
-        }
-    };
-    for (a, b) in lsh.candidates() {
-        let (ea, eb) = (&entries[a].meta, &entries[b].meta);
-        // Index lines are derived, and different kinds of knowledge are kept apart.
-        if ea.kind == EntryKind::Index || eb.kind == EntryKind::Index {
-            continue;
-        }
-        if facts[&a].normalized == facts[&b].normalized
-            || text::jaccard(&ea.text, &eb.text) >= text::SAME_SUBJECT
-        {
-            same(a, b);
+    let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
+    for (a, b) in lsh.candidates_capped(MAX_BUCKET) {
+        let sim = if facts[&a].normalized == facts[&b].normalized {
+            1.0
+        } else {
+            jaccard(&shingles[&a], &shingles[&b])
+        };
+        if sim >= text::SAME_SUBJECT {
+            pairs.push((u64::MAX - (sim * 1e6) as u64, a, b));
         }
     }
-    // Exact duplicates LSH might in principle miss.
     let mut by_norm: BTreeMap<&str, usize> = BTreeMap::new();
-    for &i in &live {
-        if entries[i].meta.kind == EntryKind::Index {
-            continue;
-        }
+    for &i in shingles.keys() {
         match by_norm.get(facts[&i].normalized.as_str()) {
-            Some(&j) => same(i, j),
+            Some(&j) => pairs.push((u64::MAX - 1_000_000, j.min(i), j.max(i))),
             None => {
                 by_norm.insert(&facts[&i].normalized, i);
             }
         }
     }
-    let mut groups: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for &i in &live {
-        let r = root(&mut parent, i);
-        groups.entry(r).or_default().push(i);
-    }
+    // The most similar first, so that exact duplicates fold before looser matches.
+    pairs.sort_unstable();
+    pairs.dedup();
 
     let mut facts = facts;
-    for members in groups.into_values().filter(|g| g.len() > 1) {
-        resolve(
+    for (_, a, b) in pairs {
+        if !entries[a].is_live() || !entries[b].is_live() {
+            continue;
+        }
+        resolve_pair(
             input,
             &mut entries,
             &mut facts,
-            members,
+            a,
+            b,
             &mut ops,
             terms,
             curator,
@@ -268,65 +290,73 @@ fn facts_of(e: &EntryMeta, terms: &[String]) -> Facts {
     }
 }
 
-/// Resolves one group of entries about the same subject.
-async fn resolve(
+/// In a bucket of more than this many near-identical entries (template-like notes), each is
+/// paired with its next neighbours only, so that consolidation stays near-linear.
+const MAX_BUCKET: usize = 24;
+
+/// Exact Jaccard similarity of two shingle sets (two empty sets are identical).
+fn jaccard(a: &BTreeSet<u64>, b: &BTreeSet<u64>) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let common = a.intersection(b).count();
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+/// Resolves one pair of entries about the same subject.
+#[allow(clippy::too_many_arguments)]
+async fn resolve_pair(
     input: &DreamInput,
     entries: &mut [Work],
     facts: &mut BTreeMap<usize, Facts>,
-    mut members: Vec<usize>,
+    a: usize,
+    b: usize,
     ops: &mut Vec<Op>,
     terms: &[String],
     curator: &dyn Curator,
 ) -> Result<(), CuratorError> {
-    // Newest first; entries with no time (written by hand) count as oldest, and among equals
-    // the one earlier in its memory comes first (it survives an exact duplicate); then by id.
-    members.sort_by(|&a, &b| {
-        facts[&b]
-            .at
-            .cmp(&facts[&a].at)
-            .then_with(|| {
-                (entries[a].doc, entries[a].block).cmp(&(entries[b].doc, entries[b].block))
-            })
-            .then_with(|| entries[a].meta.id.cmp(&entries[b].meta.id))
-    });
-    let mut kept: Vec<usize> = Vec::new();
-    'members: for m in members {
-        for slot in kept.iter_mut() {
-            let k = *slot;
-            let (dm, dk) = (&facts[&m].details, &facts[&k].details);
-            let equal = facts[&m].normalized == facts[&k].normalized;
-            // The more specific of two agreeing entries survives; the other is folded into it.
-            let agreeing = if equal || dm.is_subset(dk) {
-                Some((k, m))
-            } else if dk.is_subset(dm) {
-                Some((m, k))
-            } else {
-                None
-            };
-            if let Some((survivor, absorbed)) = agreeing {
-                if let Some(stays) = fold(input, entries, survivor, absorbed, ops, curator).await? {
-                    // The entry that stays may have taken another's text: its facts follow.
-                    let f = facts_of(&entries[stays].meta, terms);
-                    facts.insert(stays, f);
-                    *slot = stays;
-                    continue 'members;
-                }
-                continue;
-            }
-            // Only evidence with times can say which is newer; without, both stay.
-            let newer = matches!((facts[&k].at, facts[&m].at), (Some(tk), Some(tm)) if tk > tm)
-                || (facts[&m].at.is_none() && facts[&k].at.is_some());
-            if newer && contradicts(dm, dk) {
-                // k is the newer (members run newest first).
-                if entries[m].fixed {
-                    hold_against_fixed(entries, k, m, ops);
-                    continue;
-                }
-                supersede(input, entries, m, k, ops);
-                continue 'members;
-            }
+    // k is the newer; entries with no time (written by hand) count as oldest, and among
+    // equals the one earlier in its memory counts as k (it survives an exact duplicate).
+    let order = |x: usize| {
+        (
+            std::cmp::Reverse(facts[&x].at),
+            entries[x].doc,
+            entries[x].block,
+            entries[x].meta.id.clone(),
+        )
+    };
+    let (k, m) = if order(a) <= order(b) { (a, b) } else { (b, a) };
+    let (dm, dk) = (&facts[&m].details, &facts[&k].details);
+    // The more specific of two agreeing entries survives; the other is folded into it. Texts
+    // equal but for case or markup agree only if their details do (`EMBER_URL` is not
+    // `ember_url`): a fold never drops a detail.
+    let agreeing = if dm.is_subset(dk) {
+        Some((k, m))
+    } else if dk.is_subset(dm) {
+        Some((m, k))
+    } else {
+        None
+    };
+    if let Some((survivor, absorbed)) = agreeing {
+        if let Some(stays) = fold(input, entries, survivor, absorbed, ops, curator).await? {
+            // The entry that stays may have taken another's text: its facts follow.
+            let f = facts_of(&entries[stays].meta, terms);
+            facts.insert(stays, f);
         }
-        kept.push(m);
+        return Ok(());
+    }
+    // Only evidence with times can say which is newer; without, both stay.
+    let newer = match (facts[&k].at, facts[&m].at) {
+        (Some(tk), Some(tm)) => tk > tm,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if newer && contradicts(dm, dk) {
+        if entries[m].fixed {
+            hold_against_fixed(entries, k, m, ops);
+        } else {
+            supersede(input, entries, m, k, ops, "contradicted by newer evidence");
+        }
     }
     Ok(())
 }
@@ -432,20 +462,32 @@ async fn fold(
     }
 }
 
-/// Two entries disagree when some kind of detail appears in both, differently.
+/// Two entries about the same subject disagree when they differ in exactly one detail each,
+/// of the same kind: the value (`port 5432` / `port 6543`, `cargo test` / `cargo nextest
+/// run`), everything else the same. Entries that differ in more details are about different
+/// things (`service 5 on port 7005` / `service 6 on port 7012`) and both stay: a wrong
+/// supersession deletes what was true.
+///
+/// Details are compared as values: a detail inside another (the path in a code span, the
+/// number in a URL) is part of that one, not a second difference.
 fn contradicts(a: &BTreeSet<Detail>, b: &BTreeSet<Detail>) -> bool {
-    fn kinds(s: &BTreeSet<Detail>) -> BTreeSet<DetailKind> {
-        s.iter().map(|d| d.kind).collect()
-    }
-    fn of(s: &BTreeSet<Detail>, kind: DetailKind) -> BTreeSet<&str> {
-        s.iter()
-            .filter(|d| d.kind == kind)
-            .map(|d| d.text.as_str())
-            .collect()
-    }
-    kinds(a)
-        .intersection(&kinds(b))
-        .any(|&kind| of(a, kind) != of(b, kind))
+    let (a, b) = (values(a), values(b));
+    let only_a: Vec<&&Detail> = a.difference(&b).collect();
+    let only_b: Vec<&&Detail> = b.difference(&a).collect();
+    only_a.len() == 1 && only_b.len() == 1 && only_a[0].kind == only_b[0].kind
+}
+
+/// The details that are not part of another detail of the same text.
+fn values(set: &BTreeSet<Detail>) -> BTreeSet<&Detail> {
+    set.iter()
+        .filter(|d| {
+            !set.iter().any(|e| {
+                e != *d
+                    && (e.text.len() > d.text.len() && e.text.contains(&d.text)
+                        || e.text == d.text && e.kind > d.kind)
+            })
+        })
+        .collect()
 }
 
 /// Moves `from`'s evidence and counters to `into`.
@@ -513,7 +555,14 @@ fn set_text(
 }
 
 /// The older `m` is superseded by the newer `k`; a new `k` takes `m`'s place in its memory.
-fn supersede(input: &DreamInput, entries: &mut [Work], m: usize, k: usize, ops: &mut Vec<Op>) {
+fn supersede(
+    input: &DreamInput,
+    entries: &mut [Work],
+    m: usize,
+    k: usize,
+    ops: &mut Vec<Op>,
+    why: &str,
+) {
     let (mid, kid) = (entries[m].meta.id.clone(), entries[k].meta.id.clone());
     let ktext = entries[k].meta.text.clone();
     let kev: Vec<Evidence> = entries[k].meta.provenance.clone();
@@ -556,7 +605,7 @@ fn supersede(input: &DreamInput, entries: &mut [Work], m: usize, k: usize, ops: 
         before: Some(e.meta.text.clone()),
         after: None,
         sources: vec![kid],
-        reason: format!("contradicted by newer evidence{when}: {ktext}"),
+        reason: format!("{why}{when}: {ktext}"),
         evidence: kev,
         flags: Vec::new(),
     });

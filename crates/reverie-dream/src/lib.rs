@@ -24,6 +24,19 @@ pub const MAX_ATTEMPTS: usize = 5;
 /// How long a runner may stay silent before its dream is taken for lost.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
+/// Where a run's time went, for benchmarks (the last attempt's stages).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Reading the store and the sessions.
+    pub orient: Duration,
+    /// The pure pipeline: gather, consolidate, budget, guard.
+    pub pipeline: Duration,
+    /// The commit transaction.
+    pub commit: Duration,
+    /// How many times the dream was computed (more than one when the store moved).
+    pub attempts: usize,
+}
+
 /// Runs dreams against a store with a curator.
 #[derive(Debug, Clone)]
 pub struct Runner {
@@ -94,9 +107,20 @@ impl Runner {
 
     /// Runs a pending dream to its end: completed (applied or proposed), failed, or canceled.
     pub async fn run(&self, dream_id: &str) -> Result<Dream> {
+        Ok(self.run_timed(dream_id).await?.0)
+    }
+
+    /// [`Self::run`], also telling where the time went.
+    pub async fn run_timed(&self, dream_id: &str) -> Result<(Dream, Timings)> {
+        let mut timings = Timings::default();
+        let d = self.run_inner(dream_id, &mut timings).await?;
+        Ok((d, timings))
+    }
+
+    async fn run_inner(&self, dream_id: &str, timings: &mut Timings) -> Result<Dream> {
         let dream = self.store.claim_dream(dream_id, &self.name).await?;
         let heartbeat = self.heartbeat(dream_id);
-        let outcome = self.attempts(&dream).await;
+        let outcome = self.attempts(&dream, timings).await;
         heartbeat.abort();
         match outcome {
             Ok(d) => Ok(d),
@@ -119,9 +143,15 @@ impl Runner {
         }
     }
 
-    async fn attempts(&self, dream: &Dream) -> std::result::Result<Dream, Failed> {
+    async fn attempts(
+        &self,
+        dream: &Dream,
+        timings: &mut Timings,
+    ) -> std::result::Result<Dream, Failed> {
         let mut last = None;
         for _ in 0..MAX_ATTEMPTS {
+            timings.attempts += 1;
+            let started = std::time::Instant::now();
             if self.store.get_dream(&dream.id).await?.status == DreamStatus::Canceled {
                 return Ok(self.store.get_dream(&dream.id).await?);
             }
@@ -129,9 +159,12 @@ impl Runner {
             self.store
                 .set_dream_base(&dream.id, &self.name, input.store.revision)
                 .await?;
+            timings.orient = started.elapsed();
+            let started = std::time::Instant::now();
             let output = reverie_curate::dream(&input, self.curator.as_ref())
                 .await
                 .map_err(Failed::Pipeline)?;
+            timings.pipeline = started.elapsed();
             let result = DreamResult {
                 base_revision: input.store.revision,
                 guard_digest: digest,
@@ -147,7 +180,10 @@ impl Runner {
                 entries: output.entries,
                 changeset: output.changeset,
             };
-            match self.store.finish_dream(&dream.id, &self.name, result).await {
+            let started = std::time::Instant::now();
+            let committed = self.store.finish_dream(&dream.id, &self.name, result).await;
+            timings.commit = started.elapsed();
+            match committed {
                 Ok(d) => return Ok(d),
                 Err(Error::Conflict(m)) => {
                     let now = self.store.get_dream(&dream.id).await?;

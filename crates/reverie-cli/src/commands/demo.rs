@@ -135,35 +135,76 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
         emit(&format!(
             "   {events} events; {redacted} secrets redacted before anything was stored"
         ));
-        emit("");
-        emit("== 2. dream: the deterministic curator over all of them, in place");
     }
 
+    // Two dreams, as a scheduler would run them: the first week, then the next.
     let runner =
         reverie_dream::Runner::new(ctx.store.clone(), Arc::new(reverie_curate::Deterministic));
-    let new = NewDream {
-        inputs: vec![
-            DreamInput::MemoryStore {
+    let (first, second) = session_ids.split_at(4);
+    let mut dreams = Vec::new();
+    for (n, sessions, review) in [(1, first, false), (2, second, a.review)] {
+        if !ctx.json {
+            emit("");
+            emit(&format!(
+                "== {}. dream {n}: the deterministic curator over the {} sessions, in place{}",
+                n + 1,
+                if n == 1 { "first four" } else { "next three" },
+                if review { ", as a proposal" } else { "" }
+            ));
+        }
+        let new = NewDream {
+            inputs: vec![
+                DreamInput::MemoryStore {
+                    memory_store_id: st.id.clone(),
+                },
+                DreamInput::Sessions {
+                    session_ids: sessions.to_vec(),
+                },
+            ],
+            model: ModelParam::Id(DETERMINISTIC_MODEL.to_string()),
+            instructions: None,
+            output_behavior: Some(OutputBehavior::UpdateExisting {
                 memory_store_id: st.id.clone(),
-            },
-            DreamInput::Sessions { session_ids },
-        ],
-        model: ModelParam::Id(DETERMINISTIC_MODEL.to_string()),
-        instructions: None,
-        output_behavior: Some(OutputBehavior::UpdateExisting {
-            memory_store_id: st.id.clone(),
-        }),
-        review: Some(a.review),
-    };
-    let d = runner.create(new).await?;
-    let d = runner.run(&d.id).await?;
-    let changeset = ctx.store.dream_changeset(&d.id).await?;
+            }),
+            review: Some(review),
+        };
+        let d = runner.create(new).await?;
+        let d = runner.run(&d.id).await?;
+        let changeset = ctx.store.dream_changeset(&d.id).await?;
+        if !ctx.json {
+            emit(&format!("   dream {}: {}", d.id, d.status.as_str()));
+            if let Some(e) = &d.error {
+                emit(&format!("   {}: {}", e.kind, e.message));
+                return Ok(exit::REPORTED);
+            }
+            if let Some(cs) = &changeset {
+                let text = report::summary(cs);
+                // The first dream's long list of additions is a command away; the second shows
+                // what curation does to a memory that already exists.
+                let lines: Vec<&str> = if n == 1 {
+                    text.lines().take(2).collect()
+                } else {
+                    text.lines().collect()
+                };
+                for line in lines {
+                    emit(&format!("   {line}"));
+                }
+                if n == 1 {
+                    emit(&format!(
+                        "   (every operation: reverie dreams show {})",
+                        d.id
+                    ));
+                }
+            }
+        }
+        dreams.push((d, changeset));
+    }
+    let d = dreams.last().expect("two dreams").0.clone();
     let state = ctx.store.store_state(&st.id).await?;
     if ctx.json {
         json(&serde_json::json!({
             "store": st.id,
-            "dream": d,
-            "changeset": changeset,
+            "dreams": dreams.iter().map(|(d, c)| serde_json::json!({"dream": d, "changeset": c})).collect::<Vec<_>>(),
             "memories": state.memories.iter().map(|m| serde_json::json!({"path": m.path, "content": m.content})).collect::<Vec<_>>(),
         }));
         return Ok(if d.status == DreamStatus::Completed {
@@ -172,22 +213,10 @@ pub async fn run(ctx: &Ctx, a: DemoArgs) -> Result<i32> {
             exit::REPORTED
         });
     }
-    emit(&format!("   dream {}: {}", d.id, d.status.as_str()));
-    if let Some(e) = &d.error {
-        emit(&format!("   {}: {}", e.kind, e.message));
-        return Ok(exit::REPORTED);
-    }
-    emit("");
-    emit("== 3. the changeset: every operation, its reason and its evidence");
-    if let Some(cs) = &changeset {
-        for line in report::summary(cs).lines() {
-            emit(&format!("   {line}"));
-        }
-    }
     emit("");
     if a.review {
         emit(&format!(
-            "== 4. a proposal: nothing is applied until `reverie dreams approve {}`",
+            "== 4. a proposal: nothing of dream 2 is applied until `reverie dreams approve {}`",
             d.id
         ));
         return Ok(0);

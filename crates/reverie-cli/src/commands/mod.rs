@@ -1,5 +1,6 @@
 //! One module per family of commands.
 
+pub mod bench;
 pub mod demo;
 pub mod dream;
 pub mod history;

@@ -1,20 +1,143 @@
 //! Gather: the deterministic extractors, each turning sessions into candidate entries with
-//! their evidence (being written).
+//! their evidence. No model: rules over the sessions' events.
+//!
+//! | extractor | reads | kind | memory |
+//! |---|---|---|---|
+//! | [`requests`] | the user's "remember that…", "from now on…", "always/never…" | `Instruction` | `/instructions.md`, `[project]` |
+//! | [`corrections`] | the user's "no — …", "that's wrong, …", "actually, …", "X, not Y" after the assistant acted | `Correction` | `/instructions.md`, `[project]` |
+//! | [`lessons`] | a tool error, then the same program or file working | `Lesson` | `/lessons.md`, `[project]` |
+//! | [`facts`] | a statement with a detail made in two sessions, or already in the store | `Fact` | `/facts.md`, `[project]` |
+//! | [`glossary`] | "by 'X' we mean Y", "X is short for Y"… | `Glossary` | `/glossary.md` |
+//! | [`memory_writes`] | the memory tool's writes, `Write`/`Edit` of memory files | `MemoryWrite` | the written path |
+//! | [`injection`] | tool output that reads as an instruction to the agent | `Instruction`, flagged | `/instructions.md`, `[project]` |
+//!
+//! What is never read ([`junk`]): thinking, summaries and compactions (they restate earlier
+//! turns), subagents' prompts, injected tags (`<system-reminder>`…), harness messages,
+//! greetings, thanks and filler, personas and restated system prompts, tool output dumps, and
+//! anything holding a redacted secret.
+//!
+//! The output is the same for the same input, sorted by path, section and text; candidates
+//! saying the same thing in the same place are one, with all their evidence.
 
-use std::collections::BTreeSet;
+mod corrections;
+mod facts;
+mod glossary;
+mod injection;
+mod junk;
+mod lessons;
+mod memory_writes;
+mod requests;
+mod util;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_core::session::Event;
 
 use crate::candidate::Candidate;
 use crate::curator::Known;
 use crate::input::DreamInput;
+use crate::text;
 
 /// Every extractor's candidates for the input's sessions.
-pub fn extract(_input: &DreamInput, _known: &Known) -> Vec<Candidate> {
-    Vec::new()
+pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
+    let terms: Vec<&str> = known.terms.iter().map(String::as_str).collect();
+    let mut out = Vec::new();
+    let mut files = memory_writes::Files::new(&input.store.memories);
+    let mut statements = Vec::new();
+    for session in &input.sessions {
+        let ctx = util::Ctx::new(session);
+        let mut claimed = BTreeSet::new();
+        out.extend(glossary::extract(&ctx, &mut claimed));
+        out.extend(requests::extract(&ctx, &mut claimed, &terms));
+        out.extend(lessons::extract(&ctx));
+        out.extend(memory_writes::extract(&ctx, &mut files, &terms));
+        out.extend(injection::extract(&ctx));
+        statements.extend(facts::statements(&ctx, &claimed, &terms));
+    }
+    out.extend(facts::extract(&statements, known, &terms));
+    let flagged: Vec<String> = out
+        .iter()
+        .filter(|c| c.from_tool_output && c.is_suspect())
+        .map(|c| c.text.clone())
+        .collect();
+    injection::flag_quotes(&mut out, &flagged);
+    let mut out = finish(out, &terms);
+    // Evidence oldest first: sessions in the input's order (by start time), events in theirs.
+    let order: BTreeMap<&str, usize> = input
+        .sessions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.session.id.as_str(), i))
+        .collect();
+    for c in &mut out {
+        c.evidence.sort_by(|a, b| {
+            let at = |e: &reverie_core::curation::Evidence| {
+                (order.get(e.session_id.as_str()).copied(), e.seq)
+            };
+            at(a).cmp(&at(b)).then_with(|| a.cmp(b))
+        });
+    }
+    out
 }
 
-/// The store paths a session viewed through the memory tool (`/memories/x.md` → `/x.md`).
-pub fn viewed_paths(_events: &[Event]) -> BTreeSet<String> {
-    BTreeSet::new()
+/// The store paths a session viewed through the memory tool (`/memories/x.md` → `/x.md`),
+/// and the memory files it read.
+pub fn viewed_paths(events: &[Event]) -> BTreeSet<String> {
+    memory_writes::viewed(events)
+}
+
+/// Candidates without junk, the same in the same place merged, sorted.
+fn finish(candidates: Vec<Candidate>, terms: &[&str]) -> Vec<Candidate> {
+    let mut merged: BTreeMap<(String, Vec<String>, String, &'static str), Candidate> =
+        BTreeMap::new();
+    for c in candidates {
+        let keep = !c.evidence.is_empty()
+            && !c.text.trim().is_empty()
+            && !c.text.contains("[REDACTED")
+            && (c.kind == reverie_core::curation::EntryKind::MemoryWrite
+                || c.is_suspect()
+                || text::words(&c.text).len() >= 3
+                || util::has_details(&c.text, terms));
+        if !keep {
+            continue;
+        }
+        let key = (
+            c.path.clone(),
+            c.section.clone(),
+            text::normalize(&c.text),
+            c.kind.as_str(),
+        );
+        match merged.get_mut(&key) {
+            Some(kept) => {
+                kept.evidence.extend(c.evidence);
+                kept.evidence.sort();
+                kept.evidence.dedup();
+                kept.at = kept.at.max(c.at);
+                kept.from_tool_output |= c.from_tool_output;
+                for f in c.flags {
+                    if !kept.flags.contains(&f) {
+                        kept.flags.push(f);
+                    }
+                }
+            }
+            None => {
+                merged.insert(key, c);
+            }
+        }
+    }
+    let mut out: Vec<Candidate> = merged.into_values().collect();
+    for c in &mut out {
+        c.flags.sort();
+        c.flags.dedup();
+    }
+    out.sort_by(|a, b| {
+        (&a.path, &a.section, &a.text, a.kind, &a.evidence).cmp(&(
+            &b.path,
+            &b.section,
+            &b.text,
+            b.kind,
+            &b.evidence,
+        ))
+    });
+    out
 }

@@ -66,6 +66,32 @@ impl Lsh {
     }
 
     /// Candidate pairs (a < b), sorted and without repeats.
+    /// [`Self::candidates`], with each bucket of more than `cap` members (many near-identical
+    /// texts) pairing each member only with the `cap` members after it in id order, so that the
+    /// number of pairs stays linear in the number of texts.
+    pub fn candidates_capped(&self, cap: usize) -> Vec<(usize, usize)> {
+        let mut keys = self.keys.clone();
+        keys.sort_unstable();
+        let mut pairs = Vec::new();
+        for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
+            for (i, &(_, a)) in bucket.iter().enumerate() {
+                let end = if bucket.len() > cap {
+                    (i + 1 + cap).min(bucket.len())
+                } else {
+                    bucket.len()
+                };
+                for &(_, b) in &bucket[i + 1..end] {
+                    if a != b {
+                        pairs.push((a.min(b), a.max(b)));
+                    }
+                }
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs
+    }
+
     pub fn candidates(&self) -> Vec<(usize, usize)> {
         let mut keys = self.keys.clone();
         keys.sort_unstable();

@@ -112,5 +112,6 @@ pub fn cand(
         from_tool_output: false,
         flags: Vec::new(),
         reason: "scripted".to_string(),
+        replaces: Vec::new(),
     }
 }

@@ -1,0 +1,288 @@
+//! `reverie demo`, `dream`, `dreams …`, `policy …` and `entries …` through the real binary,
+//! as a user runs them; and the guarantee that a secret in a transcript never reaches a memory.
+
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+    database: String,
+}
+
+impl Env {
+    fn new(postgres: bool) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let database = if postgres {
+            reverie_testkit::pg::fresh_database()
+        } else {
+            dir.path().join("reverie.db").display().to_string()
+        };
+        Env { dir, database }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_reverie"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("REVERIE_DATABASE_URL", &self.database)
+            .env("USER", "tester")
+            .env_remove("REVERIE_STORE")
+            .env_remove("REVERIE_ACTOR")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed ({:?}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    }
+}
+
+#[test]
+fn demo_prints_the_changesets_and_the_resulting_memory() {
+    let env = Env::new(false);
+    let out = env.ok(&["demo"]);
+    for needed in [
+        "== 1. ingest: 7 example sessions",
+        "2 secrets redacted before anything was stored",
+        "dream 1: the deterministic curator",
+        "× supersede /deploy.md",
+        "staging-db.internal:5432",
+        "FLAGGED: possible_injection, held_for_review",
+        "--- /MEMORY.md",
+        "[lessons.md](lessons.md)",
+        "run `docker compose up -d db` first",
+        "We use `sqlx migrate run`, not diesel.",
+        "**TLH**: short for tallyho",
+    ] {
+        assert!(out.contains(needed), "the demo lacks {needed:?}:\n{out}");
+    }
+    // What must never become memory.
+    let memory = &out[out.find("== 4. the resulting memory").unwrap()..];
+    for never in [
+        "sk_test_",
+        "curl -s https://get.example-cdn.net",
+        "thanks",
+        "sounds good",
+        "You are an expert",
+    ] {
+        assert!(
+            !memory.contains(never),
+            "{never:?} reached the memory:\n{memory}"
+        );
+    }
+    assert!(
+        memory.contains("staging-db.internal:6543")
+            && !memory.contains("`staging-db.internal:5432`")
+    );
+    // A second run makes a store of its own.
+    assert!(env.ok(&["demo"]).contains("into a new store demo-2"));
+}
+
+fn dream_commands(postgres: bool) {
+    let env = Env::new(postgres);
+    env.ok(&["store", "create", "notes"]);
+    env.ok(&["put", "-s", "notes", "/notes.md", "--content", "# Notes\n\n- The staging database is on port 5432.\n- the staging database is on port 5432\n"]);
+    // Nothing to dream without sessions.
+    assert!(
+        env.ok(&["dream", "-s", "notes"])
+            .contains("nothing to dream")
+    );
+    let key = "sk-ant-api03-Zq3vT9xLm2Rk8Wb4Yp7Nc1Hd6Fj0Gs5Ae3Ui9Ko2Xw4Tb8Vn6Ym1Qp7Rs3Lk";
+    let t1 = env.write(
+        "one.txt",
+        &format!(
+            "User: remember that the deploy key lives in `~/.config/tallyho/deploy.toml` and is {key}\nAssistant: Noted.\nUser: from now on, run `cargo fmt --all` before every commit.\nAssistant: Will do.\n"
+        ),
+    );
+    env.ok(&["ingest", "-s", "notes", &t1, "--outcome", "success"]);
+
+    // A proposal first: nothing changes until it is approved.
+    let d: Value = env.json(&["dream", "-s", "notes", "--review"]);
+    let id = d["dream"]["id"].as_str().unwrap().to_string();
+    assert_eq!(d["dream"]["status"], "completed");
+    assert_eq!(d["dream"]["review"]["state"], "pending");
+    assert!(!env.ok(&["ls", "-s", "notes"]).contains("/instructions.md"));
+    let shown = env.ok(&["dreams", "show", &id, "--diff"]);
+    assert!(
+        shown.contains("this is a proposal") && shown.contains("+++ b/instructions.md"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("⇢ merge") || shown.contains("merged"),
+        "{shown}"
+    );
+    let ls = env.ok(&["dreams", "ls", "-s", "notes"]);
+    assert!(ls.contains(&id) && ls.contains("pending"), "{ls}");
+    env.ok(&["dreams", "approve", &id]);
+    let instructions = env.ok(&["get", "-s", "notes", "/instructions.md"]);
+    assert!(instructions.contains("cargo fmt --all"), "{instructions}");
+    // The secret was redacted at ingest, before anything was stored…
+    let all: String = ["/instructions.md", "/notes.md", "/MEMORY.md"]
+        .iter()
+        .map(|p| env.ok(&["get", "-s", "notes", p]))
+        .collect();
+    // …and a sentence that held a secret never becomes a note at all.
+    assert!(!all.contains(key) && !all.contains("REDACTED"), "{all}");
+    let sessions = env.ok(&["sessions", "ls", "-s", "notes"]);
+    let sid = sessions
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    let shown = env.ok(&["sessions", "show", sid]);
+    assert!(
+        shown.contains("[REDACTED:anthropic]") && !shown.contains(key),
+        "{shown}"
+    );
+
+    // Entries: the folded duplicate is kept, and can be restored; an entry can be pinned.
+    let entries: Value = env.json(&["entries", "ls", "-s", "notes", "--state", "archived"]);
+    let folded = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["text"].as_str().unwrap().contains("5432"))
+        .unwrap();
+    let fid = folded["id"].as_str().unwrap();
+    assert!(
+        env.ok(&["entries", "show", "-s", "notes", fid])
+            .contains("archived")
+    );
+    env.ok(&["entries", "restore", "-s", "notes", fid]);
+    assert_eq!(
+        env.ok(&["get", "-s", "notes", "/notes.md"])
+            .matches("5432")
+            .count(),
+        2
+    );
+    let live: Value = env.json(&["entries", "ls", "-s", "notes", "--state", "live"]);
+    let fmt = live
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["text"].as_str().unwrap().contains("cargo fmt"))
+        .unwrap();
+    env.ok(&["entries", "pin", "-s", "notes", fmt["id"].as_str().unwrap()]);
+    assert!(env.ok(&["entries", "ls", "-s", "notes"]).contains("📌"));
+
+    // Policy: budget, protection, tests; a failing test fails the dream (exit 5), nothing changes.
+    env.ok(&[
+        "policy",
+        "set",
+        "-s",
+        "notes",
+        "--protect",
+        "/notes.md",
+        "--must-contain",
+        "port 6543",
+    ]);
+    let policy = env.ok(&["policy", "show", "-s", "notes"]);
+    assert!(
+        policy.contains("/notes.md") && policy.contains("must contain \"port 6543\""),
+        "{policy}"
+    );
+    let t2 = env.write(
+        "two.txt",
+        "User: always use `pnpm` in ui/, never `npm`.\nAssistant: OK.\n",
+    );
+    env.ok(&["ingest", "-s", "notes", &t2]);
+    let before = env.ok(&["log", "-s", "notes"]);
+    let out = env.run(&["dream", "-s", "notes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("memory_test_failed") && text.contains("nothing changed"),
+        "{text}"
+    );
+    assert_eq!(env.ok(&["log", "-s", "notes"]), before);
+    env.ok(&["policy", "set", "-s", "notes", "--clear-tests"]);
+    let d: Value = env.json(&["dream", "-s", "notes"]);
+    let id2 = d["dream"]["id"].as_str().unwrap().to_string();
+    assert_eq!(d["dream"]["status"], "completed");
+    assert!(
+        env.ok(&["get", "-s", "notes", "/instructions.md"])
+            .contains("pnpm")
+    );
+
+    // Revert undoes it; a second dream over the same sessions finds nothing new.
+    env.ok(&["dreams", "revert", &id2]);
+    assert!(
+        !env.ok(&["get", "-s", "notes", "/instructions.md"])
+            .contains("pnpm")
+    );
+    let again = env.run(&["dreams", "revert", &id2]);
+    assert_eq!(
+        again.status.code(),
+        Some(4),
+        "a second revert is a conflict"
+    );
+    // Cancel refuses a finished dream (invalid request, exit 2).
+    assert_eq!(env.run(&["dreams", "cancel", &id2]).status.code(), Some(2));
+    env.ok(&["dreams", "archive", &id2]);
+    assert!(!env.ok(&["dreams", "ls", "-s", "notes"]).contains(&id2));
+    assert!(
+        env.ok(&["dreams", "ls", "-s", "notes", "--all"])
+            .contains(&id2)
+    );
+    // Unknown dreams and bad values are named.
+    let out = env.run(&["dreams", "show", "drm_01nope"]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = env.run(&["dream", "-s", "notes", "--output", "sideways"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sideways"));
+    // --output new leaves the store and writes a new one.
+    let t3 = env.write(
+        "three.txt",
+        "User: remember that the cache is Redis on port 6379.\nAssistant: OK.\n",
+    );
+    env.ok(&["ingest", "-s", "notes", &t3]);
+    let before = env.ok(&["log", "-s", "notes"]);
+    let d: Value = env.json(&["dream", "-s", "notes", "--output", "new"]);
+    assert_eq!(env.ok(&["log", "-s", "notes"]), before);
+    let out_store = d["dream"]["outputs"][0]["memory_store_id"]
+        .as_str()
+        .unwrap();
+    assert!(
+        env.ok(&["get", "-s", out_store, "/instructions.md"])
+            .contains("6379")
+    );
+}
+
+#[test]
+fn dream_commands_on_sqlite() {
+    dream_commands(false);
+}
+
+#[test]
+fn dream_commands_on_postgres() {
+    dream_commands(true);
+}
