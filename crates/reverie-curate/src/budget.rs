@@ -102,6 +102,13 @@ pub fn enforce(
         });
     };
 
+    // The candidates of each memory, least useful first.
+    let mut by_doc: Vec<Vec<usize>> = vec![Vec::new(); docs.len()];
+    for o in &order {
+        if let Some(d) = entries[o.3].doc {
+            by_doc[d].push(o.3);
+        }
+    }
     // Per memory, then the index's own limits: the least useful entries of that memory go.
     for d in 0..docs.len() {
         let over = |r: &Option<String>| -> Option<String> {
@@ -129,12 +136,7 @@ pub fn enforce(
             }
             None
         };
-        let here: Vec<usize> = order
-            .iter()
-            .filter(|o| entries[o.3].doc == Some(d))
-            .map(|o| o.3)
-            .collect();
-        let mut pending = here.into_iter();
+        let mut pending = std::mem::take(&mut by_doc[d]).into_iter();
         while let Some(why) = over(&rendered[d]) {
             let Some(i) = pending.next() else {
                 return Err(Failure::new(

@@ -38,6 +38,45 @@ pub struct Consolidated {
     pub ops: Vec<Op>,
 }
 
+/// The operations being recorded, with the adds indexed by entry id: candidates are added,
+/// then folded, placed or reworded as consolidation goes, and a linear search of every
+/// operation each time made a dream quadratic in its size.
+#[derive(Debug, Default)]
+pub struct Ops {
+    list: Vec<Op>,
+    adds: BTreeMap<String, usize>,
+}
+
+impl Ops {
+    fn push(&mut self, op: Op) {
+        if op.op == OpKind::Add {
+            self.adds.insert(op.entry_id.clone(), self.list.len());
+        }
+        self.list.push(op);
+    }
+
+    /// The add of entry `id`, while it is still to be added.
+    fn add_mut(&mut self, id: &str) -> Option<&mut Op> {
+        let i = *self.adds.get(id)?;
+        Some(&mut self.list[i])
+    }
+
+    /// Forgets the add of entry `id` (a candidate that will not be added).
+    fn drop_add(&mut self, id: &str) {
+        if let Some(i) = self.adds.remove(id) {
+            // A tombstone, swept by `finish`.
+            self.list[i].entry_id.clear();
+        }
+    }
+
+    fn finish(self) -> Vec<Op> {
+        self.list
+            .into_iter()
+            .filter(|o| !o.entry_id.is_empty())
+            .collect()
+    }
+}
+
 /// Details and time of an entry, computed once.
 struct Facts {
     details: BTreeSet<Detail>,
@@ -58,7 +97,7 @@ pub async fn consolidate(
         mut docs,
         mut entries,
     } = oriented;
-    let mut ops = Vec::new();
+    let mut ops = Ops::default();
     let dream_id = input.dream_id.clone();
 
     // Suspect candidates are held: recorded for a person to judge, never applied.
@@ -100,13 +139,20 @@ pub async fn consolidate(
             }
         }
     }
+    let mut ids: BTreeSet<String> = entries.iter().map(|e| e.meta.id.clone()).collect();
     // New entries, placed in their memories (created as needed).
     let mut held_protected = Vec::new();
     let mut replacing: Vec<(usize, Vec<String>)> = Vec::new();
+    let mut doc_of: BTreeMap<String, usize> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.path.clone(), i))
+        .collect();
     for c in by_text.into_values() {
-        let d = match docs.iter().position(|d| d.path == c.path) {
-            Some(d) => d,
+        let d = match doc_of.get(&c.path) {
+            Some(&d) => d,
             None => {
+                doc_of.insert(c.path.clone(), docs.len());
                 docs.push(Doc {
                     memory_id: None,
                     path: c.path.clone(),
@@ -124,7 +170,7 @@ pub async fn consolidate(
         let mut n = 0;
         let id = loop {
             let id = candidate_id(&input.store.store_id, &c, n);
-            if !entries.iter().any(|e| e.meta.id == id) {
+            if ids.insert(id.clone()) {
                 break id;
             }
             n += 1;
@@ -214,52 +260,55 @@ pub async fn consolidate(
         }
     }
 
-    // Facts of every live entry.
+    // Facts of every live entry, by entry index.
     let live: Vec<usize> = (0..entries.len())
         .filter(|&i| entries[i].is_live())
         .collect();
-    let facts: BTreeMap<usize, Facts> = live
-        .iter()
-        .map(|&i| (i, facts_of(&entries[i].meta, terms)))
-        .collect();
+    let mut facts: Vec<Option<Facts>> = (0..entries.len()).map(|_| None).collect();
+    for &i in &live {
+        facts[i] = Some(facts_of(&entries[i].meta, terms));
+    }
 
     // Pairs of entries about the same subject: LSH candidates, verified by exact Jaccard over
     // shingles computed once, plus exact duplicates. Index lines are derived and never paired.
-    let pairable = |i: &usize| entries[*i].meta.kind != EntryKind::Index;
-    let shingles: BTreeMap<usize, BTreeSet<u64>> = live
+    let pairable: Vec<usize> = live
         .iter()
-        .filter(|i| pairable(i))
-        .map(|&i| (i, text::shingles(&entries[i].meta.text)))
+        .copied()
+        .filter(|&i| entries[i].meta.kind != EntryKind::Index)
         .collect();
+    let mut shingles: Vec<Vec<u64>> = vec![Vec::new(); entries.len()];
     let mut lsh = text::Lsh::new(text::SAME_SUBJECT);
-    for &i in shingles.keys() {
-        lsh.insert(i, &text::signature(&entries[i].meta.text));
+    for &i in &pairable {
+        let set = text::shingles(&entries[i].meta.text);
+        lsh.insert(i, &text::signature_of(&set));
+        shingles[i] = set.into_iter().collect();
     }
+    let fact = |i: usize| facts[i].as_ref().expect("facts of a live entry");
     let mut pairs: Vec<(u64, usize, usize)> = Vec::new();
     for (a, b) in lsh.candidates_capped(MAX_BUCKET) {
-        let sim = if facts[&a].normalized == facts[&b].normalized {
+        let sim = if fact(a).normalized == fact(b).normalized {
             1.0
         } else {
-            jaccard(&shingles[&a], &shingles[&b])
+            jaccard(&shingles[a], &shingles[b])
         };
         if sim >= text::SAME_SUBJECT {
             pairs.push((u64::MAX - (sim * 1e6) as u64, a, b));
         }
     }
     let mut by_norm: BTreeMap<&str, usize> = BTreeMap::new();
-    for &i in shingles.keys() {
-        match by_norm.get(facts[&i].normalized.as_str()) {
+    for &i in &pairable {
+        match by_norm.get(fact(i).normalized.as_str()) {
             Some(&j) => pairs.push((u64::MAX - 1_000_000, j.min(i), j.max(i))),
             None => {
-                by_norm.insert(&facts[&i].normalized, i);
+                by_norm.insert(&fact(i).normalized, i);
             }
         }
     }
+    drop(by_norm);
     // The most similar first, so that exact duplicates fold before looser matches.
     pairs.sort_unstable();
     pairs.dedup();
 
-    let mut facts = facts;
     for (_, a, b) in pairs {
         if !entries[a].is_live() || !entries[b].is_live() {
             continue;
@@ -278,7 +327,11 @@ pub async fn consolidate(
     }
 
     count_servings(input, &docs, &mut entries);
-    Ok(Consolidated { docs, entries, ops })
+    Ok(Consolidated {
+        docs,
+        entries,
+        ops: ops.finish(),
+    })
 }
 
 fn facts_of(e: &EntryMeta, terms: &[String]) -> Facts {
@@ -292,14 +345,25 @@ fn facts_of(e: &EntryMeta, terms: &[String]) -> Facts {
 
 /// In a bucket of more than this many near-identical entries (template-like notes), each is
 /// paired with its next neighbours only, so that consolidation stays near-linear.
-const MAX_BUCKET: usize = 24;
+const MAX_BUCKET: usize = 8;
 
-/// Exact Jaccard similarity of two shingle sets (two empty sets are identical).
-fn jaccard(a: &BTreeSet<u64>, b: &BTreeSet<u64>) -> f64 {
+/// Exact Jaccard similarity of two sorted shingle lists (two empty ones are identical).
+fn jaccard(a: &[u64], b: &[u64]) -> f64 {
     if a.is_empty() && b.is_empty() {
         return 1.0;
     }
-    let common = a.intersection(b).count();
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     common as f64 / (a.len() + b.len() - common) as f64
 }
 
@@ -308,25 +372,29 @@ fn jaccard(a: &BTreeSet<u64>, b: &BTreeSet<u64>) -> f64 {
 async fn resolve_pair(
     input: &DreamInput,
     entries: &mut [Work],
-    facts: &mut BTreeMap<usize, Facts>,
+    facts: &mut [Option<Facts>],
     a: usize,
     b: usize,
-    ops: &mut Vec<Op>,
+    ops: &mut Ops,
     terms: &[String],
     curator: &dyn Curator,
 ) -> Result<(), CuratorError> {
     // k is the newer; entries with no time (written by hand) count as oldest, and among
     // equals the one earlier in its memory counts as k (it survives an exact duplicate).
+    let fact = |i: usize| facts[i].as_ref().expect("facts of a live entry");
     let order = |x: usize| {
         (
-            std::cmp::Reverse(facts[&x].at),
+            std::cmp::Reverse(fact(x).at),
             entries[x].doc,
             entries[x].block,
-            entries[x].meta.id.clone(),
         )
     };
-    let (k, m) = if order(a) <= order(b) { (a, b) } else { (b, a) };
-    let (dm, dk) = (&facts[&m].details, &facts[&k].details);
+    let a_first = order(a)
+        .cmp(&order(b))
+        .then_with(|| entries[a].meta.id.cmp(&entries[b].meta.id))
+        .is_le();
+    let (k, m) = if a_first { (a, b) } else { (b, a) };
+    let (dm, dk) = (&fact(m).details, &fact(k).details);
     // The more specific of two agreeing entries survives; the other is folded into it. Texts
     // equal but for case or markup agree only if their details do (`EMBER_URL` is not
     // `ember_url`): a fold never drops a detail.
@@ -340,13 +408,12 @@ async fn resolve_pair(
     if let Some((survivor, absorbed)) = agreeing {
         if let Some(stays) = fold(input, entries, survivor, absorbed, ops, curator).await? {
             // The entry that stays may have taken another's text: its facts follow.
-            let f = facts_of(&entries[stays].meta, terms);
-            facts.insert(stays, f);
+            facts[stays] = Some(facts_of(&entries[stays].meta, terms));
         }
         return Ok(());
     }
     // Only evidence with times can say which is newer; without, both stay.
-    let newer = match (facts[&k].at, facts[&m].at) {
+    let newer = match (fact(k).at, fact(m).at) {
         (Some(tk), Some(tm)) => tk > tm,
         (Some(_), None) => true,
         _ => false,
@@ -368,7 +435,7 @@ async fn fold(
     entries: &mut [Work],
     survivor: usize,
     absorbed: usize,
-    ops: &mut Vec<Op>,
+    ops: &mut Ops,
     curator: &dyn Curator,
 ) -> Result<Option<usize>, CuratorError> {
     if entries[absorbed].fixed {
@@ -512,8 +579,8 @@ fn min_time(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 }
 
 /// Removes the add of a candidate that will not be added.
-fn drop_add(ops: &mut Vec<Op>, id: &str) {
-    ops.retain(|o| !(o.op == OpKind::Add && o.entry_id == id));
+fn drop_add(ops: &mut Ops, id: &str) {
+    ops.drop_add(id);
 }
 
 fn set_text(
@@ -521,7 +588,7 @@ fn set_text(
     entries: &mut [Work],
     i: usize,
     text: String,
-    ops: &mut Vec<Op>,
+    ops: &mut Ops,
     why: &str,
 ) {
     let e = &mut entries[i];
@@ -532,10 +599,7 @@ fn set_text(
     e.meta.dream_id = Some(input.dream_id.clone());
     if e.is_new() {
         // Not stored yet: its add carries the final text.
-        if let Some(add) = ops
-            .iter_mut()
-            .find(|o| o.op == OpKind::Add && o.entry_id == e.meta.id)
-        {
+        if let Some(add) = ops.add_mut(&e.meta.id) {
             add.after = Some(text);
         }
         return;
@@ -560,7 +624,7 @@ fn supersede(
     entries: &mut [Work],
     m: usize,
     k: usize,
-    ops: &mut Vec<Op>,
+    ops: &mut Ops,
     why: &str,
 ) {
     let (mid, kid) = (entries[m].meta.id.clone(), entries[k].meta.id.clone());
@@ -579,10 +643,7 @@ fn supersede(
         entries[k].block = entries[m].block;
         entries[k].meta.path = entries[m].meta.path.clone();
         entries[k].meta.section = entries[m].meta.section.clone();
-        if let Some(add) = ops
-            .iter_mut()
-            .find(|o| o.op == OpKind::Add && o.entry_id == kid)
-        {
+        if let Some(add) = ops.add_mut(&kid) {
             add.path = entries[m].meta.path.clone();
             add.section = entries[m].meta.section.clone();
             add.reason = format!("{} (supersedes {mid})", add.reason);
@@ -613,7 +674,7 @@ fn supersede(
 
 /// The newer `k` contradicts `m`, which is pinned or protected: `m` stays as it is; a new `k`
 /// is held for a person to decide rather than added beside what it contradicts.
-fn hold_against_fixed(entries: &mut [Work], k: usize, m: usize, ops: &mut Vec<Op>) {
+fn hold_against_fixed(entries: &mut [Work], k: usize, m: usize, ops: &mut Ops) {
     let why = if entries[m].meta.pinned {
         "pinned"
     } else {

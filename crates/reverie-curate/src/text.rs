@@ -24,5 +24,7 @@ pub mod tokens;
 pub use bm25::Bm25;
 pub use details::{Detail, DetailKind, details};
 pub use lsh::Lsh;
-pub use minhash::{SAME_SUBJECT, SIGNATURE_SIZE, Signature, jaccard, shingles, signature};
+pub use minhash::{
+    SAME_SUBJECT, SIGNATURE_SIZE, Signature, jaccard, shingles, signature, signature_of,
+};
 pub use tokens::{normalize, words};

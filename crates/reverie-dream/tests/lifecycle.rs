@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use common::scripted::{Meddle, Scripted, cand};
 use common::*;
-use reverie_core::curation::EntryKind;
+use reverie_core::curation::{EntryKind, EntryState};
 use reverie_core::dream::{DreamStatus, ReviewState, error_kind};
+use reverie_core::session::OutcomeStatus;
 use reverie_core::{Error, ErrorType};
 use reverie_store::Store;
 
@@ -21,6 +22,8 @@ on_both_backends!(
     one_update_dream_at_a_time,
     a_dead_runner_is_noticed,
     finished_dreams_refuse_what_the_contract_refuses,
+    metadata_follows_an_edited_entry,
+    counters_follow_outcomes,
 );
 
 const NOTES: &str = "# Notes\n\n- The staging database is on port 5432.\n- Deploys go through `./scripts/deploy.sh`.\n";
@@ -328,4 +331,109 @@ async fn finished_dreams_refuse_what_the_contract_refuses(s: Arc<dyn Store>) {
     assert_eq!(err.error_type(), ErrorType::NotFound);
     let err = s.get_dream("mem_01nope").await.unwrap_err();
     assert_eq!(err.error_type(), ErrorType::InvalidRequest);
+}
+
+async fn metadata_follows_an_edited_entry(s: Arc<dyn Store>) {
+    let (store, sid) = setup(&s).await;
+    let r = scripted(
+        &s,
+        Scripted::new(vec![cand(
+            EntryKind::Instruction,
+            "Always run `cargo fmt --all` before committing.",
+            "/notes.md",
+            &sid,
+            7,
+            3,
+        )]),
+    );
+    let d = r
+        .create(request(&store, &[sid.clone()], true, false))
+        .await
+        .unwrap();
+    r.run(&d.id).await.unwrap();
+    let entries = s
+        .list_entries(&store, Some(EntryState::Live))
+        .await
+        .unwrap();
+    let fmt = entries
+        .iter()
+        .find(|e| e.text.contains("cargo fmt"))
+        .unwrap()
+        .clone();
+    assert_eq!(fmt.provenance[0].session_id, sid);
+
+    // A person rewords it through the API; the next dream keeps its metadata with the new text.
+    let notes = contents(s.as_ref(), &store).await["/notes.md"].clone();
+    let edited = notes.replace("before committing.", "before every commit, in every crate.");
+    assert_ne!(edited, notes);
+    put(s.as_ref(), &store, "/notes.md", &edited).await;
+    let sid2 = session(s.as_ref(), &store, "b", 4, &[Turn::User("x")], None).await;
+    let r = scripted(&s, Scripted::new(Vec::new()));
+    let d = r
+        .create(request(&store, &[sid2], true, false))
+        .await
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+    let after = s.get_entry(&store, &fmt.id).await.unwrap();
+    assert_eq!(after.state, EntryState::Live);
+    assert!(after.text.contains("every crate"), "{after:?}");
+    assert_eq!(
+        after.provenance, fmt.provenance,
+        "the evidence stays with the edited entry"
+    );
+    assert_eq!(after.kind, EntryKind::Instruction);
+}
+
+async fn counters_follow_outcomes(s: Arc<dyn Store>) {
+    let store = new_store(s.as_ref(), "c").await;
+    // The index is read at the start of every session: its entries are served in each.
+    put(
+        s.as_ref(),
+        &store,
+        "/MEMORY.md",
+        "# Memory\n\n- Deploys need two approvals.\n",
+    )
+    .await;
+    let r = runner(&s);
+    let mut expect = (0, 0, 0);
+    for (day, outcome) in [
+        (1, OutcomeStatus::Success),
+        (2, OutcomeStatus::Failure),
+        (3, OutcomeStatus::Partial),
+    ] {
+        let sid = session(
+            s.as_ref(),
+            &store,
+            &format!("o{day}"),
+            day,
+            &[Turn::User("deploy it")],
+            Some(outcome),
+        )
+        .await;
+        let d = r
+            .create(request(&store, &[sid], true, false))
+            .await
+            .unwrap();
+        let d = r.run(&d.id).await.unwrap();
+        assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+        expect.0 += 1;
+        match outcome {
+            OutcomeStatus::Success => expect.1 += 1,
+            OutcomeStatus::Failure => expect.2 += 1,
+            OutcomeStatus::Partial => {}
+        }
+        let e = s
+            .list_entries(&store, Some(EntryState::Live))
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|e| e.text.contains("two approvals"))
+            .unwrap();
+        assert_eq!(
+            (e.served, e.helpful, e.harmful),
+            expect,
+            "after the {outcome:?} session"
+        );
+    }
 }

@@ -108,8 +108,13 @@ fn hash(shingle: &str) -> u64 {
 ///
 /// A text without shingles has the signature of all `u64::MAX`, equal only to another such.
 pub fn signature(text: &str) -> Signature {
+    signature_of(&shingles(text))
+}
+
+/// The signature of a text whose [`shingles`] are already at hand.
+pub fn signature_of(shingles: &BTreeSet<u64>) -> Signature {
     let mut mins = [u64::MAX; SIGNATURE_SIZE];
-    for h in shingles(text) {
+    for &h in shingles {
         let h = u128::from(mod_prime(u128::from(h)));
         for (min, &(a, b)) in mins.iter_mut().zip(&PERMUTATIONS) {
             let v = mod_prime(u128::from(a) * h + u128::from(b));
