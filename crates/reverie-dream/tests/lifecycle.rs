@@ -347,7 +347,7 @@ async fn metadata_follows_an_edited_entry(s: Arc<dyn Store>) {
         )]),
     );
     let d = r
-        .create(request(&store, &[sid.clone()], true, false))
+        .create(request(&store, std::slice::from_ref(&sid), true, false))
         .await
         .unwrap();
     r.run(&d.id).await.unwrap();
