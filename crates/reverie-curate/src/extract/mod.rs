@@ -3,15 +3,15 @@
 //!
 //! | extractor | reads | kind | memory |
 //! |---|---|---|---|
-//! | [`requests`] | the user's "remember that…", "from now on…", "always/never…" | `Instruction` | `/instructions.md`, `[project]` |
-//! | [`corrections`] | the user's "no — …", "that's wrong, …", "actually, …", "X, not Y" after the assistant acted | `Correction` | `/instructions.md`, `[project]` |
-//! | [`lessons`] | a tool error, then the same program or file working | `Lesson` | `/lessons.md`, `[project]` |
-//! | [`facts`] | a statement with a detail made in two sessions, or already in the store | `Fact` | `/facts.md`, `[project]` |
-//! | [`glossary`] | "by 'X' we mean Y", "X is short for Y"… | `Glossary` | `/glossary.md` |
-//! | [`memory_writes`] | the memory tool's writes, `Write`/`Edit` of memory files | `MemoryWrite` | the written path |
-//! | [`injection`] | tool output that reads as an instruction to the agent | `Instruction`, flagged | `/instructions.md`, `[project]` |
+//! | `requests` | the user's "remember that…", "from now on…", "always/never…" | `Instruction` | `/instructions.md`, `[project]` |
+//! | `corrections` | the user's "no — …", "that's wrong, …", "actually, …", "X, not Y" after the assistant acted | `Correction` | `/instructions.md`, `[project]` |
+//! | `lessons` | a tool error, then the same program or file working | `Lesson` | `/lessons.md`, `[project]` |
+//! | `facts` | a statement with a detail made in two sessions, or already in the store | `Fact` | `/facts.md`, `[project]` |
+//! | `glossary` | "by 'X' we mean Y", "X is short for Y"… | `Glossary` | `/glossary.md` |
+//! | `memory_writes` | the memory tool's writes, `Write`/`Edit` of memory files | `MemoryWrite` | the written path |
+//! | `injection` | tool output that reads as an instruction to the agent | `Instruction`, flagged | `/instructions.md`, `[project]` |
 //!
-//! What is never read ([`junk`]): thinking, summaries and compactions (they restate earlier
+//! What is never read (`junk`): thinking, summaries and compactions (they restate earlier
 //! turns), subagents' prompts, injected tags (`<system-reminder>`…), harness messages,
 //! greetings, thanks and filler, personas and restated system prompts, tool output dumps, and
 //! anything holding a redacted secret.
