@@ -142,6 +142,14 @@ pub struct EntryMeta {
     pub dream_id: Option<String>,
 }
 
+/// The id of an entry no dream wrote (written through the API or the memory tool), derived
+/// from where and what it is, so that whoever first records it — a dream orienting itself, or
+/// recall serving it — gives it the same id. `n` counts up past ids already taken.
+pub fn manual_entry_id(store_id: &str, path: &str, body: &str, n: u32) -> String {
+    let seed = format!("{store_id}\0manual\0{path}\0{body}\0{n}");
+    crate::id::derived_id(crate::id::IdKind::Entry, seed.as_bytes())
+}
+
 /// What a dream does to an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

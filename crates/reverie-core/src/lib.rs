@@ -18,6 +18,7 @@ pub mod page;
 pub mod path;
 pub mod policy;
 pub mod restore;
+pub mod search;
 pub mod session;
 pub mod store_meta;
 pub mod timestamp;

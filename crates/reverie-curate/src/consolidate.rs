@@ -728,10 +728,11 @@ fn time_of(input: &DreamInput, e: Option<&Evidence>) -> Option<Timestamp> {
         .or(s.session.started_at)
 }
 
-/// Counters from the sessions' outcomes: every live entry served in a session counts as served;
-/// in a session that succeeded it was helpful, in one that failed harmful. An entry counts as
-/// served when a serving was recorded for it, when the session viewed its memory through the
-/// memory tool, or when it is in the index (loaded at the start of every session).
+/// Counters from the sessions' outcomes: every live entry served in a session counts, in a
+/// session that succeeded as helpful, in one that failed as harmful. An entry was served in a
+/// session when recall or context served it there (recorded), when the session viewed its
+/// memory through the memory tool, or when it is in the index (loaded at the start of every
+/// session). Recall and context bump `served` as they serve; the other two are counted here.
 fn count_servings(input: &DreamInput, docs: &[Doc], entries: &mut [Work]) {
     let index = &input.store.policy.budget.index_path;
     let recorded: BTreeSet<(&str, &str)> = input
@@ -748,13 +749,14 @@ fn count_servings(input: &DreamInput, docs: &[Doc], entries: &mut [Work]) {
         {
             let Some(d) = e.doc else { continue };
             let path = &docs[d].path;
-            let served = recorded.contains(&(s.session.id.as_str(), e.meta.id.as_str()))
-                || viewed.contains(path)
-                || path == index;
-            if !served {
+            let served_here = recorded.contains(&(s.session.id.as_str(), e.meta.id.as_str()));
+            let loaded = viewed.contains(path) || path == index;
+            if !served_here && !loaded {
                 continue;
             }
-            e.meta.served += 1;
+            if !served_here {
+                e.meta.served += 1;
+            }
             match outcome {
                 Some(OutcomeStatus::Success) => e.meta.helpful += 1,
                 Some(OutcomeStatus::Failure) => e.meta.harmful += 1,

@@ -17,6 +17,7 @@ use reverie_core::curation::{Changeset, EntryState, OpKind};
 use reverie_core::dream::error_kind;
 use reverie_core::entry::Document;
 use reverie_core::policy::{MemoryTest, Policy};
+use reverie_core::search;
 
 use crate::input::StoreSnapshot;
 use crate::orient::Work;
@@ -192,7 +193,7 @@ fn budget(policy: &Policy, output: &Output<'_>) -> Result<(), Failure> {
 
 /// Runs the policy's memory tests on `output`; the error names the first that fails.
 pub fn tests(policy: &Policy, output: &Output<'_>) -> Result<(), Failure> {
-    let mut corpus: Option<(Vec<String>, text::Bm25)> = None;
+    let mut corpus: Option<(Vec<String>, search::Bm25)> = None;
     for t in &policy.tests {
         let ok = match t {
             MemoryTest::MustContain { text, path, .. } => match path {
@@ -211,11 +212,23 @@ pub fn tests(policy: &Policy, output: &Output<'_>) -> Result<(), Failure> {
                 query, expect, k, ..
             } => {
                 let (docs, index) = corpus.get_or_insert_with(|| {
-                    let docs: Vec<String> = output
+                    // Ranked as recall ranks them: an entry with the headings above it.
+                    let entries: Vec<(Vec<String>, String)> = output
                         .values()
-                        .flat_map(|c| Document::parse(c).entries().into_iter().map(|e| e.body))
+                        .flat_map(|c| {
+                            Document::parse(c)
+                                .entries()
+                                .into_iter()
+                                .map(|e| (e.section, e.body))
+                        })
                         .collect();
-                    let index = text::Bm25::new(&docs);
+                    let index = search::Bm25::new(
+                        &entries
+                            .iter()
+                            .map(|(s, b)| search::document(s, b))
+                            .collect::<Vec<_>>(),
+                    );
+                    let docs = entries.into_iter().map(|(_, b)| b).collect();
                     (docs, index)
                 });
                 index

@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_core::curation::{EntryKind, EntryMeta, EntryState};
 use reverie_core::entry::{BlockKind, Document};
-use reverie_core::id::{IdKind, derived_id};
 
 use crate::input::StoreSnapshot;
 use crate::text;
@@ -221,8 +220,7 @@ pub fn orient(store: &StoreSnapshot) -> Oriented {
 fn manual(store_id: &str, path: &str, body: &str, used: &BTreeSet<String>) -> EntryMeta {
     let mut n = 0u32;
     let id = loop {
-        let seed = format!("{store_id}\0manual\0{path}\0{body}\0{n}");
-        let id = derived_id(IdKind::Entry, seed.as_bytes());
+        let id = reverie_core::curation::manual_entry_id(store_id, path, body, n);
         if !used.contains(&id) {
             break id;
         }

@@ -12,16 +12,15 @@
 //! - [`minhash`]: shingles (subject words, `subject.rs`), MinHash signatures, exact Jaccard,
 //!   and the [`SAME_SUBJECT`] threshold chosen on a labeled corpus; [`lsh`]: candidate pairs
 //!   of similar signatures without comparing every pair.
-//! - [`bm25`]: Okapi BM25 ranking for memory tests and recall.
+//!
+//! Ranking against a query is `reverie_core::search`, shared with recall.
 
-pub mod bm25;
 pub mod details;
 pub mod lsh;
 pub mod minhash;
 mod subject;
 pub mod tokens;
 
-pub use bm25::Bm25;
 pub use details::{Detail, DetailKind, details};
 pub use lsh::Lsh;
 pub use minhash::{

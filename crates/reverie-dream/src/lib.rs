@@ -15,7 +15,7 @@ use std::time::Duration;
 use reverie_core::curation::guard_digest;
 use reverie_core::dream::{Dream, DreamError, DreamStatus, NewDream, error_kind};
 use reverie_core::{Error, Result};
-use reverie_curate::{Curator, DreamInput, MemoryText, SessionInput, StoreSnapshot};
+use reverie_curate::{Curator, DreamInput, MemoryText, Serving, SessionInput, StoreSnapshot};
 use reverie_store::{DreamResult, DreamWrite, Store};
 
 /// Times a dream is computed again when the store keeps moving under it.
@@ -230,6 +230,18 @@ impl Runner {
                 .cmp(&b.session.started_at)
                 .then_with(|| a.session.id.cmp(&b.session.id))
         });
+        // Entries served by recall or context in these sessions, for the outcome counters.
+        let ids: Vec<String> = sessions.iter().map(|s| s.session.id.clone()).collect();
+        let servings = self
+            .store
+            .servings_in(&ids)
+            .await?
+            .into_iter()
+            .map(|(session_id, entry_id)| Serving {
+                session_id,
+                entry_id,
+            })
+            .collect();
         let input = DreamInput {
             dream_id: dream.id.clone(),
             store: StoreSnapshot {
@@ -248,7 +260,7 @@ impl Runner {
                 policy: state.policy,
             },
             sessions,
-            servings: Vec::new(),
+            servings,
             instructions: dream.instructions.clone(),
         };
         Ok((input, digest))

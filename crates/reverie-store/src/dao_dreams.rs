@@ -31,6 +31,14 @@ pub trait DreamDao: Send {
     async fn delete_entries(&mut self, store_id: &str) -> Result<()>;
     async fn insert_entries(&mut self, rows: &[EntryRow]) -> Result<()>;
     async fn update_entry(&mut self, row: &EntryRow) -> Result<()>;
+    /// The live entries at `path` with exactly `text`.
+    async fn live_entries_at(
+        &mut self,
+        store_id: &str,
+        path: &str,
+        text: &str,
+    ) -> Result<Vec<EntryRow>>;
+    async fn bump_served(&mut self, store_id: &str, entry_id: &str) -> Result<()>;
 
     async fn insert_dream(&mut self, d: &DreamRow) -> Result<()>;
     async fn dream(&mut self, id: &str) -> Result<Option<DreamRow>>;
@@ -222,6 +230,37 @@ macro_rules! impl_dream_dao {
                         });
                         q.build().execute(&mut *self).await.map_err(db_err)?;
                     }
+                    Ok(())
+                }
+
+                async fn live_entries_at(
+                    &mut self,
+                    store_id: &str,
+                    path: &str,
+                    text: &str,
+                ) -> Result<Vec<EntryRow>> {
+                    let rows = sqlx::query(concat!(
+                        "SELECT ", entry_cols!(), " FROM entries WHERE store_id = $1 \
+                         AND state = 'live' AND path = $2 AND text = $3 ORDER BY id"
+                    ))
+                    .bind(store_id)
+                    .bind(path)
+                    .bind(text)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter().map(|r| entry_row(r).map_err(db_err)).collect()
+                }
+
+                async fn bump_served(&mut self, store_id: &str, entry_id: &str) -> Result<()> {
+                    sqlx::query(
+                        "UPDATE entries SET served = served + 1 WHERE store_id = $1 AND id = $2",
+                    )
+                    .bind(store_id)
+                    .bind(entry_id)
+                    .execute(&mut *self)
+                    .await
+                    .map_err(db_err)?;
                     Ok(())
                 }
 

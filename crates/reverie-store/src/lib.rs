@@ -17,6 +17,8 @@ mod dao;
 mod dao_sessions;
 #[macro_use]
 mod dao_dreams;
+#[macro_use]
+mod dao_search;
 mod backend;
 mod logic;
 mod params;
@@ -33,6 +35,7 @@ use reverie_core::dream::{Dream, DreamError, DreamStatus, ValidDream};
 use reverie_core::memtool::Command;
 use reverie_core::page::Page;
 use reverie_core::policy::Policy;
+use reverie_core::search::{RecallQuery, Recalled, Via};
 use reverie_core::session::{Event, Outcome, Session};
 use reverie_core::{Actor, ListItem, Memory, MemoryStore, MemoryVersion, Result};
 
@@ -260,6 +263,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn revert_dream(&self, dream_id: &str, actor: &Actor) -> Result<Dream>;
     /// Every running dream, with who runs it and when it last said it was alive.
     async fn running_dreams(&self) -> Result<Vec<RunningDream>>;
+
+    // Search.
+    /// The store's entries best matching a query, best first; with `query.serve`, they are
+    /// served (counters bumped, the serving recorded).
+    async fn recall(&self, store_id: &str, query: &RecallQuery) -> Result<Vec<Recalled>>;
+    /// Serves entries an agent was given some other way (`reverie context`): counters bumped,
+    /// the serving recorded, metadata created for entries no dream has seen.
+    async fn serve_entries(
+        &self,
+        store_id: &str,
+        served: &mut [Recalled],
+        via: Via,
+        session_id: Option<&str>,
+    ) -> Result<()>;
+    /// The entries served in these sessions: (session, entry), sorted.
+    async fn servings_in(&self, session_ids: &[String]) -> Result<Vec<(String, String)>>;
 }
 
 /// Opens the store a URL names, running migrations: `postgres://` or `postgresql://` selects

@@ -14,6 +14,20 @@ impl_dao!(PgConnection, Postgres, null_blob = "NULL::bytea");
 
 impl_session_dao!(PgConnection, Postgres);
 impl_dream_dao!(PgConnection, Postgres);
+// The GIN index finds the entries holding any of the terms. The expression is cast, not parsed
+// by `to_tsquery`, so each token is taken as one lexeme, exactly as the index stores it.
+impl_search_dao!(
+    PgConnection,
+    Postgres,
+    candidates = "SELECT i.memory_id, m.path, i.block, i.terms, i.term_count, i.updated_at \
+                  FROM entry_index i JOIN memories m ON m.id = i.memory_id \
+                  WHERE i.tsv @@ CAST($1 AS tsquery) AND i.store_id = $2",
+    expression = |tokens: &[String]| tokens
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -54,5 +68,7 @@ pub async fn connect_postgres(url: &str) -> Result<PgStore> {
         .run(&pool)
         .await
         .map_err(|e| Error::storage(format!("cannot migrate the PostgreSQL database: {e}")))?;
-    Ok(SqlStore::new(PgBackend { pool }))
+    let store = SqlStore::new(PgBackend { pool });
+    store.sync_search_index().await?;
+    Ok(store)
 }

@@ -119,6 +119,21 @@ impl_dao!(
 
 impl_session_dao!(SqliteConnection, Sqlite);
 impl_dream_dao!(SqliteConnection, Sqlite);
+// FTS5 finds the entries holding any of the terms; each token is quoted, so no term is read as
+// an operator.
+impl_search_dao!(
+    SqliteConnection,
+    Sqlite,
+    candidates = "SELECT i.memory_id, m.path, i.block, i.terms, i.term_count, i.updated_at \
+                  FROM entry_fts JOIN entry_index i ON i.seq = entry_fts.rowid \
+                  JOIN memories m ON m.id = i.memory_id \
+                  WHERE entry_fts MATCH $1 AND i.store_id = $2",
+    expression = |tokens: &[String]| tokens
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -203,7 +218,9 @@ pub async fn connect_sqlite(path: &Path, synchronous: Synchronous) -> Result<Sql
             ))
         })?;
     migrate(&pool, path).await?;
-    Ok(SqlStore::new(SqliteBackend { pool }))
+    let store = SqlStore::new(SqliteBackend { pool });
+    store.sync_search_index().await?;
+    Ok(store)
 }
 
 /// Runs the migrations. Two processes opening a new file at once can race to apply the first

@@ -6,34 +6,12 @@
 //! emphasis, backticks, spacing, case, a final full stop), never the words or their order.
 
 /// Lowercased words: maximal runs of Unicode alphanumerics and `_` (so `serde_json` is one
-/// word, `cargo-fmt` two). Used for similarity and search.
-///
-/// `_` counts as a word character because code identifiers are the most load-bearing words of
-/// a coding agent's notes, and splitting `DATABASE_URL` would make it match any "database" or
-/// "url".
-pub fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (is_word_char(c), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                out.push(text[s..i].to_lowercase());
-                start = None;
-            }
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push(text[s..].to_lowercase());
-    }
-    out
-}
+/// word, `cargo-fmt` two). Used for similarity; the same words search is built on
+/// ([`reverie_core::search::words`]).
+pub use reverie_core::search::words;
 
 /// Whether `c` belongs to a word (see [`words`]).
-pub(crate) fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
+pub(crate) use reverie_core::search::is_word_char;
 
 /// A text reduced for exact-duplicate detection: markdown list markers (`- `, `* `, `1. `),
 /// emphasis (`**`, `_`, `*` around words) and backticks removed, whitespace collapsed to

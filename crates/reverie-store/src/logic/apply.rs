@@ -2,7 +2,7 @@
 //!
 //! Every write path — the API's create/update/delete, restores, the memory tool — ends here, so
 //! that the rules hold everywhere: one version per changed memory, the memory row and its
-//! current version always agree, paths stay unique (moves go through a private placeholder path
+//! current version always agree, the search index holds every live memory as it now is, paths stay unique (moves go through a private placeholder path
 //! first, so swaps and renames into a just-vacated path work), and the memory limit holds.
 
 use reverie_core::content::sha256_hex;
@@ -123,6 +123,7 @@ pub(crate) async fn apply<B: Backend>(
         let v = stamp.version(&row.id, Operation::Deleted, &row.path, None);
         conn.insert_version(&v).await?;
         conn.delete_memory(&store_id, &row.id).await?;
+        super::search::reindex(conn, &store_id, &row.id, None, now).await?;
     }
     for u in plan.updates.iter().filter(|u| u.path != u.row.path) {
         // A placeholder no valid path can equal, so that moves never collide mid-way.
@@ -132,6 +133,7 @@ pub(crate) async fn apply<B: Backend>(
     let mut applied = Applied::default();
     for u in plan.updates {
         let v = stamp.version(&u.row.id, Operation::Modified, &u.path, Some(&u.content));
+        super::search::reindex(conn, &store_id, &u.row.id, Some(&u.content), now).await?;
         let row = MemoryRow {
             path: u.path,
             content_sha256: v.content_sha256.clone().expect("live versions have a sha"),
@@ -146,6 +148,8 @@ pub(crate) async fn apply<B: Backend>(
     }
     for c in plan.creates {
         let v = stamp.version(&c.memory_id, Operation::Created, &c.path, Some(&c.content));
+        // In the write's transaction: if the memory cannot go in, this goes too.
+        super::search::reindex(conn, &store_id, &c.memory_id, Some(&c.content), now).await?;
         let row = MemoryRow {
             id: c.memory_id,
             store_id: store_id.clone(),

@@ -7,6 +7,7 @@ mod curation;
 mod dreams;
 mod memories;
 mod restore;
+mod search;
 mod sessions;
 mod stores;
 mod tool;
@@ -21,6 +22,7 @@ use reverie_core::id::{IdKind, check_id};
 use reverie_core::memtool::Command;
 use reverie_core::page::Page;
 use reverie_core::policy::Policy;
+use reverie_core::search::{RecallQuery, Recalled, Via};
 use reverie_core::session::{Event, Outcome, Session};
 use reverie_core::{Actor, Error, ListItem, Memory, MemoryStore, MemoryVersion, Result, Timestamp};
 use sqlx::pool::PoolConnection;
@@ -418,6 +420,22 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn set_dream_base(&self, dream_id: &str, runner: &str, base_revision: i64) -> Result<()> {
         self.set_dream_base_impl(dream_id, runner, base_revision)
             .await
+    }
+    async fn recall(&self, store_id: &str, query: &RecallQuery) -> Result<Vec<Recalled>> {
+        self.recall_impl(store_id, query).await
+    }
+    async fn serve_entries(
+        &self,
+        store_id: &str,
+        served: &mut [Recalled],
+        via: Via,
+        session_id: Option<&str>,
+    ) -> Result<()> {
+        self.serve_entries_impl(store_id, served, via, session_id)
+            .await
+    }
+    async fn servings_in(&self, session_ids: &[String]) -> Result<Vec<(String, String)>> {
+        self.servings_in_impl(session_ids).await
     }
     async fn finish_dream(
         &self,
