@@ -1,0 +1,346 @@
+//! Lineages: entries followed through what dreams did to them, and what each one lost.
+//!
+//! Entry ids are joined with a union-find: a merge joins the folded entry with the one it was
+//! folded into, a supersession the old entry with the new, and `superseded_by` in the metadata
+//! does the same for links made before the window. Nodes are numbered in order of first
+//! appearance and a join keeps the earlier root, so the lineages and their order depend only
+//! on the order of the operations, never on ids or on the order of joins.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reverie_core::curation::{EntryMeta, EntryState, Op, OpKind};
+use reverie_core::policy::{MemoryTest, Policy};
+
+use super::report::{Lineage, LineageState, LoadBearing, Member, Step};
+use crate::text::{self, Detail};
+
+/// What following lineages needs to know about the store now.
+pub(super) struct Store<'a> {
+    pub metas: BTreeMap<&'a str, &'a EntryMeta>,
+    pub policy: &'a Policy,
+    pub min_helpful: i64,
+    pub terms: Vec<&'a str>,
+    /// Entries some unreverted dream took out of the served memory, over the whole history.
+    pub left_by_dream: BTreeSet<&'a str>,
+}
+
+impl<'a> Store<'a> {
+    fn meta(&self, id: &str) -> Option<&'a EntryMeta> {
+        self.metas.get(id).copied()
+    }
+}
+
+/// An operation of a counted dream, with where it happened.
+pub(super) struct Counted<'a> {
+    pub dream_id: &'a str,
+    pub revision: i64,
+    pub op: &'a Op,
+}
+
+/// Entry ids joined into lineages, numbered in order of first appearance.
+#[derive(Default)]
+struct Joins {
+    ids: Vec<String>,
+    index: BTreeMap<String, usize>,
+    parent: Vec<usize>,
+}
+
+impl Joins {
+    fn node(&mut self, id: &str) -> usize {
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        let i = self.ids.len();
+        self.ids.push(id.to_string());
+        self.index.insert(id.to_string(), i);
+        self.parent.push(i);
+        i
+    }
+
+    fn root(&mut self, mut i: usize) -> usize {
+        while self.parent[i] != i {
+            self.parent[i] = self.parent[self.parent[i]];
+            i = self.parent[i];
+        }
+        i
+    }
+
+    /// Joins two lineages; the earlier node stays the root.
+    fn join(&mut self, a: usize, b: usize) {
+        let (ra, rb) = (self.root(a), self.root(b));
+        if ra != rb {
+            self.parent[ra.max(rb)] = ra.min(rb);
+        }
+    }
+}
+
+/// The lineages of `ops` (in order; index lines and held operations already left out) and of
+/// `outside` (entries removed outside a dream, with no operation), load-bearing losses first,
+/// then other losses, then the rest, each group by first appearance.
+pub(super) fn follow(store: &Store<'_>, ops: &[Counted<'_>], outside: &[&str]) -> Vec<Lineage> {
+    let mut joins = Joins::default();
+    let mut steps: Vec<(usize, Step)> = Vec::with_capacity(ops.len());
+    for c in ops {
+        let op = c.op;
+        let n = joins.node(&op.entry_id);
+        if matches!(op.op, OpKind::Merge | OpKind::Supersede) {
+            for s in &op.sources {
+                let m = joins.node(s);
+                joins.join(n, m);
+            }
+        }
+        steps.push((
+            n,
+            Step {
+                dream_id: c.dream_id.to_string(),
+                revision: c.revision,
+                op: op.op,
+                entry_id: op.entry_id.clone(),
+                path: op.path.clone(),
+                before: op.before.clone(),
+                after: op.after.clone(),
+                sources: op.sources.clone(),
+                reason: op.reason.clone(),
+            },
+        ));
+    }
+    // Links made before the window (or never in a changeset) still say where content went.
+    let mut i = 0;
+    while i < joins.ids.len() {
+        if let Some(next) = store
+            .meta(&joins.ids[i])
+            .and_then(|m| m.superseded_by.as_deref())
+        {
+            let m = joins.node(next);
+            joins.join(i, m);
+        }
+        i += 1;
+    }
+    for id in outside {
+        joins.node(id);
+    }
+
+    let mut groups: BTreeMap<usize, (Vec<String>, Vec<Step>)> = BTreeMap::new();
+    for n in 0..joins.ids.len() {
+        let r = joins.root(n);
+        groups.entry(r).or_default().0.push(joins.ids[n].clone());
+    }
+    for (n, s) in steps {
+        let r = joins.root(n);
+        groups.entry(r).or_default().1.push(s);
+    }
+    let mut details = Details {
+        terms: &store.terms,
+        cache: BTreeMap::new(),
+    };
+    let mut out: Vec<(usize, Lineage)> = groups
+        .into_iter()
+        .map(|(root, (ids, steps))| (root, describe(store, &mut details, &ids, steps)))
+        .collect();
+    out.sort_by_key(|(root, l)| (!l.load_bearing_lost, !l.lost, *root));
+    out.into_iter().map(|(_, l)| l).collect()
+}
+
+/// Details of texts, each computed once: a text is often in several steps.
+struct Details<'t> {
+    terms: &'t [&'t str],
+    cache: BTreeMap<String, BTreeSet<Detail>>,
+}
+
+impl Details<'_> {
+    fn of(&mut self, t: &str) -> &BTreeSet<Detail> {
+        if !self.cache.contains_key(t) {
+            let d = text::details(t, self.terms);
+            self.cache.insert(t.to_string(), d);
+        }
+        &self.cache[t]
+    }
+}
+
+fn member(store: &Store<'_>, id: &str) -> Member {
+    let m = store.meta(id);
+    Member {
+        id: id.to_string(),
+        state: m.map(|m| m.state),
+        kind: m.map(|m| m.kind),
+        path: m.map(|m| m.path.clone()).unwrap_or_default(),
+        pinned: m.is_some_and(|m| m.pinned),
+        served: m.map_or(0, |m| m.served),
+        helpful: m.map_or(0, |m| m.helpful),
+        harmful: m.map_or(0, |m| m.harmful),
+    }
+}
+
+/// One lineage: its state, texts, details lost, and why it is load-bearing.
+fn describe(
+    store: &Store<'_>,
+    details: &mut Details<'_>,
+    ids: &[String],
+    steps: Vec<Step>,
+) -> Lineage {
+    let members: Vec<Member> = ids.iter().map(|id| member(store, id)).collect();
+    let live: Vec<&Member> = members
+        .iter()
+        .filter(|m| m.state == Some(EntryState::Live))
+        .collect();
+    // The head: the last live entry; else where the content went last (an entry nothing
+    // supersedes), so that a superseded entry does not stand for an archived successor.
+    let head = live.last().copied().unwrap_or_else(|| {
+        members
+            .iter()
+            .rev()
+            .find(|m| store.meta(&m.id).is_some_and(|e| e.superseded_by.is_none()))
+            .unwrap_or_else(|| members.last().expect("a lineage has an entry"))
+    });
+    let head_meta = store.meta(&head.id);
+    let state = match (live.is_empty(), head.state) {
+        (false, _) => LineageState::Live,
+        (true, Some(EntryState::Superseded)) => LineageState::Superseded,
+        (true, Some(_)) => LineageState::Archived,
+        (true, None) => LineageState::Removed,
+    };
+
+    // Every text the lineage had in the window, with the entry and memory that had it; an
+    // entry removed outside a dream has only its last text.
+    let mut texts: Vec<(&str, &str, &str)> = Vec::new();
+    for s in &steps {
+        for t in [&s.before, &s.after].into_iter().flatten() {
+            texts.push((&s.entry_id, &s.path, t));
+        }
+    }
+    let current: Vec<(&str, &str, &str)> = members
+        .iter()
+        .filter_map(|m| store.meta(&m.id))
+        .map(|e| (e.id.as_str(), e.path.as_str(), e.text.as_str()))
+        .collect();
+    if steps.is_empty() {
+        texts.extend(current.iter().copied());
+    }
+    let (details_lost, details_superseded) = lost_details(store, details, &texts, &live);
+
+    let removed_outside_dreams = members.iter().any(|m| {
+        m.state == Some(EntryState::Archived) && !store.left_by_dream.contains(m.id.as_str())
+    });
+    let lost = state != LineageState::Live || !details_lost.is_empty();
+    let all_texts: Vec<(&str, &str)> = texts
+        .iter()
+        .chain(current.iter())
+        .map(|(_, p, t)| (*p, *t))
+        .collect();
+    let load_bearing = load_bearing(store, &members, &all_texts);
+
+    let mut dreams: Vec<String> = Vec::new();
+    for s in &steps {
+        if !dreams.contains(&s.dream_id) {
+            dreams.push(s.dream_id.clone());
+        }
+    }
+    let first_text = steps
+        .first()
+        .and_then(|s| s.before.clone().or(s.after.clone()))
+        .or_else(|| head_meta.map(|m| m.text.clone()))
+        .unwrap_or_default();
+    let path = head_meta
+        .map(|m| m.path.clone())
+        .or_else(|| steps.last().map(|s| s.path.clone()))
+        .unwrap_or_default();
+    Lineage {
+        id: head.id.clone(),
+        state,
+        path,
+        kind: head.kind,
+        first_text,
+        current_text: head_meta
+            .filter(|m| m.state == EntryState::Live)
+            .map(|m| m.text.clone()),
+        dreams,
+        steps,
+        details_lost,
+        details_superseded,
+        removed_outside_dreams,
+        lost,
+        load_bearing_lost: lost && !load_bearing.is_empty(),
+        load_bearing,
+        entries: members,
+    }
+}
+
+/// The details of `texts` that no live text holds: (lost, superseded). A detail only
+/// superseded entries ever held went with a recorded supersession by newer evidence; any
+/// other is lost. A detail found as two kinds (a code span that is also an identifier) is
+/// reported once, as its first kind.
+fn lost_details(
+    store: &Store<'_>,
+    details: &mut Details<'_>,
+    texts: &[(&str, &str, &str)],
+    live: &[&Member],
+) -> (Vec<Detail>, Vec<Detail>) {
+    let mut owners: BTreeMap<Detail, BTreeSet<&str>> = BTreeMap::new();
+    for (owner, _, t) in texts {
+        for d in details.of(t) {
+            owners.entry(d.clone()).or_default().insert(owner);
+        }
+    }
+    let mut now: BTreeSet<Detail> = BTreeSet::new();
+    for m in live {
+        if let Some(e) = store.meta(&m.id) {
+            now.extend(details.of(&e.text).iter().cloned());
+        }
+    }
+    let superseded = |id: &str| {
+        store
+            .meta(id)
+            .is_some_and(|e| e.state == EntryState::Superseded)
+    };
+    let (mut lost, mut replaced) = (Vec::new(), Vec::new());
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (d, who) in owners {
+        if now.contains(&d) || !seen.insert(d.text.clone()) {
+            continue;
+        }
+        if who.iter().all(|o| superseded(o)) {
+            replaced.push(d);
+        } else {
+            lost.push(d);
+        }
+    }
+    (lost, replaced)
+}
+
+/// Why a lineage is load-bearing: a pinned entry, a memory test covering one of its texts,
+/// an entry helpful often enough (and more often helpful than harmful).
+fn load_bearing(store: &Store<'_>, members: &[Member], texts: &[(&str, &str)]) -> Vec<LoadBearing> {
+    let mut why: Vec<LoadBearing> = members
+        .iter()
+        .filter(|m| m.pinned)
+        .map(|m| LoadBearing::Pinned {
+            entry_id: m.id.clone(),
+        })
+        .collect();
+    for t in &store.policy.tests {
+        let covered = match t {
+            MemoryTest::MustContain { text, path, .. } => texts.iter().any(|(p, x)| {
+                path.as_deref().is_none_or(|want| want == *p) && x.contains(text.as_str())
+            }),
+            MemoryTest::Recall { expect, .. } => {
+                texts.iter().any(|(_, x)| x.contains(expect.as_str()))
+            }
+            MemoryTest::MustNotContain { .. } => false,
+        };
+        if covered {
+            why.push(LoadBearing::MemoryTest { test: t.label() });
+        }
+    }
+    if let Some(m) = members
+        .iter()
+        .filter(|m| m.helpful >= store.min_helpful.max(1) && m.helpful > m.harmful)
+        .max_by_key(|m| m.helpful)
+    {
+        why.push(LoadBearing::Helpful {
+            entry_id: m.id.clone(),
+            helpful: m.helpful,
+            harmful: m.harmful,
+        });
+    }
+    why
+}
