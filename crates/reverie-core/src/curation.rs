@@ -142,6 +142,15 @@ pub struct EntryMeta {
     pub dream_id: Option<String>,
 }
 
+/// The term a glossary entry defines: `**term**: definition` or `**term** — definition` gives
+/// `term` (trimmed, at most 80 bytes).
+pub fn glossary_term(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix("**")?;
+    let (term, _) = rest.split_once("**")?;
+    let term = term.trim();
+    (!term.is_empty() && term.len() <= 80).then_some(term)
+}
+
 /// The id of an entry no dream wrote (written through the API or the memory tool), derived
 /// from where and what it is, so that whoever first records it — a dream orienting itself, or
 /// recall serving it — gives it the same id. `n` counts up past ids already taken.

@@ -7,6 +7,7 @@
 //! with the same error.
 
 pub mod content;
+pub mod context;
 pub mod curation;
 pub mod dream;
 pub mod entry;

@@ -215,12 +215,7 @@ fn glossary_terms(entries: &[Work]) -> Vec<String> {
         .filter(|e| {
             e.is_live() && (e.meta.kind == EntryKind::Glossary || e.meta.path == "/glossary.md")
         })
-        .filter_map(|e| {
-            let rest = e.meta.text.strip_prefix("**")?;
-            let (term, _) = rest.split_once("**")?;
-            let term = term.trim();
-            (!term.is_empty() && term.len() <= 80).then(|| term.to_string())
-        })
+        .filter_map(|e| reverie_core::curation::glossary_term(&e.meta.text).map(str::to_string))
         .collect();
     terms.sort();
     terms.dedup();

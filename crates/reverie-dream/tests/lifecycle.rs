@@ -24,6 +24,7 @@ on_both_backends!(
     finished_dreams_refuse_what_the_contract_refuses,
     metadata_follows_an_edited_entry,
     counters_follow_outcomes,
+    recalled_entries_count_by_their_sessions_outcome,
 );
 
 const NOTES: &str = "# Notes\n\n- The staging database is on port 5432.\n- Deploys go through `./scripts/deploy.sh`.\n";
@@ -435,5 +436,66 @@ async fn counters_follow_outcomes(s: Arc<dyn Store>) {
             expect,
             "after the {outcome:?} session"
         );
+    }
+}
+
+/// An entry recall served in a session counts as helpful or harmful by the session's outcome
+/// at the next dream — and its `served` counter, bumped when it was served, is not counted
+/// again by the dream.
+async fn recalled_entries_count_by_their_sessions_outcome(s: Arc<dyn Store>) {
+    let store = new_store(s.as_ref(), "r").await;
+    put(
+        s.as_ref(),
+        &store,
+        "/notes.md",
+        "# Notes\n\n- The staging database is on port 5432.\n- Deploys need two approvals.\n",
+    )
+    .await;
+    let r = runner(&s);
+    for (day, outcome, expect) in [
+        (1, OutcomeStatus::Success, (2, 1, 0)),
+        (2, OutcomeStatus::Failure, (4, 1, 1)),
+    ] {
+        let sid = session(
+            s.as_ref(),
+            &store,
+            &format!("r{day}"),
+            day,
+            &[Turn::User("where is staging")],
+            Some(outcome),
+        )
+        .await;
+        // Served twice in the session: two servings, one session.
+        for _ in 0..2 {
+            let mut q = reverie_core::search::RecallQuery::new("staging database port");
+            q.limit = 1;
+            q.serve = Some(reverie_core::search::Via::Recall);
+            q.session_id = Some(sid.clone());
+            let found = s.recall(&store, &q).await.unwrap();
+            assert_eq!(found.len(), 1);
+            assert!(found[0].text.contains("5432"));
+        }
+        let d = r
+            .create(request(&store, &[sid], true, false))
+            .await
+            .unwrap();
+        let d = r.run(&d.id).await.unwrap();
+        assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+        let live = s
+            .list_entries(&store, Some(EntryState::Live))
+            .await
+            .unwrap();
+        let port = live.iter().find(|e| e.text.contains("5432")).unwrap();
+        assert_eq!(
+            (port.served, port.helpful, port.harmful),
+            expect,
+            "after the {outcome:?} session"
+        );
+        // The entry recall never served is not counted.
+        let other = live
+            .iter()
+            .find(|e| e.text.contains("two approvals"))
+            .unwrap();
+        assert_eq!((other.served, other.helpful, other.harmful), (0, 0, 0));
     }
 }

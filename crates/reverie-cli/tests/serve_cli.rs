@@ -1,0 +1,311 @@
+//! `reverie recall` and `reverie context` through the real binary, on SQLite and PostgreSQL:
+//! ranked results with provenance, serving counters, the token budget, the glossary always
+//! served, and bad input.
+
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Env {
+    dir: tempfile::TempDir,
+    database: String,
+}
+
+impl Env {
+    fn new(postgres: bool) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let database = if postgres {
+            reverie_testkit::pg::fresh_database()
+        } else {
+            dir.path().join("reverie.db").display().to_string()
+        };
+        let env = Env { dir, database };
+        env.ok(&["demo"]);
+        env
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_reverie"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("REVERIE_DATABASE_URL", &self.database)
+            .env("USER", "tester")
+            .env_remove("REVERIE_STORE")
+            .env_remove("REVERIE_ACTOR")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed ({:?}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], code: i32, needle: &str) {
+        let out = self.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{args:?}: {stderr} lacks {needle:?}"
+        );
+    }
+
+    fn served(&self, entry: &str) -> i64 {
+        self.json(&["entries", "show", "-s", "demo", entry])["served"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+fn recall_ranks_with_provenance_and_serves(postgres: bool) {
+    let env = Env::new(postgres);
+    let looked = env.json(&[
+        "recall",
+        "-s",
+        "demo",
+        "--no-serve",
+        "cargo",
+        "test",
+        "-n",
+        "3",
+    ]);
+    let looked = looked.as_array().unwrap();
+    assert_eq!(looked.len(), 3);
+    let scores: Vec<f64> = looked
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+    let top = &looked[0];
+    assert!(
+        top["text"].as_str().unwrap().contains("cargo test"),
+        "{top}"
+    );
+    // Dreamed entries carry where they came from.
+    let entry = &top["entry"];
+    assert!(entry["id"].as_str().unwrap().starts_with("ent_"));
+    let provenance = entry["provenance"].as_array().unwrap();
+    assert!(!provenance.is_empty(), "{entry}");
+    assert!(
+        provenance[0]["session_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("sesn_")
+    );
+    let id = entry["id"].as_str().unwrap().to_string();
+    let before = env.served(&id);
+    // Looking again serves nothing; recalling serves each result once.
+    env.json(&["recall", "-s", "demo", "--no-serve", "cargo", "test"]);
+    assert_eq!(env.served(&id), before);
+    let served = env.json(&["recall", "-s", "demo", "cargo", "test", "-n", "3"]);
+    assert_eq!(served[0]["entry"]["id"], id.as_str());
+    assert_eq!(env.served(&id), before + 1);
+    assert_eq!(served[0]["entry"]["served"].as_i64().unwrap(), before + 1);
+
+    // Filters: a path prefix, and a date after everything.
+    let elsewhere = env.json(&[
+        "recall",
+        "-s",
+        "demo",
+        "--no-serve",
+        "--prefix",
+        "/elsewhere/",
+        "cargo",
+    ]);
+    assert!(elsewhere.as_array().unwrap().is_empty());
+    let root = env.json(&[
+        "recall",
+        "-s",
+        "demo",
+        "--no-serve",
+        "--prefix",
+        "/",
+        "cargo",
+        "test",
+    ]);
+    assert_eq!(root[0]["entry"]["id"], id.as_str());
+    let later = env.json(&[
+        "recall",
+        "-s",
+        "demo",
+        "--no-serve",
+        "--since",
+        "2999-01-01",
+        "cargo",
+        "test",
+    ]);
+    assert!(later.as_array().unwrap().is_empty());
+    let text = env.ok(&["recall", "-s", "demo", "--no-serve", "staging", "deploy"]);
+    assert!(text.contains("/deploy.md"), "{text}");
+}
+
+fn context_fits_the_budget_and_always_serves_the_glossary(postgres: bool) {
+    let env = Env::new(postgres);
+    let c = env.json(&[
+        "context",
+        "-s",
+        "demo",
+        "-q",
+        "how do I run the tests",
+        "--budget",
+        "400",
+    ]);
+    let tokens = c["tokens"].as_u64().unwrap();
+    assert!(tokens <= 400 && tokens > 50, "{tokens}");
+    let text = c["text"].as_str().unwrap();
+    assert!(text.contains("## Index (/MEMORY.md)"), "{text}");
+    assert!(text.contains("## Relevant to"), "{text}");
+    let parts: Vec<&str> = c["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["part"].as_str().unwrap())
+        .collect();
+    assert_eq!(parts[0], "index", "{parts:?}");
+    assert!(parts.contains(&"relevant"));
+    // A larger budget shows more, never less.
+    let big = env.json(&[
+        "context",
+        "-s",
+        "demo",
+        "-q",
+        "how do I run the tests",
+        "--budget",
+        "4000",
+    ]);
+    assert!(big["items"].as_array().unwrap().len() > c["items"].as_array().unwrap().len());
+    assert!(big["tokens"].as_u64().unwrap() <= 4000);
+
+    // A glossary term in the query is served whatever the budget.
+    let tiny = env.json(&[
+        "context",
+        "-s",
+        "demo",
+        "-q",
+        "what is TLH in the tests",
+        "--budget",
+        "5",
+    ]);
+    let glossary: Vec<&Value> = tiny["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["part"] == "glossary")
+        .collect();
+    assert_eq!(glossary.len(), 1, "{tiny}");
+    assert!(glossary[0]["text"].as_str().unwrap().starts_with("**TLH**"));
+    assert_eq!(tiny["over_budget"], true);
+    assert!(tiny["relevant_left_out"].as_u64().unwrap() > 0);
+    // Entries shown count as served; --no-serve only looks.
+    let id = glossary[0]["entry_id"].as_str().unwrap().to_string();
+    let before = env.served(&id);
+    env.json(&[
+        "context",
+        "-s",
+        "demo",
+        "-q",
+        "what is TLH in the tests",
+        "--budget",
+        "5",
+        "--no-serve",
+    ]);
+    assert_eq!(env.served(&id), before);
+    env.json(&[
+        "context",
+        "-s",
+        "demo",
+        "-q",
+        "what is TLH in the tests",
+        "--budget",
+        "5",
+    ]);
+    assert_eq!(env.served(&id), before + 1);
+    // Text mode prints the context on stdout and the accounting on stderr.
+    let out = env.run(&["context", "-s", "demo", "-q", "TLH", "--budget", "300"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("**TLH**"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("of 300 tokens (o200k × 1.2)"));
+}
+
+fn bad_input_is_refused_by_name(postgres: bool) {
+    let env = Env::new(postgres);
+    env.fails(&["recall", "-s", "demo", "-n", "0", "x"], 2, "limit");
+    env.fails(&["recall", "-s", "demo", "-n", "101", "x"], 2, "limit");
+    env.fails(
+        &["recall", "-s", "demo", "--prefix", "nope", "x"],
+        2,
+        "nope",
+    );
+    env.fails(
+        &["recall", "-s", "demo", "--since", "tuesday", "x"],
+        2,
+        "tuesday",
+    );
+    env.fails(&["recall", "-s", "nosuchstore", "x"], 3, "nosuchstore");
+    env.fails(
+        &["recall", "-s", "demo", "--session", "sesn_0nope", "x"],
+        3,
+        "sesn_0nope",
+    );
+    env.fails(
+        &["recall", "-s", "demo", "--session", "bad id", "x"],
+        2,
+        "bad id",
+    );
+    env.fails(
+        &[
+            "recall",
+            "-s",
+            "demo",
+            "--session",
+            "sesn_1",
+            "--no-serve",
+            "x",
+        ],
+        2,
+        "--no-serve",
+    );
+    env.fails(&["context", "-s", "demo", "--budget", "0"], 2, "budget");
+    env.fails(&["context", "-s", "demo", "--safety", "0.5"], 2, "safety");
+    env.fails(
+        &["context", "-s", "demo", "--session", "sesn_0nope"],
+        3,
+        "sesn_0nope",
+    );
+}
+
+macro_rules! both {
+    ($($name:ident),+) => {$(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(false);
+            }
+            #[test]
+            fn postgres() {
+                super::$name(true);
+            }
+        }
+    )+};
+}
+
+both!(
+    recall_ranks_with_provenance_and_serves,
+    context_fits_the_budget_and_always_serves_the_glossary,
+    bad_input_is_refused_by_name
+);
