@@ -64,6 +64,9 @@ pub enum Cmd {
     /// List dreams, show one's changeset, approve or reject a proposal, cancel, revert.
     #[command(subcommand)]
     Dreams(DreamsCmd),
+    /// What dreams removed, merged, rewrote, superseded or archived over time; exits 1 when
+    /// something load-bearing was lost.
+    Drift(DriftArgs),
     /// Show or change a store's policy: budget, protected paths, memory tests, review.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -83,6 +86,28 @@ pub enum BenchCmd {
     /// Time a dream (per stage) and its peak memory over a generated store and sessions, at
     /// several scales.
     Dream(BenchDreamArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Only dreams applied after this store revision, or since this date (RFC 3339, or
+    /// YYYY-MM-DD for midnight UTC). [default: the whole history]
+    #[arg(long, value_name = "REVISION|DATE")]
+    pub since: Option<String>,
+    /// An entry helpful in at least this many successful sessions (and more often helpful
+    /// than harmful) is load-bearing.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = reverie_curate::drift::DEFAULT_MIN_HELPFUL,
+        value_parser = clap::value_parser!(i64).range(1..)
+    )]
+    pub min_helpful: i64,
+    /// List every change of every dream (the text report shows the first few of each).
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Debug, Args)]

@@ -100,6 +100,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Tour(a) => commands::tour::run(&ctx, a).await,
         Cmd::Dream(a) => commands::dream::dream(&ctx, a).await,
         Cmd::Dreams(cmd) => commands::dream::run(&ctx, cmd).await,
+        Cmd::Drift(a) => commands::drift::run(&ctx, a).await,
         Cmd::Policy(cmd) => commands::policy::run(&ctx, cmd).await,
         Cmd::Entries(cmd) => commands::policy::entries(&ctx, cmd).await,
         Cmd::Demo(a) => commands::demo::run(&ctx, a).await,

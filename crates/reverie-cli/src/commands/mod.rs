@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod demo;
 pub mod dream;
+pub mod drift;
 pub mod history;
 pub mod memory;
 pub mod policy;
