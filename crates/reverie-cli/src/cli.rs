@@ -86,6 +86,24 @@ pub enum BenchCmd {
     /// Time a dream (per stage) and its peak memory over a generated store and sessions, at
     /// several scales.
     Dream(BenchDreamArgs),
+    /// Time `reverie drift` over a generated store with 1,000 revisions of dreams and writes.
+    Drift(BenchDriftArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchDriftArgs {
+    /// Store revisions to build.
+    #[arg(long, default_value_t = 1000)]
+    pub revisions: usize,
+    /// One revision in this many is a dream; the others are memory writes.
+    #[arg(long, default_value_t = 2)]
+    pub dream_every: usize,
+    /// Turns of the session each dream reads.
+    #[arg(long, default_value_t = 6)]
+    pub turns: usize,
+    /// Times to run the drift computation (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
 }
 
 #[derive(Debug, Args)]

@@ -82,6 +82,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Cmd::Bench(cli::BenchCmd::Dream(a)) = cli.command {
         return commands::bench::dream(a, cli.json).await;
     }
+    if let Cmd::Bench(cli::BenchCmd::Drift(a)) = cli.command {
+        return commands::bench::drift(a, cli.json).await;
+    }
     let ctx = Ctx::open(&cli).await?;
     match cli.command {
         Cmd::Store(cmd) => commands::store::run(&ctx, cmd).await,

@@ -444,3 +444,172 @@ pub async fn dream(a: BenchDreamArgs, json_out: bool) -> Result<i32> {
     );
     Ok(0)
 }
+
+/// `reverie bench drift`: a store with `revisions` revisions — one in `dream_every` a dream
+/// over a generated session (adds, merges, supersessions, and archives under a budget of
+/// 4 KB), the others memory writes that replace a memory's notes by hand — then `reverie
+/// drift` over the whole history, timed against the baseline of loading its inputs (listing
+/// the dreams with their changesets, the entries and the policy) in the same run.
+pub async fn drift(a: crate::cli::BenchDriftArgs, json_out: bool) -> Result<i32> {
+    use reverie_curate::drift::{DEFAULT_MIN_HELPFUL, DriftInput, analyze};
+    let dir = std::env::temp_dir().join(format!("reverie-bench-drift-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let s = reverie_store::open(&dir.join("bench.db").display().to_string()).await?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let st = s
+        .create_store(NewStore {
+            name: "bench-drift".into(),
+            ..NewStore::default()
+        })
+        .await?;
+    let mut policy = Policy::default();
+    policy.budget.max_total_bytes = 4 * 1024;
+    s.set_policy(&st.id, &policy).await?;
+    let runner = reverie_dream::Runner::new(s.clone(), Arc::new(reverie_curate::Deterministic));
+    let actor = Actor::User {
+        user_id: "user_bench".into(),
+    };
+    let (mut revision, mut dreams, mut failed, mut step) = (0i64, 0usize, 0usize, 0usize);
+    let started = Instant::now();
+    while revision < a.revisions as i64 {
+        if step % a.dream_every.max(1) == a.dream_every.max(1) - 1 {
+            let (session, _) = generate_session(&s, &st.id, dreams, a.turns, &mut rng).await?;
+            let d = runner
+                .create(NewDream {
+                    inputs: vec![
+                        DreamInput::MemoryStore {
+                            memory_store_id: st.id.clone(),
+                        },
+                        DreamInput::Sessions {
+                            session_ids: vec![session],
+                        },
+                    ],
+                    model: ModelParam::Id(DETERMINISTIC_MODEL.into()),
+                    instructions: None,
+                    output_behavior: Some(OutputBehavior::UpdateExisting {
+                        memory_store_id: st.id.clone(),
+                    }),
+                    review: Some(false),
+                })
+                .await?;
+            let d = runner.run(&d.id).await?;
+            dreams += 1;
+            failed += usize::from(d.status != DreamStatus::Completed);
+        } else {
+            let mut content = format!("# Notes {}\n\n", step % 50);
+            for _ in 0..3 {
+                content.push_str(&format!("- {}\n", note(&mut rng)));
+            }
+            let path = format!("/notes/n{:02}.md", step % 50);
+            match s.get_memory_by_path(&st.id, &path).await {
+                Ok(m) => {
+                    let patch = reverie_store::MemoryPatch {
+                        content: Some(content),
+                        ..Default::default()
+                    };
+                    s.update_memory(&st.id, &m.id, patch, &actor).await?;
+                }
+                Err(_) => {
+                    s.create_memory(&st.id, &path, &content, &actor).await?;
+                }
+            }
+        }
+        step += 1;
+        revision = s.get_store(&st.id).await?.revision;
+    }
+    let built = started.elapsed();
+
+    // The drift command's work, `runs` times: load (the baseline), analyze, serialize.
+    let (mut load, mut rest, mut analysis, mut render, mut total) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    let mut report = None;
+    for _ in 0..a.runs.max(1) {
+        let t0 = Instant::now();
+        let st = s.get_store(&st.id).await?;
+        let records = super::drift::load_dreams(s.as_ref(), &st).await?;
+        let t_list = t0.elapsed();
+        let entries = s.list_entries(&st.id, None).await?;
+        let policy = s.get_policy(&st.id).await?;
+        let t1 = Instant::now();
+        let r = analyze(&DriftInput {
+            store_id: &st.id,
+            dreams: &records,
+            entries: &entries,
+            policy: &policy,
+            since: None,
+            min_helpful: DEFAULT_MIN_HELPFUL,
+        });
+        let t2 = Instant::now();
+        let body = serde_json::to_string_pretty(&r)?;
+        let t3 = Instant::now();
+        load.push(t_list.as_secs_f64());
+        rest.push((t1 - t0 - t_list).as_secs_f64());
+        analysis.push((t2 - t1).as_secs_f64());
+        render.push((t3 - t2).as_secs_f64());
+        total.push((t3 - t0).as_secs_f64());
+        report = Some((r, records.len(), entries.len(), body.len()));
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (r, records, entries, bytes) = report.expect("at least one run");
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = serde_json::json!({
+        "revisions": revision,
+        "dreams": dreams,
+        "dreams_failed": failed,
+        "dreams_loaded": records,
+        "entries": entries,
+        "ops": r.summary.ops.total(),
+        "ops_by_kind": r.summary.ops,
+        "lineages": r.summary.lineages,
+        "lost": r.summary.lost,
+        "load_bearing_lost": r.summary.load_bearing_lost,
+        "report_bytes": bytes,
+        "build_s": built.as_secs_f64(),
+        "list_dreams_and_changesets_s": median(&mut load),
+        "entries_and_policy_s": median(&mut rest),
+        "analyze_s": median(&mut analysis),
+        "json_s": median(&mut render),
+        "drift_total_s": median(&mut total),
+    });
+    if json_out {
+        json(&out);
+        return Ok(0);
+    }
+    let f = |k: &str| out[k].as_f64().unwrap_or(0.0) * 1000.0;
+    table(&[
+        vec![
+            "revisions".into(),
+            "dreams".into(),
+            "entries".into(),
+            "ops".into(),
+            "lineages".into(),
+            "list dreams+changesets".into(),
+            "entries+policy".into(),
+            "analyze".into(),
+            "JSON".into(),
+            "drift total".into(),
+        ],
+        vec![
+            revision.to_string(),
+            format!("{dreams} ({failed} failed)"),
+            entries.to_string(),
+            r.summary.ops.total().to_string(),
+            r.summary.lineages.to_string(),
+            format!("{:.1} ms", f("list_dreams_and_changesets_s")),
+            format!("{:.1} ms", f("entries_and_policy_s")),
+            format!("{:.1} ms", f("analyze_s")),
+            format!("{:.1} ms", f("json_s")),
+            format!("{:.1} ms", f("drift_total_s")),
+        ],
+    ]);
+    emit("");
+    emit(&format!(
+        "(median of {} runs; the store took {:.1} s to build; SQLite synchronous=FULL; drift over the whole history)",
+        a.runs.max(1),
+        built.as_secs_f64()
+    ));
+    Ok(0)
+}
