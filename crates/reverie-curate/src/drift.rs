@@ -490,6 +490,10 @@ mod tests {
         })
     }
 
+    fn dream_ids(r: &DriftReport) -> Vec<&str> {
+        r.dreams.iter().map(|d| d.dream_id.as_str()).collect()
+    }
+
     fn texts(ds: &[Detail]) -> Vec<&str> {
         ds.iter().map(|d| d.text.as_str()).collect()
     }
@@ -793,6 +797,15 @@ mod tests {
         assert_eq!(r.dreams.len(), 1);
         assert_eq!(r.dreams[0].state, DreamState::Reverted);
         assert!(r.lineages.is_empty());
+        // The `create_new` dream that made a store is part of that store's history.
+        let mut origin = dream("drm_01o", 1, vec![archive("ent_a")]);
+        origin.dream.output_behavior = OutputBehavior::CreateNew;
+        origin.dream.outputs = vec![reverie_core::dream::DreamOutput {
+            memory_store_id: S.into(),
+        }];
+        let r = run(&[origin], &entries, &Policy::default());
+        assert_eq!(dream_ids(&r), ["drm_01o"]);
+        assert_eq!(r.summary.ops.archive, 1);
         // Since revision 3: nothing happened.
         let r = run_since(&all, &entries, &Policy::default(), Some(3));
         assert!(r.dreams.is_empty() && r.lineages.is_empty());
