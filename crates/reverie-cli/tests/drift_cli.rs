@@ -144,11 +144,11 @@ fn projection(r: &Value) -> Value {
         })
         .collect();
     lineages.sort();
-    serde_json::json!({
-        "summary": r["summary"],
-        "dreams": arr(&r["dreams"]).iter().map(|d| (d["state"].clone(), d["ops"].clone())).collect::<Vec<_>>(),
-        "lineages": lineages,
-    })
+    let dreams: Vec<(Value, Value)> = arr(&r["dreams"])
+        .iter()
+        .map(|d| (d["state"].clone(), d["ops"].clone()))
+        .collect();
+    serde_json::json!({"summary": r["summary"], "dreams": dreams, "lineages": lineages})
 }
 
 /// The whole story on one backend; returns the projection of the report after the example

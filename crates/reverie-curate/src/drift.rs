@@ -17,11 +17,11 @@
 //!   into and with what superseded it (from the changesets, and from `superseded_by` in the
 //!   metadata for links made before the window). Index lines are derived from the memories
 //!   and are only counted, never followed.
-//! - **Details lost.** The load-bearing details ([`details`](crate::text::details)) of any text a lineage had
-//!   in the window that none of its live texts holds now. Details only superseded entries ever
-//!   held are reported apart, as *superseded*: a supersession by newer, contradicting evidence
-//!   is the recorded exception of guarantee 4 (the old entry stays restorable), and alerting on
-//!   every corrected port number would bury real losses.
+//! - **Details lost.** The load-bearing details ([`details`](crate::text::details())) of any
+//!   text a lineage had in the window that none of its live texts holds now. Details only
+//!   superseded entries ever held are reported apart, as *superseded*: a supersession by newer,
+//!   contradicting evidence is the recorded exception of guarantee 4 (the old entry stays
+//!   restorable), and alerting on every corrected port number would bury real losses.
 //! - **Lost.** A lineage with no live entry (archived, or removed), or with details lost.
 //! - **Load-bearing.** A lineage with a pinned entry, a text covered by a memory test
 //!   (`must_contain` text, `recall` expectation), or an entry helpful in at least
