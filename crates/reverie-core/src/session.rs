@@ -278,6 +278,10 @@ pub struct Event {
     pub sidechain: bool,
     /// The subagent that produced it, when the source says.
     pub agent_id: Option<String>,
+    /// Who said it, when the source names the participant (OpenAI's `name`, a chat's speaker):
+    /// in a conversation among people, what a statement is about depends on who made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
     pub text: Option<String>,
     pub tool_name: Option<String>,
     pub tool_use_id: Option<String>,
@@ -299,6 +303,7 @@ impl Event {
             parent_uuid: None,
             sidechain: false,
             agent_id: None,
+            speaker: None,
             text: None,
             tool_name: None,
             tool_use_id: None,

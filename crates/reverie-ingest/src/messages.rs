@@ -109,11 +109,19 @@ fn openai_message(m: &Value) -> Vec<Event> {
     let role = m.get("role").and_then(Value::as_str).unwrap_or("");
     let content = m.get("content").unwrap_or(&Value::Null);
     let mut events = Vec::new();
+    // A participant's name (multi-party chats send every person as `user` with a `name`).
+    let speaker = string(m.get("name")).filter(|n| !n.trim().is_empty());
     match role {
-        "user" => events.push(text_event(EventKind::User, flatten(content))),
+        "user" => {
+            let mut e = text_event(EventKind::User, flatten(content));
+            e.speaker = speaker;
+            events.push(e);
+        }
         "assistant" => {
             if !content.is_null() && !flatten(content).is_empty() {
-                events.push(text_event(EventKind::Assistant, flatten(content)));
+                let mut e = text_event(EventKind::Assistant, flatten(content));
+                e.speaker = speaker;
+                events.push(e);
             }
             if let Some(refusal) = m.get("refusal").and_then(Value::as_str) {
                 let mut e = text_event(EventKind::Assistant, refusal.to_string());
@@ -182,6 +190,8 @@ pub fn looks_openai(doc: &Value) -> bool {
             m.get("role").and_then(Value::as_str),
             Some("tool" | "developer" | "function")
         ) || m.get("tool_calls").is_some()
+            // A participant's name is OpenAI's; the Messages API has none.
+            || m.get("name").is_some()
             || m.get("content")
                 .and_then(Value::as_array)
                 .is_some_and(|parts| {
@@ -240,6 +250,25 @@ mod tests {
         assert!(ev[3].is_error);
         assert_eq!(ev[4].line, Some(4));
         assert_eq!(meta.model.as_deref(), Some("claude-sonnet-4-5"));
+    }
+
+    #[test]
+    fn openai_names_are_speakers() {
+        let doc = json!({
+            "messages": [
+                {"role": "user", "name": "Caroline", "content": "I went to a support group yesterday."},
+                {"role": "user", "name": "Melanie", "content": "I painted a lake sunrise."},
+                {"role": "user", "name": " ", "content": "Nobody named."},
+                {"role": "assistant", "name": "helper", "content": "Noted."}
+            ]
+        });
+        assert!(is_conversation(&doc) && looks_openai(&doc));
+        let ev = parse_openai(&doc, &mut Meta::default());
+        let speakers: Vec<Option<&str>> = ev.iter().map(|e| e.speaker.as_deref()).collect();
+        assert_eq!(
+            speakers,
+            [Some("Caroline"), Some("Melanie"), None, Some("helper")]
+        );
     }
 
     #[test]

@@ -53,7 +53,7 @@ macro_rules! session_cols {
 macro_rules! event_cols {
     () => {
         "seq, kind, line, ts, uuid, parent_uuid, sidechain, agent_id, text, tool_name, tool_use_id, \
-         tool_input, is_error, subtype"
+         tool_input, is_error, subtype, speaker"
     };
 }
 
@@ -112,6 +112,7 @@ macro_rules! impl_session_dao {
                     tool_input: r.try_get("tool_input")?,
                     is_error: r.try_get("is_error")?,
                     subtype: r.try_get("subtype")?,
+                    speaker: r.try_get("speaker")?,
                 })
             }
 
@@ -259,7 +260,8 @@ macro_rules! impl_session_dao {
                                 .push_bind(&e.tool_use_id)
                                 .push_bind(&e.tool_input)
                                 .push_bind(e.is_error)
-                                .push_bind(&e.subtype);
+                                .push_bind(&e.subtype)
+                                .push_bind(&e.speaker);
                         });
                         q.build().execute(&mut *self).await.map_err(db_err)?;
                     }
