@@ -64,10 +64,12 @@ pub enum EntryKind {
     Glossary,
     /// A line of the index the dream maintains.
     Index,
+    /// What was said in a conversation among people, by whom and when, compressed.
+    Episode,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 8] = [
+    pub const ALL: [EntryKind; 9] = [
         EntryKind::Manual,
         EntryKind::MemoryWrite,
         EntryKind::Instruction,
@@ -76,6 +78,7 @@ impl EntryKind {
         EntryKind::Fact,
         EntryKind::Glossary,
         EntryKind::Index,
+        EntryKind::Episode,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl EntryKind {
             EntryKind::Fact => "fact",
             EntryKind::Glossary => "glossary",
             EntryKind::Index => "index",
+            EntryKind::Episode => "episode",
         }
     }
 

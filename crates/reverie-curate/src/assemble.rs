@@ -91,6 +91,12 @@ pub fn render_doc(doc: &Doc, entries: &[Work], members: &[usize]) -> Option<Stri
             }
         }
     }
+    // New entries in order of section, then of when they were said, so that a memory reads
+    // in the order things happened.
+    appends.sort_by(|&a, &b| {
+        let (x, y) = (&entries[a].meta, &entries[b].meta);
+        (&x.section, x.first_seen, &x.text).cmp(&(&y.section, y.first_seen, &y.text))
+    });
     for &i in &appends {
         kept += 1;
         edits.push(Edit::Append {

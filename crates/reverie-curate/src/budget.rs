@@ -17,7 +17,8 @@ use crate::pipeline::Failure;
 
 /// How useful an entry is: higher stays longer.
 ///
-/// Its kind sets a base (instructions and corrections, the user's own words, highest); each
+/// Its kind sets a base (instructions and corrections, the user's own words, highest;
+/// episodes of conversations lowest); each
 /// success it was served in adds, each failure subtracts more; being served and being said in
 /// more sessions add a little, logarithmically; evidence from the last week adds a point (what
 /// the sessions just said should not be the first to go); age since it was last seen
@@ -29,6 +30,8 @@ pub fn score(e: &Work, now: Timestamp) -> f64 {
         EntryKind::Lesson => 2.5,
         EntryKind::Manual | EntryKind::MemoryWrite | EntryKind::Glossary => 2.0,
         EntryKind::Fact => 1.5,
+        // A record of what was said: the first to fade, oldest first.
+        EntryKind::Episode => 1.0,
         EntryKind::Index => f64::INFINITY,
     };
     let sessions = {

@@ -270,11 +270,13 @@ pub async fn consolidate(
     }
 
     // Pairs of entries about the same subject: LSH candidates, verified by exact Jaccard over
-    // shingles computed once, plus exact duplicates. Index lines are derived and never paired.
+    // shingles computed once, plus exact duplicates. Index lines are derived and episodes are
+    // records of what was said when, not claims that a later one contradicts: neither is
+    // paired.
     let pairable: Vec<usize> = live
         .iter()
         .copied()
-        .filter(|&i| entries[i].meta.kind != EntryKind::Index)
+        .filter(|&i| !matches!(entries[i].meta.kind, EntryKind::Index | EntryKind::Episode))
         .collect();
     let mut shingles: Vec<Vec<u64>> = vec![Vec::new(); entries.len()];
     let mut lsh = text::Lsh::new(text::SAME_SUBJECT);

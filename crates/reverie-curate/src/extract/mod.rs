@@ -10,6 +10,7 @@
 //! | `glossary` | "by 'X' we mean Y", "X is short for Y"… | `Glossary` | `/glossary.md` |
 //! | `memory_writes` | the memory tool's writes, `Write`/`Edit` of memory files | `MemoryWrite` | the written path |
 //! | `injection` | tool output that reads as an instruction to the agent | `Instruction`, flagged | `/instructions.md`, `[project]` |
+//! | `episodes` | what the people in a conversation (a session without tools) said, compressed, within the budget's room | `Episode` | `/conversations/YYYY-MM.md`, `[YYYY-MM-DD]` |
 //!
 //! What is never read (`junk`): thinking, summaries and compactions (they restate earlier
 //! turns), subagents' prompts, injected tags (`<system-reminder>`…), harness messages,
@@ -20,6 +21,7 @@
 //! saying the same thing in the same place are one, with all their evidence.
 
 mod corrections;
+mod episodes;
 mod facts;
 mod glossary;
 mod injection;
@@ -31,7 +33,7 @@ mod util;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use reverie_core::session::Event;
+use reverie_core::session::{Event, EventKind};
 
 use crate::candidate::Candidate;
 use crate::curator::Known;
@@ -44,15 +46,24 @@ pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
     let mut out = Vec::new();
     let mut files = memory_writes::Files::new(&input.store.memories);
     let mut statements = Vec::new();
-    for session in &input.sessions {
-        let ctx = util::Ctx::new(session);
+    let ctxs: Vec<util::Ctx<'_>> = input.sessions.iter().map(util::Ctx::new).collect();
+    for ctx in &ctxs {
         let mut claimed = BTreeSet::new();
-        out.extend(glossary::extract(&ctx, &mut claimed));
-        out.extend(requests::extract(&ctx, &mut claimed, &terms));
-        out.extend(lessons::extract(&ctx));
-        out.extend(memory_writes::extract(&ctx, &mut files, &terms));
-        out.extend(injection::extract(&ctx));
-        statements.extend(facts::statements(&ctx, &claimed, &terms));
+        out.extend(glossary::extract(ctx, &mut claimed));
+        // Requests and corrections are said to an agent: a chat among people, with no
+        // assistant in it, has none ("never give up!" is not an instruction).
+        if ctx.events().iter().any(|e| {
+            matches!(
+                e.kind,
+                EventKind::Assistant | EventKind::ToolUse | EventKind::Thinking
+            )
+        }) {
+            out.extend(requests::extract(ctx, &mut claimed, &terms));
+        }
+        out.extend(lessons::extract(ctx));
+        out.extend(memory_writes::extract(ctx, &mut files, &terms));
+        out.extend(injection::extract(ctx));
+        statements.extend(facts::statements(ctx, &claimed, &terms));
     }
     out.extend(facts::extract(&statements, known, &terms));
     let flagged: Vec<String> = out
@@ -62,6 +73,10 @@ pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
         .collect();
     injection::flag_quotes(&mut out, &flagged);
     let mut out = finish(out, &terms);
+    // Episodes take the room everything else leaves.
+    let room = episode_room(input, &out);
+    out.extend(finish(episodes::extract(input, &ctxs, room), &terms));
+    sort(&mut out);
     // Evidence oldest first: sessions in the input's order (by start time), events in theirs.
     let order: BTreeMap<&str, usize> = input
         .sessions
@@ -78,6 +93,43 @@ pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
         });
     }
     out
+}
+
+/// The bytes the index line of a new memory takes at most: `- [rel](rel) — description`
+/// with a description of up to 60 bytes.
+fn index_line_bytes(path: &str) -> u64 {
+    2 * path.trim_start_matches('/').len() as u64 + 71
+}
+
+/// The bytes episodes may take: the budget less what the store's other memories hold, what
+/// the other candidates will add to them, and the index lines of the memories they create.
+fn episode_room(input: &DreamInput, others: &[Candidate]) -> u64 {
+    let memories = &input.store.memories;
+    let held: u64 = memories
+        .iter()
+        .filter(|m| !m.path.starts_with(episodes::FOLDER))
+        .map(|m| m.content.len() as u64)
+        .sum();
+    let added: u64 = others.iter().map(|c| c.text.len() as u64 + 3).sum();
+    let new_paths: BTreeSet<&str> = others
+        .iter()
+        .map(|c| c.path.as_str())
+        .filter(|p| !memories.iter().any(|m| m.path == *p))
+        .collect();
+    let index = &input.store.policy.budget.index_path;
+    let index_header = if memories.iter().any(|m| &m.path == index) {
+        0
+    } else {
+        // "# Memory files\n\n", and a little more.
+        20
+    };
+    let new_lines: u64 = new_paths.iter().map(|p| index_line_bytes(p)).sum();
+    input
+        .store
+        .policy
+        .budget
+        .max_total_bytes
+        .saturating_sub(held + added + new_lines + index_header)
 }
 
 /// The store paths a session viewed through the memory tool (`/memories/x.md` → `/x.md`),
@@ -130,6 +182,12 @@ fn finish(candidates: Vec<Candidate>, terms: &[&str]) -> Vec<Candidate> {
         c.flags.sort();
         c.flags.dedup();
     }
+    sort(&mut out);
+    out
+}
+
+/// Candidates by place, then text.
+fn sort(out: &mut [Candidate]) {
     out.sort_by(|a, b| {
         (&a.path, &a.section, &a.text, a.kind, &a.evidence).cmp(&(
             &b.path,
@@ -139,5 +197,4 @@ fn finish(candidates: Vec<Candidate>, terms: &[&str]) -> Vec<Candidate> {
             &b.evidence,
         ))
     });
-    out
 }
