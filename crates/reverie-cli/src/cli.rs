@@ -73,6 +73,12 @@ pub enum Cmd {
     /// List a store's entries with their metadata; pin, unpin or restore one.
     #[command(subcommand)]
     Entries(EntriesCmd),
+    /// Search a store's entries, best first (BM25, the same on SQLite and PostgreSQL); the
+    /// results count as served unless --no-serve.
+    Recall(RecallArgs),
+    /// What an agent should read at the start of a session: the glossary entries the query
+    /// names, pinned entries, the index and the most relevant entries, within a token budget.
+    Context(ContextArgs),
     /// The main demo: ingest the bundled example sessions, dream, and print the changeset and
     /// the resulting memory.
     Demo(DemoArgs),
@@ -88,6 +94,19 @@ pub enum BenchCmd {
     Dream(BenchDreamArgs),
     /// Time `reverie drift` over a generated store with 1,000 revisions of dreams and writes.
     Drift(BenchDriftArgs),
+    /// Evidence recall on LoCoMo conversations: memory dreamed to a fraction of the raw size
+    /// against BM25 over every raw turn and over the most recent turns.
+    Locomo(BenchLocomoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchLocomoArgs {
+    /// A folder of LoCoMo files (*.json), or one file.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The memory's budget, as a fraction of the raw transcript's size.
+    #[arg(long, default_value_t = 0.25)]
+    pub budget: f64,
 }
 
 #[derive(Debug, Args)]
@@ -429,6 +448,53 @@ pub struct StoreArg {
     /// The memory store, by id or by name.
     #[arg(long, short = 's', env = "REVERIE_STORE")]
     pub store: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RecallArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// What to search for.
+    #[arg(required = true, num_args = 1.., value_name = "QUERY")]
+    pub query: Vec<String>,
+    /// Return at most this many entries (1 to 100).
+    #[arg(long, short = 'n', default_value_t = reverie_core::search::DEFAULT_RECALL_LIMIT)]
+    pub limit: usize,
+    /// Only entries of memories under this path prefix (ending in /).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Only entries whose text changed at or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// The session the results are served in, so that the next dream counts them as helpful
+    /// or harmful by its outcome.
+    #[arg(long, value_name = "SESSION_ID")]
+    pub session: Option<String>,
+    /// Only look: do not count the results as served.
+    #[arg(long, conflicts_with = "session")]
+    pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// What the session is about: picks the glossary entries and the relevant entries.
+    #[arg(long, short = 'q')]
+    pub query: Option<String>,
+    /// The most tokens the context may take (o200k tokens times the safety factor).
+    #[arg(long, default_value_t = reverie_core::context::DEFAULT_BUDGET)]
+    pub budget: usize,
+    /// o200k counts are multiplied by this (no exact offline tokenizer exists for current
+    /// Claude models; o200k is a close stand-in).
+    #[arg(long, default_value_t = reverie_core::context::DEFAULT_SAFETY)]
+    pub safety: f64,
+    /// The session the context is served in (see `recall --session`).
+    #[arg(long, value_name = "SESSION_ID")]
+    pub session: Option<String>,
+    /// Only look: do not count the entries shown as served.
+    #[arg(long, conflicts_with = "session")]
+    pub no_serve: bool,
 }
 
 #[derive(Debug, Args)]

@@ -82,6 +82,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Cmd::Bench(cli::BenchCmd::Dream(a)) = cli.command {
         return commands::bench::dream(a, cli.json).await;
     }
+    if let Cmd::Bench(cli::BenchCmd::Locomo(a)) = cli.command {
+        return commands::locomo::run(a, cli.json).await;
+    }
     if let Cmd::Bench(cli::BenchCmd::Drift(a)) = cli.command {
         return commands::bench::drift(a, cli.json).await;
     }
@@ -106,6 +109,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Drift(a) => commands::drift::run(&ctx, a).await,
         Cmd::Policy(cmd) => commands::policy::run(&ctx, cmd).await,
         Cmd::Entries(cmd) => commands::policy::entries(&ctx, cmd).await,
+        Cmd::Recall(a) => commands::serve::recall(&ctx, a).await,
+        Cmd::Context(a) => commands::serve::context(&ctx, a).await,
         Cmd::Demo(a) => commands::demo::run(&ctx, a).await,
         Cmd::Bench(_) => unreachable!("handled before opening a database"),
     }
