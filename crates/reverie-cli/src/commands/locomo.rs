@@ -616,7 +616,7 @@ async fn ingest_session(
     Ok(created.id)
 }
 
-/// Means over questions: method → [recall@5, @10, @20].
+/// Means over questions: method → `[recall@5, @10, @20]`.
 fn means<'a>(qs: impl Iterator<Item = &'a Scored> + Clone) -> BTreeMap<&'static str, [f64; 3]> {
     let n = qs.clone().count().max(1) as f64;
     METHODS
