@@ -97,6 +97,25 @@ pub enum BenchCmd {
     /// Evidence recall on LoCoMo conversations: memory dreamed to a fraction of the raw size
     /// against BM25 over every raw turn and over the most recent turns.
     Locomo(BenchLocomoArgs),
+    /// Recall and context latency (p50, p99) on a generated 2,000-memory store, beside a
+    /// memory read and an in-memory BM25 in the same run (--database for PostgreSQL).
+    Recall(BenchRecallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchRecallArgs {
+    /// Memories in the generated store (about 1 KB, eight notes each).
+    #[arg(long, default_value_t = 2000)]
+    pub memories: usize,
+    /// Timed queries.
+    #[arg(long, default_value_t = 1000)]
+    pub queries: usize,
+    /// Untimed queries first.
+    #[arg(long, default_value_t = 50)]
+    pub warmup: usize,
+    /// Results per recall.
+    #[arg(short, default_value_t = 10, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100))]
+    pub k: usize,
 }
 
 #[derive(Debug, Args)]

@@ -85,6 +85,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Cmd::Bench(cli::BenchCmd::Locomo(a)) = cli.command {
         return commands::locomo::run(a, cli.json).await;
     }
+    if let Cmd::Bench(cli::BenchCmd::Recall(a)) = cli.command {
+        return commands::bench_serve::recall(a, cli.database, cli.json).await;
+    }
     if let Cmd::Bench(cli::BenchCmd::Drift(a)) = cli.command {
         return commands::bench::drift(a, cli.json).await;
     }

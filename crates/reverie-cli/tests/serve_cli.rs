@@ -289,6 +289,72 @@ fn bad_input_is_refused_by_name(postgres: bool) {
     );
 }
 
+/// `reverie bench recall` on a small store: it runs, and recall ranks every query exactly as
+/// the in-memory BM25 does (it exits 1 otherwise).
+fn bench_recall_matches_the_in_memory_ranking(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reverie"));
+    if postgres {
+        cmd.args(["--database", &reverie_testkit::pg::fresh_database()]);
+    } else {
+        cmd.env_remove("REVERIE_DATABASE_URL");
+    }
+    let out = cmd
+        .args([
+            "--json",
+            "bench",
+            "recall",
+            "--memories",
+            "40",
+            "--queries",
+            "25",
+        ])
+        .args(["--warmup", "2"])
+        .env("TMPDIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["backend"], if postgres { "postgres" } else { "sqlite" });
+    assert_eq!(v["recall_matches_in_memory_bm25"], 25);
+    assert_eq!(
+        v["memories"], 42,
+        "40 generated, the glossary and the index"
+    );
+    assert!(v["mean_results"].as_f64().unwrap() > 5.0, "{v}");
+    assert!(v["mean_context_tokens"].as_f64().unwrap() <= 4000.0, "{v}");
+    let ops: Vec<&str> = v["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            "get_memory",
+            "bm25_in_memory",
+            "recall",
+            "recall_served",
+            "context",
+            "context_render"
+        ]
+    );
+    assert!(
+        v["ops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["p50_ms"].as_f64().unwrap() > 0.0),
+        "{v}"
+    );
+}
+
 macro_rules! both {
     ($($name:ident),+) => {$(
         mod $name {
@@ -307,5 +373,6 @@ macro_rules! both {
 both!(
     recall_ranks_with_provenance_and_serves,
     context_fits_the_budget_and_always_serves_the_glossary,
-    bad_input_is_refused_by_name
+    bad_input_is_refused_by_name,
+    bench_recall_matches_the_in_memory_ranking
 );

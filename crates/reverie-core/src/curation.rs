@@ -146,6 +146,9 @@ pub struct EntryMeta {
     pub dream_id: Option<String>,
 }
 
+/// The memory the dream keeps definitions in; context re-serves its entries by term.
+pub const GLOSSARY_PATH: &str = "/glossary.md";
+
 /// The term a glossary entry defines: `**term**: definition` or `**term** — definition` gives
 /// `term` (trimmed, at most 80 bytes).
 pub fn glossary_term(text: &str) -> Option<&str> {

@@ -153,7 +153,8 @@ fn glossary_terms(entries: &[EntryMeta]) -> Vec<&str> {
         .iter()
         .filter(|e| {
             e.state == EntryState::Live
-                && (e.kind == EntryKind::Glossary || e.path == "/glossary.md")
+                && (e.kind == EntryKind::Glossary
+                    || e.path == reverie_core::curation::GLOSSARY_PATH)
         })
         .filter_map(|e| {
             let (term, _) = e.text.strip_prefix("**")?.split_once("**")?;

@@ -213,7 +213,9 @@ fn glossary_terms(entries: &[Work]) -> Vec<String> {
     let mut terms: Vec<String> = entries
         .iter()
         .filter(|e| {
-            e.is_live() && (e.meta.kind == EntryKind::Glossary || e.meta.path == "/glossary.md")
+            e.is_live()
+                && (e.meta.kind == EntryKind::Glossary
+                    || e.meta.path == reverie_core::curation::GLOSSARY_PATH)
         })
         .filter_map(|e| reverie_core::curation::glossary_term(&e.meta.text).map(str::to_string))
         .collect();

@@ -25,6 +25,7 @@ mod params;
 mod postgres;
 mod rows;
 mod rows_dreams;
+pub mod serving;
 mod sqlite;
 
 use std::sync::Arc;

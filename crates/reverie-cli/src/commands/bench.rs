@@ -27,7 +27,7 @@ use reverie_store::{NewSession, NewStore, SessionBatch, Store};
 use crate::cli::BenchDreamArgs;
 use crate::output::{emit, json, table};
 
-const SUBJECTS: [&str; 24] = [
+pub(super) const SUBJECTS: [&str; 24] = [
     "the API server",
     "the admin UI",
     "the test database",
@@ -63,7 +63,7 @@ const FACTS: [&str; 8] = [
     "times out after {n}ms under load",
     "is owned by the {w} team; ask in #{w} before changing it",
 ];
-const WORDS: [&str; 16] = [
+pub(super) const WORDS: [&str; 16] = [
     "tallyho", "ledger", "orbit", "quill", "harbor", "ember", "sprout", "atlas", "cobalt", "delta",
     "falcon", "garnet", "lumen", "nimbus", "onyx", "pylon",
 ];
@@ -96,7 +96,11 @@ fn note(rng: &mut impl Rng) -> String {
 
 /// Generates the store: `n` memories of eight notes, a tenth of them repeating or rephrasing a
 /// note of another memory.
-async fn generate_store(s: &Arc<dyn Store>, n: usize, rng: &mut impl Rng) -> Result<(String, u64)> {
+pub(super) async fn generate_store(
+    s: &Arc<dyn Store>,
+    n: usize,
+    rng: &mut impl Rng,
+) -> Result<(String, u64)> {
     let store = s
         .create_store(NewStore {
             name: "bench".into(),
@@ -138,7 +142,7 @@ async fn generate_store(s: &Arc<dyn Store>, n: usize, rng: &mut impl Rng) -> Res
 }
 
 /// One generated session of `turns` turns.
-async fn generate_session(
+pub(super) async fn generate_session(
     s: &Arc<dyn Store>,
     store: &str,
     k: usize,
@@ -279,7 +283,7 @@ async fn generate_session(
 }
 
 /// The peak resident memory of this process, in bytes (Linux).
-fn peak_rss() -> Option<u64> {
+pub(super) fn peak_rss() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

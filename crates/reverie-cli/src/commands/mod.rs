@@ -1,6 +1,7 @@
 //! One module per family of commands.
 
 pub mod bench;
+pub mod bench_serve;
 pub mod demo;
 pub mod dream;
 pub mod drift;

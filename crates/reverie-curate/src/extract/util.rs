@@ -24,7 +24,7 @@ pub(crate) const LESSONS: &str = "/lessons.md";
 /// Where facts stated again go.
 pub(crate) const FACTS: &str = "/facts.md";
 /// Where definitions go.
-pub(crate) const GLOSSARY: &str = "/glossary.md";
+pub(crate) const GLOSSARY: &str = reverie_core::curation::GLOSSARY_PATH;
 
 /// Who said a turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,9 +13,7 @@ use reverie_core::content::sha256_hex;
 use reverie_core::curation::{EntryKind, EntryMeta, EntryState, manual_entry_id};
 use reverie_core::entry::Document;
 use reverie_core::id::{IdKind, check_id};
-use reverie_core::search::{
-    self, CorpusStats, RecallQuery, Recalled, Via, fts_token, term_frequencies,
-};
+use reverie_core::search::{self, CorpusStats, RecallQuery, Recalled, Via, fts_token};
 use reverie_core::{Error, Result, Timestamp};
 
 use super::SqlStore;
@@ -231,10 +229,20 @@ async fn recall_in<C: Dao + DreamDao + SearchDao + ?Sized>(
     // Every entry holding a query term is a candidate, so these are the exact document
     // frequencies; filters narrow the results, not the statistics.
     let wanted: BTreeSet<&str> = tokens.iter().map(String::as_str).collect();
+    // Each candidate's frequencies of the query's terms: the only ones its score reads.
+    let tfs: Vec<BTreeMap<&str, u32>> = candidates
+        .iter()
+        .map(|c| {
+            let mut tf: BTreeMap<&str, u32> = BTreeMap::new();
+            for t in c.terms.split(' ').filter(|t| wanted.contains(t)) {
+                *tf.entry(t).or_insert(0) += 1;
+            }
+            tf
+        })
+        .collect();
     let mut df: BTreeMap<&str, u64> = BTreeMap::new();
-    for c in &candidates {
-        let held: BTreeSet<&str> = c.terms.split(' ').filter(|t| wanted.contains(t)).collect();
-        for t in held {
+    for tf in &tfs {
+        for t in tf.keys() {
             *df.entry(t).or_insert(0) += 1;
         }
     }
@@ -244,19 +252,18 @@ async fn recall_in<C: Dao + DreamDao + SearchDao + ?Sized>(
         .index_path;
     let mut scored: Vec<(f64, &CandidateRow)> = candidates
         .iter()
-        .filter(|c| c.path != index_path)
-        .filter(|c| {
+        .zip(&tfs)
+        .filter(|(c, _)| c.path != index_path)
+        .filter(|(c, _)| {
             query
                 .path_prefix
                 .as_deref()
                 .is_none_or(|p| c.path.starts_with(p))
         })
-        .filter(|c| query.since.is_none_or(|t| c.updated_at >= t.micros()))
-        .map(|c| {
-            let terms: Vec<String> = c.terms.split(' ').map(str::to_string).collect();
-            let tf = term_frequencies(&terms);
+        .filter(|(c, _)| query.since.is_none_or(|t| c.updated_at >= t.micros()))
+        .map(|(c, tf)| {
             let len = u32::try_from(c.term_count).unwrap_or(u32::MAX);
-            (search::score(&tokens, &tf, len, &df, &stats), c)
+            (search::score(&tokens, tf, len, &df, &stats), c)
         })
         .filter(|(s, _)| *s > 0.0)
         .collect();
