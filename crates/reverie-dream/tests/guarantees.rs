@@ -25,6 +25,7 @@ on_both_backends!(
     memory_tests_gate_the_output,
     the_same_input_gives_the_same_output,
     a_write_during_a_dream_is_never_lost,
+    a_serving_during_a_dream_is_kept,
 );
 
 const NOTES: &str = "# Notes\n\n- Run `cargo test --workspace` before committing.\n- run `cargo test --workspace` before committing\n- The staging database is on port 5432.\n- Deploys go through `./scripts/deploy.sh`.\n";
@@ -522,4 +523,34 @@ async fn a_write_during_a_dream_is_never_lost(s: Arc<dyn Store>) {
     let after = contents(s.as_ref(), &store).await;
     assert_eq!(after["/elsewhere.md"], "- Unrelated, written meanwhile.\n");
     assert!(after["/notes.md"].contains("port 6543"));
+}
+
+async fn a_serving_during_a_dream_is_kept(s: Arc<dyn Store>) {
+    // Serving changes no memory, so the dream commits; the entry it served keeps the count.
+    let (store, sid) = setup(&s).await;
+    let mut c = Scripted::new(vec![moved(&sid)]);
+    c.meddle = Some(Meddle::Serve {
+        store: s.clone(),
+        store_id: store.clone(),
+        query: "deploy script".into(),
+    });
+    let c = Arc::new(c);
+    let r = reverie_dream::Runner::new(s.clone(), c.clone());
+    let d = r
+        .create(request(&store, &[sid], true, false))
+        .await
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+    assert_eq!(c.extractions.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let live = s
+        .list_entries(&store, Some(EntryState::Live))
+        .await
+        .unwrap();
+    let deploy = live
+        .iter()
+        .find(|e| e.text.contains("deploy.sh"))
+        .expect("the deploy entry is live");
+    assert_eq!(deploy.served, 1, "{deploy:?}");
+    assert!(live.iter().any(|e| e.text.contains("port 6543")));
 }

@@ -24,6 +24,12 @@ pub enum Meddle {
     },
     /// Cancel the dream being run.
     Cancel { store: Arc<dyn Store> },
+    /// Recall `query` with serving, as an agent would while the dream runs.
+    Serve {
+        store: Arc<dyn Store>,
+        store_id: String,
+        query: String,
+    },
 }
 
 pub struct Scripted {
@@ -76,6 +82,17 @@ impl Curator for Scripted {
                 }
                 Some(Meddle::Cancel { store }) => {
                     store.cancel_dream(&input.dream_id).await.unwrap();
+                }
+                Some(Meddle::Serve {
+                    store,
+                    store_id,
+                    query,
+                }) => {
+                    let mut q = reverie_core::search::RecallQuery::new(query.clone());
+                    q.limit = 1;
+                    q.serve = Some(reverie_core::search::Via::Recall);
+                    let found = store.recall(store_id, &q).await.unwrap();
+                    assert_eq!(found.len(), 1, "{query:?} finds an entry");
                 }
                 None => {}
             }

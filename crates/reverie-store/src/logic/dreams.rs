@@ -410,10 +410,24 @@ impl<B: Backend> SqlStore<B> {
             w.tx.upsert_policy(&target, &to_json(&policy), w.now)
                 .await?;
         }
+        // Entries served while the dream ran (serving holds the store's lock, so `current`
+        // has every serving committed before this commit) keep those servings: the dream
+        // never lowers a counter, so the larger count is the right one.
+        let served_now: BTreeMap<&str, i64> = if row.is_update_existing() {
+            current.iter().map(|e| (e.id.as_str(), e.served)).collect()
+        } else {
+            BTreeMap::new()
+        };
         let rows: Vec<EntryRow> = result
             .entries
             .iter()
-            .map(|e| EntryRow::from_model(&target, e))
+            .map(|e| {
+                let mut r = EntryRow::from_model(&target, e);
+                if let Some(&n) = served_now.get(e.id.as_str()) {
+                    r.served = r.served.max(n);
+                }
+                r
+            })
             .collect();
         w.tx.insert_entries(&rows).await?;
 
