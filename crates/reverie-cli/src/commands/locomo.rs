@@ -740,7 +740,7 @@ fn print_report(r: &Value) {
         emit(&format!(
             "{c} {:<27} {:>9}  {:.3}     {:.3}   {:.3}",
             name,
-            v["questions"],
+            v["questions"].as_u64().unwrap_or(0),
             v["recall"]["curated"]["10"].as_f64().unwrap_or(0.0),
             v["recall"]["raw"]["10"].as_f64().unwrap_or(0.0),
             v["recall"]["recent"]["10"].as_f64().unwrap_or(0.0)
