@@ -79,6 +79,8 @@ pub enum Cmd {
     /// What an agent should read at the start of a session: the glossary entries the query
     /// names, pinned entries, the index and the most relevant entries, within a token budget.
     Context(ContextArgs),
+    /// Serve the HTTP API (the memory-store routes of the contract) on a local address.
+    Serve(ServeArgs),
     /// The main demo: ingest the bundled example sessions, dream, and print the changeset and
     /// the resulting memory.
     Demo(DemoArgs),
@@ -100,6 +102,14 @@ pub enum BenchCmd {
     /// Recall and context latency (p50, p99) on a generated 2,000-memory store, beside a
     /// memory read and an in-memory BM25 in the same run (--database for PostgreSQL).
     Recall(BenchRecallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on. Only loopback addresses for now: API keys (and with them any
+    /// access control) are not built yet.
+    #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

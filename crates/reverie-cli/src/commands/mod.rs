@@ -10,6 +10,7 @@ pub mod locomo;
 pub mod memory;
 pub mod policy;
 pub mod serve;
+pub mod server;
 pub mod sessions;
 pub mod store;
 pub mod tool;

@@ -1,0 +1,55 @@
+//! reverie's HTTP API: the memory-store routes of api-contract.md §1 — memory stores, memories
+//! and memory versions — with the shapes, statuses, error bodies and cursors the official SDK
+//! expects, over any [`Store`].
+//!
+//! Handlers only translate: query strings and JSON bodies into the store's requests, results and
+//! errors into the contract's JSON. Every rule (paths, sizes, preconditions, archive) is the
+//! store's, so the API, the CLI and the memory tool cannot disagree. Unknown routes, malformed
+//! JSON and oversized bodies get the contract's error body too.
+
+mod error;
+mod params;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use reverie_core::Actor;
+use reverie_store::Store;
+use tokio::net::TcpListener;
+
+pub use error::ApiError;
+
+/// The largest request body accepted: a memory's 102,400 bytes of content, JSON-escaped (a
+/// control character takes six bytes), with room for the rest of the request.
+pub const MAX_BODY_BYTES: usize = 102_400 * 6 + 64 * 1024;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    /// Who changes made through the API are recorded as.
+    pub actor: Actor,
+}
+
+/// The API's routes over `state`.
+pub fn router(state: AppState) -> Router {
+    routes::routes()
+        .fallback(error::unknown_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Arc::new(state))
+}
+
+/// Serves the API on `listener` until `shutdown` completes; requests in flight are finished
+/// first.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

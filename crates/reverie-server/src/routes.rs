@@ -1,0 +1,305 @@
+//! The handlers of api-contract.md §1: memory stores, memories, memory versions.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use reverie_core::{Error, View};
+use reverie_store::{MemoryPatch, MemoryQuery, NewStore, StorePatch, StoreQuery, VersionQuery};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::params::{Params, json};
+
+type S = State<Arc<AppState>>;
+type Reply = Result<Response, ApiError>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v1/memory_stores", post(create_store).get(list_stores))
+        .route(
+            "/v1/memory_stores/{store}",
+            get(get_store).post(update_store).delete(delete_store),
+        )
+        .route("/v1/memory_stores/{store}/archive", post(archive_store))
+        .route(
+            "/v1/memory_stores/{store}/memories",
+            post(create_memory).get(list_memories),
+        )
+        .route(
+            "/v1/memory_stores/{store}/memories/{memory}",
+            get(get_memory).post(update_memory).delete(delete_memory),
+        )
+        .route(
+            "/v1/memory_stores/{store}/memory_versions",
+            get(list_versions),
+        )
+        .route(
+            "/v1/memory_stores/{store}/memory_versions/{version}",
+            get(get_version),
+        )
+        .route(
+            "/v1/memory_stores/{store}/memory_versions/{version}/redact",
+            post(redact_version),
+        )
+}
+
+fn ok<T: serde::Serialize>(value: T) -> Reply {
+    Ok(Json(value).into_response())
+}
+
+fn params(uri: &Uri) -> Result<Params, ApiError> {
+    Ok(Params::parse(uri.query())?)
+}
+
+// Memory stores.
+
+#[derive(Deserialize)]
+struct CreateStore {
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+async fn create_store(
+    State(st): S,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Reply {
+    let b: CreateStore = json(&body?)?;
+    let name = b
+        .name
+        .ok_or_else(|| Error::invalid("name", "is required"))?;
+    ok(st
+        .store
+        .create_store(NewStore {
+            name,
+            description: b.description.unwrap_or_default(),
+            metadata: b.metadata.unwrap_or_default(),
+            max_memories: None,
+        })
+        .await?)
+}
+
+async fn list_stores(State(st): S, uri: Uri) -> Reply {
+    let p = params(&uri)?;
+    let q = StoreQuery {
+        include_archived: p.boolean("include_archived")?,
+        created_at_gte: p.time("created_at_gte")?,
+        created_at_lte: p.time("created_at_lte")?,
+        limit: p.int("limit")?,
+        page: p.string("page"),
+    };
+    ok(st.store.list_stores(&q).await?)
+}
+
+async fn get_store(State(st): S, Path(store): Path<String>) -> Reply {
+    ok(st.store.get_store(&store).await?)
+}
+
+#[derive(Deserialize)]
+struct UpdateStore {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<String, Option<String>>>,
+}
+
+async fn update_store(
+    State(st): S,
+    Path(store): Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Reply {
+    let b: UpdateStore = json(&body?)?;
+    let patch = StorePatch {
+        name: b.name,
+        description: b.description,
+        metadata: b.metadata,
+        max_memories: None,
+    };
+    ok(st.store.update_store(&store, patch).await?)
+}
+
+async fn delete_store(State(st): S, Path(store): Path<String>) -> Reply {
+    st.store.delete_store(&store).await?;
+    ok(json!({ "id": store, "type": "memory_store_deleted" }))
+}
+
+async fn archive_store(State(st): S, Path(store): Path<String>) -> Reply {
+    ok(st.store.archive_store(&store).await?)
+}
+
+// Memories.
+
+#[derive(Deserialize)]
+struct CreateMemory {
+    path: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+}
+
+fn with_view(mut m: reverie_core::Memory, view: View) -> reverie_core::Memory {
+    if view == View::Basic {
+        m.content = None;
+    }
+    m
+}
+
+async fn create_memory(
+    State(st): S,
+    Path(store): Path<String>,
+    uri: Uri,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Reply {
+    let view = params(&uri)?.view(View::Basic)?;
+    let b: CreateMemory = json(&body?)?;
+    let path = b
+        .path
+        .ok_or_else(|| Error::invalid("path", "is required"))?;
+    let m = st
+        .store
+        .create_memory(&store, &path, b.content.as_deref().unwrap_or(""), &st.actor)
+        .await?;
+    ok(with_view(m, view))
+}
+
+async fn list_memories(State(st): S, Path(store): Path<String>, uri: Uri) -> Reply {
+    let p = params(&uri)?;
+    let q = MemoryQuery {
+        path_prefix: p.string("path_prefix"),
+        depth: p.int("depth")?,
+        limit: p.int("limit")?,
+        page: p.string("page"),
+        view: p.view(View::Basic)?,
+    };
+    ok(st.store.list_memories(&store, &q).await?)
+}
+
+async fn get_memory(
+    State(st): S,
+    Path((store, memory)): Path<(String, String)>,
+    uri: Uri,
+) -> Reply {
+    let view = params(&uri)?.view(View::Full)?;
+    let m = st.store.get_memory(&store, &memory).await?;
+    ok(with_view(m, view))
+}
+
+#[derive(Deserialize)]
+struct Precondition {
+    #[serde(rename = "type")]
+    kind: String,
+    content_sha256: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UpdateMemory {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    precondition: Option<Precondition>,
+}
+
+async fn update_memory(
+    State(st): S,
+    Path((store, memory)): Path<(String, String)>,
+    uri: Uri,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Reply {
+    let view = params(&uri)?.view(View::Basic)?;
+    let b: UpdateMemory = json(&body?)?;
+    let precondition = match b.precondition {
+        None => None,
+        Some(p) if p.kind == "content_sha256" => Some(
+            p.content_sha256
+                .ok_or_else(|| Error::invalid("precondition.content_sha256", "is required"))?,
+        ),
+        Some(p) => {
+            return Err(Error::invalid(
+                "precondition.type",
+                format!("{:?} is not content_sha256", p.kind),
+            )
+            .into());
+        }
+    };
+    let patch = MemoryPatch {
+        content: b.content,
+        path: b.path,
+        precondition_content_sha256: precondition,
+    };
+    let m = st
+        .store
+        .update_memory(&store, &memory, patch, &st.actor)
+        .await?;
+    ok(with_view(m, view))
+}
+
+async fn delete_memory(
+    State(st): S,
+    Path((store, memory)): Path<(String, String)>,
+    uri: Uri,
+) -> Reply {
+    let p = params(&uri)?;
+    st.store
+        .delete_memory(&store, &memory, p.get("expected_content_sha256"), &st.actor)
+        .await?;
+    ok(json!({ "id": memory, "type": "memory_deleted" }))
+}
+
+// Memory versions.
+
+async fn list_versions(State(st): S, Path(store): Path<String>, uri: Uri) -> Reply {
+    let p = params(&uri)?;
+    let operation = p
+        .get("operation")
+        .map(reverie_core::Operation::parse)
+        .transpose()?;
+    let q = VersionQuery {
+        memory_id: p.string("memory_id"),
+        operation,
+        created_at_gte: p.time("created_at_gte")?,
+        created_at_lte: p.time("created_at_lte")?,
+        api_key_id: p.string("api_key_id"),
+        session_id: p.string("session_id"),
+        service_account_id: p.string("service_account_id"),
+        limit: p.int("limit")?,
+        page: p.string("page"),
+        view: p.view(View::Basic)?,
+    };
+    ok(st.store.list_versions(&store, &q).await?)
+}
+
+fn version_view(mut v: reverie_core::MemoryVersion, view: View) -> reverie_core::MemoryVersion {
+    if view == View::Basic {
+        v.content = None;
+    }
+    v
+}
+
+async fn get_version(
+    State(st): S,
+    Path((store, version)): Path<(String, String)>,
+    uri: Uri,
+) -> Reply {
+    let view = params(&uri)?.view(View::Full)?;
+    let v = st.store.get_version(&store, &version).await?;
+    ok(version_view(v, view))
+}
+
+async fn redact_version(State(st): S, Path((store, version)): Path<(String, String)>) -> Reply {
+    let v = st.store.redact_version(&store, &version, &st.actor).await?;
+    ok(v)
+}
