@@ -70,6 +70,9 @@ pub enum Cmd {
     /// Show or change a store's policy: budget, protected paths, memory tests, review.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Create, list and revoke API keys for `reverie serve`.
+    #[command(subcommand)]
+    Keys(KeysCmd),
     /// List a store's entries with their metadata; pin, unpin or restore one.
     #[command(subcommand)]
     Entries(EntriesCmd),
@@ -106,10 +109,34 @@ pub enum BenchCmd {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// The address to listen on. Only loopback addresses for now: API keys (and with them any
-    /// access control) are not built yet.
+    /// The address to listen on (every request needs an API key: `reverie keys create`).
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR:PORT")]
     pub listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Make a key and print its secret (shown this once; only its digest is kept).
+    Create(KeysCreateArgs),
+    /// List keys (never their secrets).
+    Ls,
+    /// Revoke a key: requests with it are refused from now on.
+    Revoke {
+        /// The key's id (apikey_…).
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct KeysCreateArgs {
+    /// A name to know the key by.
+    pub name: String,
+    /// A store the key may see and change (id or unique name); repeat for several.
+    #[arg(short = 's', long = "store", required_unless_present = "all")]
+    pub stores: Vec<String>,
+    /// Every store, and creating new ones.
+    #[arg(long, conflicts_with = "stores")]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

@@ -111,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Dreams(cmd) => commands::dream::run(&ctx, cmd).await,
         Cmd::Drift(a) => commands::drift::run(&ctx, a).await,
         Cmd::Policy(cmd) => commands::policy::run(&ctx, cmd).await,
+        Cmd::Keys(cmd) => commands::server::keys(&ctx, cmd).await,
         Cmd::Entries(cmd) => commands::policy::entries(&ctx, cmd).await,
         Cmd::Recall(a) => commands::serve::recall(&ctx, a).await,
         Cmd::Context(a) => commands::serve::context(&ctx, a).await,

@@ -104,6 +104,14 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
 
+    /// No valid API key came with the request.
+    #[error("{0}")]
+    Unauthenticated(String),
+
+    /// The API key may not do this.
+    #[error("{0}")]
+    Permission(String),
+
     /// The storage layer failed; the operation was rolled back.
     #[error("storage error: {message}")]
     Storage { message: String },
@@ -143,6 +151,8 @@ impl Error {
             Error::NotFound { .. } => ErrorType::NotFound,
             Error::PreconditionFailed { .. } => ErrorType::MemoryPreconditionFailed,
             Error::PathConflict { .. } => ErrorType::MemoryPathConflict,
+            Error::Unauthenticated(_) => ErrorType::Authentication,
+            Error::Permission(_) => ErrorType::Permission,
             Error::Storage { .. } => ErrorType::Api,
         }
     }

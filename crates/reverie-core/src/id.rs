@@ -15,6 +15,7 @@ pub enum IdKind {
     Dream,
     Session,
     Entry,
+    ApiKey,
 }
 
 impl IdKind {
@@ -27,6 +28,7 @@ impl IdKind {
             IdKind::Dream => "drm_",
             IdKind::Session => "sesn_",
             IdKind::Entry => "ent_",
+            IdKind::ApiKey => "apikey_",
         }
     }
 
@@ -39,6 +41,7 @@ impl IdKind {
             IdKind::Dream => "dream",
             IdKind::Session => "session",
             IdKind::Entry => "entry",
+            IdKind::ApiKey => "API key",
         }
     }
 
@@ -50,6 +53,7 @@ impl IdKind {
             IdKind::Dream => "dream_id",
             IdKind::Session => "session_id",
             IdKind::Entry => "entry_id",
+            IdKind::ApiKey => "api_key_id",
         }
     }
 }

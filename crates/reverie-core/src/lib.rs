@@ -6,6 +6,7 @@
 //! Everything a client can send is validated here, so that every backend refuses the same input
 //! with the same error.
 
+pub mod api_key;
 pub mod content;
 pub mod context;
 pub mod curation;

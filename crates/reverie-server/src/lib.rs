@@ -7,6 +7,7 @@
 //! store's, so the API, the CLI and the memory tool cannot disagree. Unknown routes, malformed
 //! JSON and oversized bodies get the contract's error body too.
 
+mod auth;
 mod error;
 mod params;
 mod routes;
@@ -16,7 +17,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use reverie_core::Actor;
 use reverie_store::Store;
 use tokio::net::TcpListener;
 
@@ -30,16 +30,20 @@ pub const MAX_BODY_BYTES: usize = 102_400 * 6 + 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// Who changes made through the API are recorded as.
-    pub actor: Actor,
 }
 
-/// The API's routes over `state`.
+/// The API's routes over `state`. Every request needs an API key (`reverie keys create`);
+/// changes are recorded as made by it (an `api_actor`).
 pub fn router(state: AppState) -> Router {
+    let state = Arc::new(state);
     routes::routes()
         .fallback(error::unknown_route)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(Arc::new(state))
+        .with_state(state)
 }
 
 /// Serves the API on `listener` until `shutdown` completes; requests in flight are finished

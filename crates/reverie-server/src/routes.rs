@@ -6,11 +6,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use reverie_core::{Error, View};
+use reverie_core::api_key::ApiKey;
+use reverie_core::id::IdKind;
+use reverie_core::{Actor, Error, View};
 use reverie_store::{MemoryPatch, MemoryQuery, NewStore, StorePatch, StoreQuery, VersionQuery};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,6 +22,22 @@ use crate::error::ApiError;
 use crate::params::{Params, json};
 
 type S = State<Arc<AppState>>;
+type K = Extension<Arc<ApiKey>>;
+
+/// A store the key may not see does not exist, as far as the caller can tell.
+fn allowed(key: &ApiKey, store: &str) -> Result<(), ApiError> {
+    if key.allows(store) {
+        Ok(())
+    } else {
+        Err(Error::not_found(IdKind::Store.noun(), store).into())
+    }
+}
+
+fn actor(key: &ApiKey) -> Actor {
+    Actor::Api {
+        api_key_id: key.id.clone(),
+    }
+}
 type Reply = Result<Response, ApiError>;
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -73,8 +91,16 @@ struct CreateStore {
 
 async fn create_store(
     State(st): S,
+    Extension(key): K,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Reply {
+    if key.stores.is_some() {
+        return Err(Error::Permission(format!(
+            "API key {} may only see its own stores; creating a store needs a key for every store",
+            key.id
+        ))
+        .into());
+    }
     let b: CreateStore = json(&body?)?;
     let name = b
         .name
@@ -90,7 +116,7 @@ async fn create_store(
         .await?)
 }
 
-async fn list_stores(State(st): S, uri: Uri) -> Reply {
+async fn list_stores(State(st): S, Extension(key): K, uri: Uri) -> Reply {
     let p = params(&uri)?;
     let q = StoreQuery {
         include_archived: p.boolean("include_archived")?,
@@ -98,11 +124,13 @@ async fn list_stores(State(st): S, uri: Uri) -> Reply {
         created_at_lte: p.time("created_at_lte")?,
         limit: p.int("limit")?,
         page: p.string("page"),
+        only: key.stores.clone(),
     };
     ok(st.store.list_stores(&q).await?)
 }
 
-async fn get_store(State(st): S, Path(store): Path<String>) -> Reply {
+async fn get_store(State(st): S, Extension(key): K, Path(store): Path<String>) -> Reply {
+    allowed(&key, &store)?;
     ok(st.store.get_store(&store).await?)
 }
 
@@ -118,9 +146,11 @@ struct UpdateStore {
 
 async fn update_store(
     State(st): S,
+    Extension(key): K,
     Path(store): Path<String>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Reply {
+    allowed(&key, &store)?;
     let b: UpdateStore = json(&body?)?;
     let patch = StorePatch {
         name: b.name,
@@ -131,12 +161,14 @@ async fn update_store(
     ok(st.store.update_store(&store, patch).await?)
 }
 
-async fn delete_store(State(st): S, Path(store): Path<String>) -> Reply {
+async fn delete_store(State(st): S, Extension(key): K, Path(store): Path<String>) -> Reply {
+    allowed(&key, &store)?;
     st.store.delete_store(&store).await?;
     ok(json!({ "id": store, "type": "memory_store_deleted" }))
 }
 
-async fn archive_store(State(st): S, Path(store): Path<String>) -> Reply {
+async fn archive_store(State(st): S, Extension(key): K, Path(store): Path<String>) -> Reply {
+    allowed(&key, &store)?;
     ok(st.store.archive_store(&store).await?)
 }
 
@@ -158,10 +190,12 @@ fn with_view(mut m: reverie_core::Memory, view: View) -> reverie_core::Memory {
 
 async fn create_memory(
     State(st): S,
+    Extension(key): K,
     Path(store): Path<String>,
     uri: Uri,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Reply {
+    allowed(&key, &store)?;
     let view = params(&uri)?.view(View::Basic)?;
     let b: CreateMemory = json(&body?)?;
     let path = b
@@ -169,12 +203,23 @@ async fn create_memory(
         .ok_or_else(|| Error::invalid("path", "is required"))?;
     let m = st
         .store
-        .create_memory(&store, &path, b.content.as_deref().unwrap_or(""), &st.actor)
+        .create_memory(
+            &store,
+            &path,
+            b.content.as_deref().unwrap_or(""),
+            &actor(&key),
+        )
         .await?;
     ok(with_view(m, view))
 }
 
-async fn list_memories(State(st): S, Path(store): Path<String>, uri: Uri) -> Reply {
+async fn list_memories(
+    State(st): S,
+    Extension(key): K,
+    Path(store): Path<String>,
+    uri: Uri,
+) -> Reply {
+    allowed(&key, &store)?;
     let p = params(&uri)?;
     let q = MemoryQuery {
         path_prefix: p.string("path_prefix"),
@@ -188,9 +233,11 @@ async fn list_memories(State(st): S, Path(store): Path<String>, uri: Uri) -> Rep
 
 async fn get_memory(
     State(st): S,
+    Extension(key): K,
     Path((store, memory)): Path<(String, String)>,
     uri: Uri,
 ) -> Reply {
+    allowed(&key, &store)?;
     let view = params(&uri)?.view(View::Full)?;
     let m = st.store.get_memory(&store, &memory).await?;
     ok(with_view(m, view))
@@ -215,10 +262,12 @@ struct UpdateMemory {
 
 async fn update_memory(
     State(st): S,
+    Extension(key): K,
     Path((store, memory)): Path<(String, String)>,
     uri: Uri,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Reply {
+    allowed(&key, &store)?;
     let view = params(&uri)?.view(View::Basic)?;
     let b: UpdateMemory = json(&body?)?;
     let precondition = match b.precondition {
@@ -242,26 +291,39 @@ async fn update_memory(
     };
     let m = st
         .store
-        .update_memory(&store, &memory, patch, &st.actor)
+        .update_memory(&store, &memory, patch, &actor(&key))
         .await?;
     ok(with_view(m, view))
 }
 
 async fn delete_memory(
     State(st): S,
+    Extension(key): K,
     Path((store, memory)): Path<(String, String)>,
     uri: Uri,
 ) -> Reply {
+    allowed(&key, &store)?;
     let p = params(&uri)?;
     st.store
-        .delete_memory(&store, &memory, p.get("expected_content_sha256"), &st.actor)
+        .delete_memory(
+            &store,
+            &memory,
+            p.get("expected_content_sha256"),
+            &actor(&key),
+        )
         .await?;
     ok(json!({ "id": memory, "type": "memory_deleted" }))
 }
 
 // Memory versions.
 
-async fn list_versions(State(st): S, Path(store): Path<String>, uri: Uri) -> Reply {
+async fn list_versions(
+    State(st): S,
+    Extension(key): K,
+    Path(store): Path<String>,
+    uri: Uri,
+) -> Reply {
+    allowed(&key, &store)?;
     let p = params(&uri)?;
     let operation = p
         .get("operation")
@@ -291,15 +353,25 @@ fn version_view(mut v: reverie_core::MemoryVersion, view: View) -> reverie_core:
 
 async fn get_version(
     State(st): S,
+    Extension(key): K,
     Path((store, version)): Path<(String, String)>,
     uri: Uri,
 ) -> Reply {
+    allowed(&key, &store)?;
     let view = params(&uri)?.view(View::Full)?;
     let v = st.store.get_version(&store, &version).await?;
     ok(version_view(v, view))
 }
 
-async fn redact_version(State(st): S, Path((store, version)): Path<(String, String)>) -> Reply {
-    let v = st.store.redact_version(&store, &version, &st.actor).await?;
+async fn redact_version(
+    State(st): S,
+    Extension(key): K,
+    Path((store, version)): Path<(String, String)>,
+) -> Reply {
+    allowed(&key, &store)?;
+    let v = st
+        .store
+        .redact_version(&store, &version, &actor(&key))
+        .await?;
     ok(v)
 }

@@ -3,6 +3,7 @@
 
 use crate::dao::Dao;
 use crate::dao_dreams::DreamDao;
+use crate::dao_keys::KeyDao;
 use crate::dao_search::SearchDao;
 use crate::dao_sessions::SessionDao;
 
@@ -11,7 +12,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// The sqlx database.
     type Db: sqlx::Database<Connection = Self::Conn>;
     /// Its connection type, which implements every query.
-    type Conn: Dao + SessionDao + DreamDao + SearchDao + sqlx::Connection<Database = Self::Db>;
+    type Conn: Dao
+        + SessionDao
+        + DreamDao
+        + SearchDao
+        + KeyDao
+        + sqlx::Connection<Database = Self::Db>;
 
     /// `"sqlite"` or `"postgres"`.
     const NAME: &'static str;

@@ -19,6 +19,8 @@ mod dao_sessions;
 mod dao_dreams;
 #[macro_use]
 mod dao_search;
+#[macro_use]
+mod dao_keys;
 mod backend;
 mod logic;
 mod params;
@@ -31,6 +33,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use reverie_core::api_key::ApiKey;
 use reverie_core::curation::{Changeset, EntryMeta, EntryState};
 use reverie_core::dream::{Dream, DreamError, DreamStatus, ValidDream};
 use reverie_core::memtool::Command;
@@ -271,6 +274,19 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn recall(&self, store_id: &str, query: &RecallQuery) -> Result<Vec<Recalled>>;
     /// Serves entries an agent was given some other way (`reverie context`): counters bumped,
     /// the serving recorded, metadata created for entries no dream has seen.
+    /// A new API key for every store (`None`) or for these stores (each must exist), and its
+    /// secret — shown this once; only its digest is kept.
+    async fn create_api_key(
+        &self,
+        name: &str,
+        stores: Option<Vec<String>>,
+    ) -> Result<(ApiKey, String)>;
+    /// Every API key, revoked ones included, oldest first.
+    async fn list_api_keys(&self) -> Result<Vec<ApiKey>>;
+    /// The key a secret belongs to, revoked or not; `None` for an unknown secret.
+    async fn api_key_for_secret(&self, secret: &str) -> Result<Option<ApiKey>>;
+    /// Revokes a key (revoking a revoked key changes nothing).
+    async fn revoke_api_key(&self, id: &str) -> Result<ApiKey>;
     async fn serve_entries(
         &self,
         store_id: &str,

@@ -37,6 +37,8 @@ pub struct StoreQuery {
     pub created_at_lte: Option<Timestamp>,
     pub limit: Option<i64>,
     pub page: Option<String>,
+    /// Only these stores (an API key's); `None`: every store.
+    pub only: Option<Vec<String>>,
 }
 
 /// Listing memories, in path order.

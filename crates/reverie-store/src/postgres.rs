@@ -14,6 +14,7 @@ impl_dao!(PgConnection, Postgres, null_blob = "NULL::bytea");
 
 impl_session_dao!(PgConnection, Postgres);
 impl_dream_dao!(PgConnection, Postgres);
+impl_key_dao!(PgConnection, Postgres);
 // The GIN index finds the entries holding any of the terms. The expression is cast, not parsed
 // by `to_tsquery`, so each token is taken as one lexeme, exactly as the index stores it.
 impl_search_dao!(

@@ -119,6 +119,7 @@ impl_dao!(
 
 impl_session_dao!(SqliteConnection, Sqlite);
 impl_dream_dao!(SqliteConnection, Sqlite);
+impl_key_dao!(SqliteConnection, Sqlite);
 // FTS5 finds the entries holding any of the terms; each token is quoted, so no term is read as
 // an operator.
 impl_search_dao!(

@@ -1,36 +1,106 @@
-//! `reverie serve`: the HTTP API on a local address, until Ctrl-C or SIGTERM (requests in
-//! flight finish first).
+//! `reverie serve`: the HTTP API until Ctrl-C or SIGTERM (requests in flight finish first);
+//! `reverie keys`: the API keys it accepts.
 
 use anyhow::{Context as _, Result};
 use reverie_server::AppState;
 
-use crate::cli::ServeArgs;
+use crate::cli::{KeysCmd, ServeArgs};
 use crate::context::Ctx;
+use crate::output::{emit, json, table};
 
 pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
-    if !a.listen.ip().is_loopback() {
-        return Err(reverie_core::Error::invalid(
-            "listen",
-            format!(
-                "{} is not a loopback address: only loopback addresses are served until API \
-                 keys exist (anyone who can reach the port could read and change every store)",
-                a.listen
-            ),
-        )
-        .into());
-    }
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
         .with_context(|| format!("cannot listen on {}", a.listen))?;
     let addr = listener.local_addr()?;
+    let live = ctx
+        .store
+        .list_api_keys()
+        .await?
+        .iter()
+        .filter(|k| k.revoked_at.is_none())
+        .count();
+    if live == 0 {
+        eprintln!(
+            "reverie: no API key exists yet, so every request will be refused: \
+             `reverie keys create NAME --all` makes one"
+        );
+    }
     eprintln!("reverie: serving {} on http://{addr}", ctx.database);
     let state = AppState {
         store: ctx.store.clone(),
-        actor: ctx.actor.clone(),
     };
     reverie_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("reverie: stopped");
     Ok(0)
+}
+
+pub async fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<i32> {
+    match cmd {
+        KeysCmd::Create(a) => {
+            let stores = if a.all {
+                None
+            } else {
+                let mut ids = Vec::new();
+                for s in &a.stores {
+                    ids.push(ctx.store_ref(s).await?.id);
+                }
+                Some(ids)
+            };
+            let (key, secret) = ctx.store.create_api_key(&a.name, stores).await?;
+            if ctx.json {
+                json(&serde_json::json!({ "key": key, "secret": secret }));
+            } else {
+                emit(&secret);
+                eprintln!(
+                    "reverie: API key {} ({}) for {}; the secret above is shown only now",
+                    key.id,
+                    key.name,
+                    scope(&key)
+                );
+            }
+        }
+        KeysCmd::Ls => {
+            let keys = ctx.store.list_api_keys().await?;
+            if ctx.json {
+                json(&keys);
+            } else {
+                let mut rows = vec![vec![
+                    "id".to_string(),
+                    "name".into(),
+                    "stores".into(),
+                    "created".into(),
+                    "revoked".into(),
+                ]];
+                for k in &keys {
+                    rows.push(vec![
+                        k.id.clone(),
+                        k.name.clone(),
+                        scope(k),
+                        k.created_at.to_string(),
+                        k.revoked_at.map(|t| t.to_string()).unwrap_or_default(),
+                    ]);
+                }
+                table(&rows);
+            }
+        }
+        KeysCmd::Revoke { id } => {
+            let key = ctx.store.revoke_api_key(&id).await?;
+            if ctx.json {
+                json(&key);
+            } else {
+                emit(&format!("revoked {} ({})", key.id, key.name));
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn scope(k: &reverie_core::api_key::ApiKey) -> String {
+    match &k.stores {
+        None => "every store".into(),
+        Some(s) => s.join(", "),
+    }
 }
 
 async fn shutdown_signal() {

@@ -1,7 +1,7 @@
 """The official Anthropic SDK (2.12.0) against `reverie serve`: every memory-store, memory and
 memory-version call, and the documented errors, as a client would make them.
 
-Usage: python memory_stores.py BASE_URL. Exits non-zero on the first failed check.
+Usage: python memory_stores.py BASE_URL API_KEY. Exits non-zero on the first failed check.
 """
 
 import hashlib
@@ -10,8 +10,8 @@ import sys
 import anthropic
 from anthropic import Anthropic
 
-base_url = sys.argv[1]
-client = Anthropic(api_key="sk-ant-test-not-a-real-key", base_url=base_url, max_retries=0)
+base_url, api_key = sys.argv[1], sys.argv[2]
+client = Anthropic(api_key=api_key, base_url=base_url, max_retries=0)
 ms = client.beta.memory_stores
 
 
@@ -140,4 +140,7 @@ assert others[0].id in [s.id for s in ms.list(include_archived=True)]
 gone = ms.delete(others[1].id)
 assert gone.id == others[1].id and gone.type == "memory_store_deleted"
 expect(anthropic.NotFoundError, lambda: ms.retrieve(others[1].id), "not_found_error")
+# A wrong key: 401, authentication_error.
+bad = Anthropic(api_key="rvk_wrong", base_url=base_url, max_retries=0)
+expect(anthropic.AuthenticationError, lambda: bad.beta.memory_stores.list(), "authentication_error", 401)
 print("ok")

@@ -5,6 +5,7 @@ mod apply;
 mod check;
 mod curation;
 mod dreams;
+mod keys;
 mod memories;
 mod restore;
 mod search;
@@ -436,6 +437,25 @@ impl<B: Backend> Store for SqlStore<B> {
     }
     async fn servings_in(&self, session_ids: &[String]) -> Result<Vec<(String, String)>> {
         self.servings_in_impl(session_ids).await
+    }
+    async fn create_api_key(
+        &self,
+        name: &str,
+        stores: Option<Vec<String>>,
+    ) -> Result<(reverie_core::api_key::ApiKey, String)> {
+        self.create_api_key_impl(name, stores).await
+    }
+    async fn list_api_keys(&self) -> Result<Vec<reverie_core::api_key::ApiKey>> {
+        self.list_api_keys_impl().await
+    }
+    async fn api_key_for_secret(
+        &self,
+        secret: &str,
+    ) -> Result<Option<reverie_core::api_key::ApiKey>> {
+        self.api_key_for_secret_impl(secret).await
+    }
+    async fn revoke_api_key(&self, id: &str) -> Result<reverie_core::api_key::ApiKey> {
+        self.revoke_api_key_impl(id).await
     }
     async fn finish_dream(
         &self,

@@ -57,15 +57,46 @@ impl<B: Backend> SqlStore<B> {
         let limit = effective_limit(q.limit, View::Basic)?;
         let before: Option<(i64, String)> = q.page.as_deref().map(decode_cursor).transpose()?;
         let mut conn = self.read().await?;
-        let rows = conn
-            .stores_page(
-                q.include_archived,
-                q.created_at_gte.map(Timestamp::micros),
-                q.created_at_lte.map(Timestamp::micros),
-                before,
-                limit + 1,
-            )
-            .await?;
+        let rows = match &q.only {
+            None => {
+                conn.stores_page(
+                    q.include_archived,
+                    q.created_at_gte.map(Timestamp::micros),
+                    q.created_at_lte.map(Timestamp::micros),
+                    before,
+                    limit + 1,
+                )
+                .await?
+            }
+            // Only some stores: walk the listing in its order, keeping theirs, so that cursors
+            // mean the same as in the full listing.
+            Some(only) => {
+                const BATCH: i64 = 100;
+                let mut kept = Vec::new();
+                let mut cursor = before;
+                loop {
+                    let batch = conn
+                        .stores_page(
+                            q.include_archived,
+                            q.created_at_gte.map(Timestamp::micros),
+                            q.created_at_lte.map(Timestamp::micros),
+                            cursor.clone(),
+                            BATCH,
+                        )
+                        .await?;
+                    let n = batch.len() as i64;
+                    for r in batch {
+                        cursor = Some((r.created_at, r.id.clone()));
+                        if only.contains(&r.id) && (kept.len() as i64) < limit + 1 {
+                            kept.push(r);
+                        }
+                    }
+                    if kept.len() as i64 > limit || n < BATCH {
+                        break kept;
+                    }
+                }
+            }
+        };
         let (rows, next_page) = split_page(rows, limit, |r| (r.created_at, r.id.clone()));
         let data = rows
             .into_iter()
