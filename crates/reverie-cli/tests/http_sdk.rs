@@ -142,6 +142,52 @@ fn sdk_conformance(postgres: bool) {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
 
+fn sdk_dreams(postgres: bool) {
+    reverie_testkit::require_python_package("anthropic", "anthropic==2.12.0");
+    let server = Server::start(postgres);
+    reverie(&server.database, &["store", "create", "dreamy"]);
+    let session =
+        reverie_testkit::repo_root().join("examples/sessions/2026-03-13-staging-db-port.jsonl");
+    let ingested: serde_json::Value = serde_json::from_str(&reverie(
+        &server.database,
+        &[
+            "--json",
+            "ingest",
+            "-s",
+            "dreamy",
+            session.to_str().unwrap(),
+        ],
+    ))
+    .unwrap();
+    let session_id = ingested["files"][0]["session_id"].as_str().unwrap();
+    let stores: serde_json::Value =
+        serde_json::from_str(&reverie(&server.database, &["--json", "store", "ls"])).unwrap();
+    let store_id = stores
+        .as_array()
+        .or_else(|| stores["data"].as_array())
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "dreamy")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let script = reverie_testkit::repo_root().join("crates/reverie-cli/tests/sdk/dreams.py");
+    let out = Command::new(reverie_testkit::python())
+        .arg(&script)
+        .arg(format!("http://{}", server.addr))
+        .args([&server.admin, &store_id, session_id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the SDK dream script failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
 fn raw_http_errors_have_the_contract_body(postgres: bool) {
     let server = Server::start(postgres);
     let (status, body) = server.raw("POST", "/v1/memory_stores", b"{\"name\": ");
@@ -303,6 +349,23 @@ fn keys_confine_callers_to_their_stores(postgres: bool) {
         assert_eq!(status, 404, "{method} {path}: {b}");
         assert_eq!(b["error"]["type"], "not_found_error", "{method} {path}");
     }
+    // Dreams: one over the other store does not exist for the key; a create_new dream over
+    // its own would make a store it cannot see (403).
+    let dream = |store: &str| {
+        format!(
+            r#"{{"inputs": [{{"type": "memory_store", "memory_store_id": "{store}"}},
+                {{"type": "sessions", "session_ids": ["sesn_0000000000000000000000"]}}],
+                "model": "m"}}"#
+        )
+    };
+    let (status, b) = server.with_key(Some(&key), "POST", "/v1/dreams", dream(&theirs).as_bytes());
+    assert_eq!(status, 404, "{b}");
+    let (status, b) = server.with_key(Some(&key), "POST", "/v1/dreams", dream(&mine).as_bytes());
+    assert_eq!(
+        (status, b["error"]["type"].as_str()),
+        (403, Some("permission_error")),
+        "{b}"
+    );
     // The other store is untouched: its memory and its store are there, unchanged.
     let (status, m) = server.raw(
         "GET",
@@ -380,6 +443,7 @@ macro_rules! both {
 
 both!(
     sdk_conformance,
+    sdk_dreams,
     raw_http_errors_have_the_contract_body,
     keys_confine_callers_to_their_stores,
     sigterm_stops_the_server_cleanly

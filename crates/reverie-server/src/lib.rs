@@ -30,6 +30,8 @@ pub const MAX_BODY_BYTES: usize = 102_400 * 6 + 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Runs the dreams the API creates, each in a task of its own.
+    pub runner: Arc<reverie_dream::Runner>,
 }
 
 /// The API's routes over `state`. Every request needs an API key (`reverie keys create`);

@@ -31,6 +31,16 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a list parameter, sent as `name[]=…` (the SDK's form) or `name=…`.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        let bracketed = format!("{name}[]");
+        self.0
+            .iter()
+            .filter(|(k, _)| *k == name || *k == bracketed)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     pub fn string(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_string)
     }

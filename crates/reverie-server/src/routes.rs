@@ -11,9 +11,12 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use reverie_core::api_key::ApiKey;
+use reverie_core::dream::{Dream, DreamInput, DreamStatus, NewDream, OutputBehavior};
 use reverie_core::id::IdKind;
 use reverie_core::{Actor, Error, View};
-use reverie_store::{MemoryPatch, MemoryQuery, NewStore, StorePatch, StoreQuery, VersionQuery};
+use reverie_store::{
+    DreamQuery, MemoryPatch, MemoryQuery, NewStore, StorePatch, StoreQuery, VersionQuery,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -68,6 +71,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/v1/memory_stores/{store}/memory_versions/{version}/redact",
             post(redact_version),
         )
+        .route("/v1/dreams", post(create_dream).get(list_dreams))
+        .route("/v1/dreams/{dream}", get(get_dream))
+        .route("/v1/dreams/{dream}/cancel", post(cancel_dream))
+        .route("/v1/dreams/{dream}/archive", post(archive_dream))
 }
 
 fn ok<T: serde::Serialize>(value: T) -> Reply {
@@ -374,4 +381,89 @@ async fn redact_version(
         .redact_version(&store, &version, &actor(&key))
         .await?;
     ok(v)
+}
+
+// Dreams.
+
+async fn create_dream(
+    State(st): S,
+    Extension(key): K,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Reply {
+    let new: NewDream = json(&body?)?;
+    // The key must see the input store, and a new output store would be one it cannot see.
+    for input in &new.inputs {
+        if let DreamInput::MemoryStore { memory_store_id } = input {
+            allowed(&key, memory_store_id)?;
+        }
+    }
+    match &new.output_behavior {
+        Some(OutputBehavior::UpdateExisting { memory_store_id }) => {
+            allowed(&key, memory_store_id)?;
+        }
+        _ if key.stores.is_some() => {
+            return Err(Error::Permission(format!(
+                "API key {} may only see its own stores; a create_new dream makes a new store, \
+                 which needs a key for every store (or use update_existing)",
+                key.id
+            ))
+            .into());
+        }
+        _ => {}
+    }
+    let dream = st.runner.create(new).await?;
+    let runner = st.runner.clone();
+    let id = dream.id.clone();
+    tokio::spawn(async move {
+        if let Err(e) = runner.run(&id).await {
+            tracing::error!(dream = %id, error = %e, "the dream could not run");
+        }
+    });
+    ok(dream)
+}
+
+/// A dream whose input store the key may not see does not exist, for it.
+async fn visible_dream(st: &AppState, key: &ApiKey, id: &str) -> Result<Dream, ApiError> {
+    let d = st.store.get_dream(id).await?;
+    if key.allows(d.store_id()) {
+        Ok(d)
+    } else {
+        Err(Error::not_found(IdKind::Dream.noun(), id).into())
+    }
+}
+
+async fn list_dreams(State(st): S, Extension(key): K, uri: Uri) -> Reply {
+    let p = params(&uri)?;
+    let statuses = p
+        .all("statuses")
+        .into_iter()
+        .map(DreamStatus::parse)
+        .collect::<reverie_core::Result<Vec<_>>>()?;
+    let q = DreamQuery {
+        store_id: None,
+        statuses,
+        include_archived: p.boolean("include_archived")?,
+        created_at_gt: p.time("created_at_gt")?,
+        created_at_lt: p.time("created_at_lt")?,
+        limit: p.int("limit")?,
+        page: p.string("page"),
+    };
+    let mut page = st.store.list_dreams(&q).await?;
+    // A page keeps the listing's cursor, so it may hold fewer than `limit` of the key's dreams.
+    page.data.retain(|d| key.allows(d.store_id()));
+    ok(page)
+}
+
+async fn get_dream(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+    ok(visible_dream(&st, &key, &dream).await?)
+}
+
+async fn cancel_dream(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+    visible_dream(&st, &key, &dream).await?;
+    ok(st.store.cancel_dream(&dream).await?)
+}
+
+async fn archive_dream(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+    visible_dream(&st, &key, &dream).await?;
+    ok(st.store.archive_dream(&dream).await?)
 }

@@ -27,8 +27,21 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
         );
     }
     eprintln!("reverie: serving {} on http://{addr}", ctx.database);
+    // Dreams left running by a server that died are failed (runner_lost) before new ones run.
+    let runner = std::sync::Arc::new(reverie_dream::Runner::new(
+        ctx.store.clone(),
+        std::sync::Arc::new(reverie_curate::Deterministic),
+    ));
+    let lost = runner.recover().await?;
+    if !lost.is_empty() {
+        eprintln!(
+            "reverie: {} dreams of a dead runner marked failed",
+            lost.len()
+        );
+    }
     let state = AppState {
         store: ctx.store.clone(),
+        runner,
     };
     reverie_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("reverie: stopped");
