@@ -188,6 +188,143 @@ fn sdk_dreams(postgres: bool) {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
 }
 
+/// reverie's own routes over HTTP, on the demo's store: recall, context, policy, restore and
+/// dream review, and the same key scopes.
+fn own_routes(postgres: bool) {
+    let server = Server::start(postgres);
+    reverie(&server.database, &["demo"]);
+    let stores: serde_json::Value =
+        serde_json::from_str(&reverie(&server.database, &["--json", "store", "ls"])).unwrap();
+    let list = stores
+        .as_array()
+        .or_else(|| stores["data"].as_array())
+        .unwrap();
+    let demo = list.iter().find(|s| s["name"] == "demo").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let base = format!("/reverie/v1/memory_stores/{demo}");
+
+    let (status, r) = server.raw(
+        "POST",
+        &format!("{base}/recall"),
+        br#"{"query": "staging database port", "limit": 3}"#,
+    );
+    assert_eq!(status, 200, "{r}");
+    let hits = r["data"].as_array().unwrap();
+    assert!(!hits.is_empty() && hits.len() <= 3, "{r}");
+    assert!(
+        hits.iter()
+            .any(|h| h["text"].as_str().unwrap().contains("6543")),
+        "{r}"
+    );
+    let (status, r) = server.raw(
+        "POST",
+        &format!("{base}/recall"),
+        br#"{"query": "x", "limit": 0}"#,
+    );
+    assert_eq!(
+        (status, r["error"]["type"].as_str()),
+        (400, Some("invalid_request_error"))
+    );
+    let (status, _) = server.raw("POST", &format!("{base}/recall"), br#"{"quarry": "x"}"#);
+    assert_eq!(status, 400, "unknown fields are refused");
+
+    let (status, c) = server.raw(
+        "POST",
+        &format!("{base}/context"),
+        br#"{"query": "deploy to staging", "budget": 400, "serve": false}"#,
+    );
+    assert_eq!(status, 200, "{c}");
+    assert!(
+        c["tokens"].as_u64().unwrap() <= 400 || c["over_budget"] == true,
+        "{c}"
+    );
+    assert!(!c["text"].as_str().unwrap().is_empty());
+
+    let (status, p) = server.raw("GET", &format!("{base}/policy"), b"");
+    assert_eq!(status, 200, "{p}");
+    let mut p2 = p.clone();
+    p2["budget"]["max_total_bytes"] = serde_json::json!(123_456);
+    let (status, p3) = server.raw("PUT", &format!("{base}/policy"), p2.to_string().as_bytes());
+    assert_eq!(status, 200, "{p3}");
+    assert_eq!(p3["budget"]["max_total_bytes"], 123_456);
+    let (status, _) = server.raw("PUT", &format!("{base}/policy"), br#"{"budget": 5}"#);
+    assert_eq!(status, 400);
+
+    // Review: the demo's last dream has a changeset; reverting it once works, twice does not.
+    let (_, dreams) = server.raw("GET", "/v1/dreams?limit=100", b"");
+    let last = dreams["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["status"] == "completed")
+        .expect("a completed dream")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, cs) = server.raw("GET", &format!("/reverie/v1/dreams/{last}/changeset"), b"");
+    assert_eq!(status, 200, "{cs}");
+    assert!(!cs["ops"].as_array().unwrap().is_empty(), "{cs}");
+    let (status, d) = server.raw("POST", &format!("/reverie/v1/dreams/{last}/revert"), b"");
+    assert_eq!(status, 200, "{d}");
+    assert!(d["reverted_revision"].as_i64().is_some(), "{d}");
+    let (status, _) = server.raw("POST", &format!("/reverie/v1/dreams/{last}/revert"), b"");
+    assert!(status == 400 || status == 409, "{status}");
+    let (status, _) = server.raw("POST", &format!("/reverie/v1/dreams/{last}/approve"), b"");
+    assert!(status == 400 || status == 409, "not a proposal: {status}");
+
+    // Restore the whole store to revision 1, then one memory to its first version.
+    let (status, rep) = server.raw("POST", &format!("{base}/restore"), br#"{"revision": 1}"#);
+    assert_eq!(status, 200, "{rep}");
+    assert_eq!(rep["memory_store_id"], demo.as_str());
+    let (_, versions) = server.raw(
+        "GET",
+        &format!("/v1/memory_stores/{demo}/memory_versions?limit=100"),
+        b"",
+    );
+    let first = versions["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|v| v["operation"] == "created")
+        .unwrap();
+    let (status, rep) = server.raw(
+        "POST",
+        &format!(
+            "{base}/memories/{}/restore",
+            first["memory_id"].as_str().unwrap()
+        ),
+        format!(
+            r#"{{"memory_version_id": "{}"}}"#,
+            first["id"].as_str().unwrap()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 200, "{rep}");
+
+    // A key of another store sees none of it.
+    reverie(&server.database, &["store", "create", "other"]);
+    let made: serde_json::Value = serde_json::from_str(&reverie(
+        &server.database,
+        &["--json", "keys", "create", "o", "-s", "other"],
+    ))
+    .unwrap();
+    let key = made["secret"].as_str().unwrap();
+    for (method, path, body) in [
+        ("POST", format!("{base}/recall"), r#"{"query": "staging"}"#),
+        ("POST", format!("{base}/context"), "{}"),
+        ("GET", format!("{base}/policy"), ""),
+        ("POST", format!("{base}/restore"), r#"{"revision": 1}"#),
+        ("GET", format!("/reverie/v1/dreams/{last}/changeset"), ""),
+        ("POST", format!("/reverie/v1/dreams/{last}/revert"), ""),
+    ] {
+        let (status, b) = server.with_key(Some(key), method, &path, body.as_bytes());
+        assert_eq!(status, 404, "{method} {path}: {b}");
+    }
+}
+
 fn raw_http_errors_have_the_contract_body(postgres: bool) {
     let server = Server::start(postgres);
     let (status, body) = server.raw("POST", "/v1/memory_stores", b"{\"name\": ");
@@ -444,6 +581,7 @@ macro_rules! both {
 both!(
     sdk_conformance,
     sdk_dreams,
+    own_routes,
     raw_http_errors_have_the_contract_body,
     keys_confine_callers_to_their_stores,
     sigterm_stops_the_server_cleanly

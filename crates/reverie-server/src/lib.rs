@@ -9,6 +9,7 @@
 
 mod auth;
 mod error;
+mod own;
 mod params;
 mod routes;
 
@@ -39,6 +40,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     let state = Arc::new(state);
     routes::routes()
+        .merge(own::routes())
         .fallback(error::unknown_route)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

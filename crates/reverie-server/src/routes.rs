@@ -28,7 +28,7 @@ type S = State<Arc<AppState>>;
 type K = Extension<Arc<ApiKey>>;
 
 /// A store the key may not see does not exist, as far as the caller can tell.
-fn allowed(key: &ApiKey, store: &str) -> Result<(), ApiError> {
+pub(crate) fn allowed(key: &ApiKey, store: &str) -> Result<(), ApiError> {
     if key.allows(store) {
         Ok(())
     } else {
@@ -36,12 +36,12 @@ fn allowed(key: &ApiKey, store: &str) -> Result<(), ApiError> {
     }
 }
 
-fn actor(key: &ApiKey) -> Actor {
+pub(crate) fn actor(key: &ApiKey) -> Actor {
     Actor::Api {
         api_key_id: key.id.clone(),
     }
 }
-type Reply = Result<Response, ApiError>;
+pub(crate) type Reply = Result<Response, ApiError>;
 
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -77,7 +77,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/v1/dreams/{dream}/archive", post(archive_dream))
 }
 
-fn ok<T: serde::Serialize>(value: T) -> Reply {
+pub(crate) fn ok<T: serde::Serialize>(value: T) -> Reply {
     Ok(Json(value).into_response())
 }
 
@@ -423,7 +423,11 @@ async fn create_dream(
 }
 
 /// A dream whose input store the key may not see does not exist, for it.
-async fn visible_dream(st: &AppState, key: &ApiKey, id: &str) -> Result<Dream, ApiError> {
+pub(crate) async fn visible_dream(
+    st: &AppState,
+    key: &ApiKey,
+    id: &str,
+) -> Result<Dream, ApiError> {
     let d = st.store.get_dream(id).await?;
     if key.allows(d.store_id()) {
         Ok(d)

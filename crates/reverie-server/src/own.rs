@@ -1,0 +1,185 @@
+//! reverie's own routes, under `/reverie/v1/` so that they never change the contract's: recall
+//! and context (memory served to agents), the policy, restore of a memory or a whole store, and
+//! review of dreams (changeset, approve, reject, revert). The same API keys and scopes apply.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, State};
+use axum::routing::{get, post};
+use reverie_core::api_key::ApiKey;
+use reverie_core::policy::Policy;
+use reverie_core::search::{DEFAULT_RECALL_LIMIT, RecallQuery, Via};
+use reverie_core::{Error, Timestamp};
+use reverie_store::serving::{self, ContextRequest};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::params::json;
+use crate::routes::{Reply, actor, allowed, ok, visible_dream};
+
+type S = State<Arc<AppState>>;
+type K = Extension<Arc<ApiKey>>;
+type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/reverie/v1/memory_stores/{store}/recall", post(recall))
+        .route("/reverie/v1/memory_stores/{store}/context", post(context))
+        .route(
+            "/reverie/v1/memory_stores/{store}/policy",
+            get(get_policy).put(set_policy),
+        )
+        .route(
+            "/reverie/v1/memory_stores/{store}/restore",
+            post(restore_store),
+        )
+        .route(
+            "/reverie/v1/memory_stores/{store}/memories/{memory}/restore",
+            post(restore_memory),
+        )
+        .route("/reverie/v1/dreams/{dream}/changeset", get(changeset))
+        .route("/reverie/v1/dreams/{dream}/approve", post(approve))
+        .route("/reverie/v1/dreams/{dream}/reject", post(reject))
+        .route("/reverie/v1/dreams/{dream}/revert", post(revert))
+}
+
+fn since(s: Option<String>) -> Result<Option<Timestamp>, ApiError> {
+    Ok(s.map(|v| {
+        Timestamp::parse(&v).ok_or_else(|| {
+            Error::invalid("since", format!("{v:?} is not a date or an RFC 3339 time"))
+        })
+    })
+    .transpose()?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecallBody {
+    query: String,
+    limit: Option<usize>,
+    path_prefix: Option<String>,
+    since: Option<String>,
+    /// Count the results as served (default true).
+    serve: Option<bool>,
+    session_id: Option<String>,
+}
+
+async fn recall(State(st): S, Extension(key): K, Path(store): Path<String>, body: Body) -> Reply {
+    allowed(&key, &store)?;
+    let b: RecallBody = json(&body?)?;
+    let q = RecallQuery {
+        query: b.query,
+        limit: b.limit.unwrap_or(DEFAULT_RECALL_LIMIT),
+        path_prefix: b.path_prefix,
+        since: since(b.since)?,
+        serve: b.serve.unwrap_or(true).then_some(Via::Recall),
+        session_id: b.session_id,
+    };
+    ok(serde_json::json!({ "data": st.store.recall(&store, &q).await? }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextBody {
+    query: Option<String>,
+    budget: Option<usize>,
+    safety: Option<f64>,
+    serve: Option<bool>,
+    session_id: Option<String>,
+}
+
+async fn context(State(st): S, Extension(key): K, Path(store): Path<String>, body: Body) -> Reply {
+    allowed(&key, &store)?;
+    let b: ContextBody = json(&body?)?;
+    let d = ContextRequest::default();
+    let req = ContextRequest {
+        query: b.query,
+        budget: b.budget.unwrap_or(d.budget),
+        safety: b.safety.unwrap_or(d.safety),
+        serve: b.serve.unwrap_or(true),
+        session_id: b.session_id,
+    };
+    ok(serving::context(st.store.as_ref(), &store, &req).await?)
+}
+
+async fn get_policy(State(st): S, Extension(key): K, Path(store): Path<String>) -> Reply {
+    allowed(&key, &store)?;
+    ok(st.store.get_policy(&store).await?)
+}
+
+async fn set_policy(
+    State(st): S,
+    Extension(key): K,
+    Path(store): Path<String>,
+    body: Body,
+) -> Reply {
+    allowed(&key, &store)?;
+    let p: Policy = json(&body?)?;
+    ok(st.store.set_policy(&store, &p).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestoreStore {
+    revision: i64,
+}
+
+async fn restore_store(
+    State(st): S,
+    Extension(key): K,
+    Path(store): Path<String>,
+    body: Body,
+) -> Reply {
+    allowed(&key, &store)?;
+    let b: RestoreStore = json(&body?)?;
+    ok(st
+        .store
+        .restore_store(&store, b.revision, &actor(&key))
+        .await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RestoreMemory {
+    memory_version_id: String,
+}
+
+async fn restore_memory(
+    State(st): S,
+    Extension(key): K,
+    Path((store, memory)): Path<(String, String)>,
+    body: Body,
+) -> Reply {
+    allowed(&key, &store)?;
+    let b: RestoreMemory = json(&body?)?;
+    ok(st
+        .store
+        .restore_memory(&store, &memory, &b.memory_version_id, &actor(&key))
+        .await?)
+}
+
+async fn changeset(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+    visible_dream(&st, &key, &dream).await?;
+    match st.store.dream_changeset(&dream).await? {
+        Some(c) => ok(c),
+        None => Err(Error::not_found("changeset of dream", dream).into()),
+    }
+}
+
+async fn approve(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+    visible_dream(&st, &key, &dream).await?;
+    ok(st.store.decide_dream(&dream, true, &actor(&key)).await?)
+}
+
+async fn reject(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+    visible_dream(&st, &key, &dream).await?;
+    ok(st.store.decide_dream(&dream, false, &actor(&key)).await?)
+}
+
+async fn revert(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+    visible_dream(&st, &key, &dream).await?;
+    ok(st.store.revert_dream(&dream, &actor(&key)).await?)
+}
