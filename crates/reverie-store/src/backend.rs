@@ -31,4 +31,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
 
     /// The connection pool.
     fn pool(&self) -> &sqlx::Pool<Self::Db>;
+
+    /// A queue the memory writes of this process wait in before they begin, where the database
+    /// itself would make them poll for its one write lock (SQLite: a busy handler that sleeps up
+    /// to 100 ms between tries, which gave create a p99 of 771 ms under 32 concurrent writers).
+    /// `None` where the database queues writers itself (PostgreSQL's row locks).
+    fn write_gate(&self) -> Option<&std::sync::Arc<tokio::sync::Mutex<()>>> {
+        None
+    }
 }

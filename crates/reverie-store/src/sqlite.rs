@@ -145,6 +145,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 #[derive(Debug, Clone)]
 pub struct SqliteBackend {
     pool: SqlitePool,
+    gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Backend for SqliteBackend {
@@ -156,6 +157,10 @@ impl Backend for SqliteBackend {
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    fn write_gate(&self) -> Option<&std::sync::Arc<tokio::sync::Mutex<()>>> {
+        Some(&self.gate)
     }
 }
 
@@ -225,7 +230,10 @@ pub async fn connect_sqlite(path: &Path, synchronous: Synchronous) -> Result<Sql
             ))
         })?;
     migrate(&pool, path).await?;
-    let store = SqlStore::new(SqliteBackend { pool });
+    let store = SqlStore::new(SqliteBackend {
+        pool,
+        gate: Default::default(),
+    });
     store.sync_search_index().await?;
     Ok(store)
 }

@@ -564,6 +564,10 @@ impl<B: Backend> SqlStore<B> {
         actor: &Actor,
         summary: String,
     ) -> Result<Write<B>> {
+        let turn = match self.backend.write_gate() {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
         let now = Timestamp::now().micros();
         let mut tx = self
             .backend
@@ -616,6 +620,7 @@ impl<B: Backend> SqlStore<B> {
             now,
             counted: 0,
             recorded: true,
+            _turn: turn,
         })
     }
 

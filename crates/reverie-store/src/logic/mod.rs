@@ -50,6 +50,9 @@ pub(crate) struct Write<B: Backend> {
     pub counted: i64,
     /// Whether the revision's row was written with the bump (its summary was known then).
     pub recorded: bool,
+    /// This process's turn to write, where the backend queues writers (see
+    /// `Backend::write_gate`); released when the write is dropped, after its commit.
+    pub _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 /// What a write's revision records, when it is known as the write begins.
@@ -86,6 +89,10 @@ impl<B: Backend> SqlStore<B> {
         record: Option<Record<'_>>,
     ) -> Result<Write<B>> {
         check_id(IdKind::Store, store_id)?;
+        let turn = match self.backend.write_gate() {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
         let now = Timestamp::now().micros();
         let mut tx = self
             .backend
@@ -120,6 +127,7 @@ impl<B: Backend> SqlStore<B> {
             now,
             counted: count_delta,
             recorded,
+            _turn: turn,
         })
     }
 
