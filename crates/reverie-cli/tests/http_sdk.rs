@@ -1,6 +1,7 @@
 //! `reverie serve` with the official Anthropic SDK (2.12.0) as the client, on SQLite and
-//! PostgreSQL: every memory-store, memory and memory-version call and the documented errors
-//! (`tests/sdk/memory_stores.py`), plus what only raw HTTP can send — malformed JSON, an
+//! PostgreSQL: every memory-store, memory, memory-version and dream call and the documented
+//! errors (`tests/sdk/memory_stores.py`, `dreams.py`), the SDK's memory-folder sync client
+//! (`memory_sync.py`), plus what only raw HTTP can send — malformed JSON, an
 //! oversized body, an unknown route — API keys (none, unknown, revoked, and a key of another
 //! store on every route), and a graceful stop.
 
@@ -136,6 +137,27 @@ fn sdk_conformance(postgres: bool) {
     assert!(
         out.status.success(),
         "the SDK conformance script failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+/// The SDK's memory-folder sync client (`SessionMemoryStores`): local creates, edits and
+/// deletes reach the store, the store's edits reach the folder.
+fn sdk_memory_folder_sync(postgres: bool) {
+    reverie_testkit::require_python_package("anthropic", "anthropic==2.12.0");
+    let server = Server::start(postgres);
+    let script = reverie_testkit::repo_root().join("crates/reverie-cli/tests/sdk/memory_sync.py");
+    let out = Command::new(reverie_testkit::python())
+        .arg(&script)
+        .arg(format!("http://{}", server.addr))
+        .arg(&server.admin)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the SDK sync script failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -581,6 +603,7 @@ macro_rules! both {
 both!(
     sdk_conformance,
     sdk_dreams,
+    sdk_memory_folder_sync,
     own_routes,
     raw_http_errors_have_the_contract_body,
     keys_confine_callers_to_their_stores,
