@@ -274,6 +274,27 @@ fn own_routes(postgres: bool) {
     let (status, _) = server.raw("PUT", &format!("{base}/policy"), br#"{"budget": 5}"#);
     assert_eq!(status, 400);
 
+    // Drift: the same report as `reverie drift --json`.
+    let (status, d) = server.raw("GET", &format!("{base}/drift"), b"");
+    assert_eq!(status, 200, "{d}");
+    let cli: serde_json::Value = serde_json::from_str(&reverie(
+        &server.database,
+        &["--json", "drift", "-s", "demo"],
+    ))
+    .unwrap();
+    assert_eq!(d, cli);
+    assert!(d["summary"]["ops"]["add"].as_u64().unwrap() > 0, "{d}");
+    let (status, d) = server.raw("GET", &format!("{base}/drift?since=999999"), b"");
+    assert_eq!(status, 200);
+    assert_eq!(
+        d["summary"]["lineages"], 0,
+        "nothing after that revision: {d}"
+    );
+    let (status, _) = server.raw("GET", &format!("{base}/drift?since=tuesday"), b"");
+    assert_eq!(status, 400);
+    let (status, _) = server.raw("GET", &format!("{base}/drift?min_helpful=0"), b"");
+    assert_eq!(status, 400);
+
     // Review: the demo's last dream has a changeset; reverting it once works, twice does not.
     let (_, dreams) = server.raw("GET", "/v1/dreams?limit=100", b"");
     let last = dreams["data"]
@@ -338,6 +359,7 @@ fn own_routes(postgres: bool) {
         ("POST", format!("{base}/recall"), r#"{"query": "staging"}"#),
         ("POST", format!("{base}/context"), "{}"),
         ("GET", format!("{base}/policy"), ""),
+        ("GET", format!("{base}/drift"), ""),
         ("POST", format!("{base}/restore"), r#"{"revision": 1}"#),
         ("GET", format!("/reverie/v1/dreams/{last}/changeset"), ""),
         ("POST", format!("/reverie/v1/dreams/{last}/revert"), ""),

@@ -1,12 +1,13 @@
 //! reverie's own routes, under `/reverie/v1/` so that they never change the contract's: recall
-//! and context (memory served to agents), the policy, restore of a memory or a whole store, and
-//! review of dreams (changeset, approve, reject, revert). The same API keys and scopes apply.
+//! and context (memory served to agents), the policy, restore of a memory or a whole store,
+//! drift, and review of dreams (changeset, approve, reject, revert). The same API keys and scopes apply.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, State};
+use axum::http::Uri;
 use axum::routing::{get, post};
 use reverie_core::api_key::ApiKey;
 use reverie_core::policy::Policy;
@@ -17,7 +18,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::params::json;
+use crate::params::{Params, json};
 use crate::routes::{Reply, actor, allowed, ok, visible_dream};
 
 type S = State<Arc<AppState>>;
@@ -40,6 +41,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/reverie/v1/memory_stores/{store}/memories/{memory}/restore",
             post(restore_memory),
         )
+        .route("/reverie/v1/memory_stores/{store}/drift", get(drift))
         .route("/reverie/v1/dreams/{dream}/changeset", get(changeset))
         .route("/reverie/v1/dreams/{dream}/approve", post(approve))
         .route("/reverie/v1/dreams/{dream}/reject", post(reject))
@@ -159,6 +161,18 @@ async fn restore_memory(
         .store
         .restore_memory(&store, &memory, &b.memory_version_id, &actor(&key))
         .await?)
+}
+
+/// `?since=REVISION|DATE&min_helpful=N`: the drift report (`reverie drift --json`'s), whose
+/// `summary.load_bearing_lost` is what an alert watches.
+async fn drift(State(st): S, Extension(key): K, Path(store): Path<String>, uri: Uri) -> Reply {
+    allowed(&key, &store)?;
+    let p = Params::parse(uri.query())?;
+    let min_helpful = p
+        .int("min_helpful")?
+        .unwrap_or(reverie_dream::drift::DEFAULT_MIN_HELPFUL);
+    let s = st.store.get_store(&store).await?;
+    ok(reverie_dream::drift::report(st.store.as_ref(), &s, p.get("since"), min_helpful).await?)
 }
 
 async fn changeset(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {

@@ -530,7 +530,7 @@ pub async fn drift(a: crate::cli::BenchDriftArgs, json_out: bool) -> Result<i32>
     for _ in 0..a.runs.max(1) {
         let t0 = Instant::now();
         let st = s.get_store(&st.id).await?;
-        let records = super::drift::load_dreams(s.as_ref(), &st).await?;
+        let records = reverie_dream::drift::load_dreams(s.as_ref(), &st).await?;
         let t_list = t0.elapsed();
         let entries = s.list_entries(&st.id, None).await?;
         let policy = s.get_policy(&st.id).await?;

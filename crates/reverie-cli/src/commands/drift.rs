@@ -1,19 +1,13 @@
 //! `reverie drift`: what dreams did to a store over time, and whether anything load-bearing
 //! was lost — as a report for people, or JSON, with an exit code for cron and CI.
 //!
-//! The analysis is `reverie_curate::drift`; this module loads its inputs through the `Store`
-//! (every dream of the store with its changeset, the entry metadata, the policy), turns
-//! `--since` into a store revision, renders the report and picks the exit code.
+//! The analysis is `reverie_curate::drift`, its inputs loaded by `reverie_dream::drift`; this
+//! module renders the report and picks the exit code.
 
 use anyhow::Result;
+use reverie_core::MemoryStore;
 use reverie_core::curation::OpKind;
-use reverie_core::dream::{DreamStatus, OutputBehavior};
-use reverie_core::{Error, MemoryStore, Timestamp};
-use reverie_curate::drift::{
-    DreamDrift, DreamRecord, DreamState, DriftInput, DriftReport, Lineage, LineageState, OpCounts,
-    analyze,
-};
-use reverie_store::{DreamQuery, Store};
+use reverie_curate::drift::{DreamDrift, DreamState, DriftReport, Lineage, LineageState, OpCounts};
 
 use crate::cli::DriftArgs;
 use crate::context::Ctx;
@@ -29,21 +23,9 @@ const CHANGES_SHOWN: usize = 12;
 
 pub async fn run(ctx: &Ctx, a: DriftArgs) -> Result<i32> {
     let st = ctx.store_ref(&a.store.store).await?;
-    let since = match &a.since {
-        Some(s) => Some(since_revision(ctx.store.as_ref(), &st.id, s).await?),
-        None => None,
-    };
-    let dreams = load_dreams(ctx.store.as_ref(), &st).await?;
-    let entries = ctx.store.list_entries(&st.id, None).await?;
-    let policy = ctx.store.get_policy(&st.id).await?;
-    let report = analyze(&DriftInput {
-        store_id: &st.id,
-        dreams: &dreams,
-        entries: &entries,
-        policy: &policy,
-        since,
-        min_helpful: a.min_helpful,
-    });
+    let report =
+        reverie_dream::drift::report(ctx.store.as_ref(), &st, a.since.as_deref(), a.min_helpful)
+            .await?;
     if ctx.json {
         json(&report);
     } else {
@@ -54,76 +36,6 @@ pub async fn run(ctx: &Ctx, a: DriftArgs) -> Result<i32> {
     } else {
         0
     })
-}
-
-/// `--since` as a store revision: an integer is one; a date (RFC 3339, or `YYYY-MM-DD` for
-/// midnight UTC) is the last revision made before it, so that changes at or after the date
-/// count. Dates go through the revisions' own times because a dream's result is applied when
-/// it is approved, not when it ended.
-pub async fn since_revision(store: &dyn Store, store_id: &str, since: &str) -> Result<i64> {
-    if let Ok(rev) = since.parse::<i64>() {
-        if rev < 0 {
-            return Err(Error::invalid("since", format!("revision {rev} is negative")).into());
-        }
-        return Ok(rev);
-    }
-    let Some(at) = Timestamp::parse(since) else {
-        return Err(Error::invalid(
-            "since",
-            format!("{since:?} is neither a revision nor a date (RFC 3339 or YYYY-MM-DD)"),
-        )
-        .into());
-    };
-    let mut page: Option<String> = None;
-    loop {
-        // Newest first: the first revision before the date is the one.
-        let p = store
-            .list_revisions(store_id, Some(100), page.as_deref())
-            .await?;
-        if let Some(r) = p.data.iter().find(|r| r.created_at < at) {
-            return Ok(r.revision);
-        }
-        match p.next_page {
-            Some(n) => page = Some(n),
-            None => return Ok(0),
-        }
-    }
-}
-
-/// Every completed dream of the store, with its changeset, and the `create_new` dream the
-/// store came from, if any.
-pub async fn load_dreams(store: &dyn Store, st: &MemoryStore) -> Result<Vec<DreamRecord>> {
-    let mut dreams = Vec::new();
-    let mut page = None;
-    loop {
-        let p = store
-            .list_dreams(&DreamQuery {
-                store_id: Some(st.id.clone()),
-                statuses: vec![DreamStatus::Completed],
-                include_archived: true,
-                limit: Some(100),
-                page,
-                ..DreamQuery::default()
-            })
-            .await?;
-        dreams.extend(p.data);
-        match p.next_page {
-            Some(n) => page = Some(n),
-            None => break,
-        }
-    }
-    if let Some(origin) = st.metadata.get("reverie.dream") {
-        let d = store.get_dream(origin).await?;
-        if d.output_behavior == OutputBehavior::CreateNew && !dreams.iter().any(|x| x.id == d.id) {
-            dreams.push(d);
-        }
-    }
-    let mut out = Vec::with_capacity(dreams.len());
-    for dream in dreams {
-        let changeset = store.dream_changeset(&dream.id).await?;
-        out.push(DreamRecord { dream, changeset });
-    }
-    Ok(out)
 }
 
 fn clip(s: &str, n: usize) -> String {
