@@ -274,6 +274,54 @@ fn own_routes(postgres: bool) {
     let (status, _) = server.raw("PUT", &format!("{base}/policy"), br#"{"budget": 5}"#);
     assert_eq!(status, 400);
 
+    // Session upload: created, unchanged when sent again, appended when it grew; a large
+    // transcript passes the upload's own limit; what is not a transcript is refused.
+    let session = std::fs::read(
+        reverie_testkit::repo_root().join("examples/sessions/2026-03-13-staging-db-port.jsonl"),
+    )
+    .unwrap();
+    let up = format!("{base}/sessions?source=run-1.jsonl&outcome=success");
+    let half = session.len() / 2;
+    let cut = half + session[half..].iter().position(|&b| b == b'\n').unwrap() + 1;
+    let (status, r) = server.raw("POST", &up, &session[..cut]);
+    assert_eq!(
+        (status, r["status"].as_str()),
+        (200, Some("created")),
+        "{r}"
+    );
+    let sid = r["session_id"].as_str().unwrap().to_string();
+    let (status, r) = server.raw("POST", &up, &session[..cut]);
+    assert_eq!(
+        (status, r["status"].as_str()),
+        (200, Some("unchanged")),
+        "{r}"
+    );
+    let (status, r) = server.raw("POST", &up, &session);
+    assert_eq!(
+        (status, r["status"].as_str()),
+        (200, Some("appended")),
+        "{r}"
+    );
+    assert_eq!(r["session_id"], sid.as_str());
+    let shown = reverie(&server.database, &["--json", "sessions", "show", &sid]);
+    assert!(shown.contains("success"), "the outcome was set");
+    let big = session.repeat(reverie_server::MAX_BODY_BYTES / session.len() + 2);
+    assert!(big.len() > reverie_server::MAX_BODY_BYTES);
+    let (status, r) = server.raw("POST", &format!("{base}/sessions?source=big.jsonl"), &big);
+    assert_eq!(status, 200, "{r}");
+    let (status, r) = server.raw(
+        "POST",
+        &format!("{base}/sessions?source=bin"),
+        &[0u8, 159, 146, 150, 0, 1, 2],
+    );
+    assert_eq!(
+        (status, r["error"]["type"].as_str()),
+        (400, Some("invalid_request_error")),
+        "{r}"
+    );
+    let (status, _) = server.raw("POST", &format!("{base}/sessions"), &session);
+    assert_eq!(status, 400, "a source name is required");
+
     // Drift: the same report as `reverie drift --json`.
     let (status, d) = server.raw("GET", &format!("{base}/drift"), b"");
     assert_eq!(status, 200, "{d}");
@@ -360,6 +408,7 @@ fn own_routes(postgres: bool) {
         ("POST", format!("{base}/context"), "{}"),
         ("GET", format!("{base}/policy"), ""),
         ("GET", format!("{base}/drift"), ""),
+        ("POST", format!("{base}/sessions?source=x"), "User: hello"),
         ("POST", format!("{base}/restore"), r#"{"revision": 1}"#),
         ("GET", format!("/reverie/v1/dreams/{last}/changeset"), ""),
         ("POST", format!("/reverie/v1/dreams/{last}/revert"), ""),

@@ -195,6 +195,20 @@ impl Ingest {
             Err(e) => return FileReport::new(display).fail(format!("cannot open: {e}")),
         };
         let key = canonical.display().to_string();
+        self.ingest_source(canonical, key, display, progress).await
+    }
+
+    /// Ingests the file at `path` as the source `key` (a session's identity in the store:
+    /// ingesting the same key again appends only what is new), reported as `display`. The HTTP
+    /// API uses it for uploaded transcripts, under keys of their own.
+    pub async fn ingest_source(
+        &self,
+        canonical: PathBuf,
+        key: String,
+        display: String,
+        progress: &dyn Progress,
+    ) -> FileReport {
+        let label = display.clone();
         let mut existing = match self.store.session_source(&self.store_id, &key).await {
             Ok(s) => s,
             Err(e) => return FileReport::new(display).fail(e.to_string()),
@@ -303,8 +317,7 @@ impl Ingest {
         }
         drop(rx);
         let _ = reader.await;
-        let mut report =
-            final_report.unwrap_or_else(|| FileReport::new(target.path.display().to_string()));
+        let mut report = final_report.unwrap_or_else(|| FileReport::new(label));
         report.session_id = session_id.clone();
         report.events_added = events_added;
         if let Some(f) = failure {

@@ -1,17 +1,19 @@
 //! reverie's own routes, under `/reverie/v1/` so that they never change the contract's: recall
 //! and context (memory served to agents), the policy, restore of a memory or a whole store,
-//! drift, and review of dreams (changeset, approve, reject, revert). The same API keys and scopes apply.
+//! drift, session upload (ingest), and review of dreams (changeset, approve, reject, revert). The same API keys and scopes apply.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::Uri;
 use axum::routing::{get, post};
 use reverie_core::api_key::ApiKey;
+use reverie_core::id::IdKind;
 use reverie_core::policy::Policy;
 use reverie_core::search::{DEFAULT_RECALL_LIMIT, RecallQuery, Via};
+use reverie_core::session::{Outcome, OutcomeStatus};
 use reverie_core::{Error, Timestamp};
 use reverie_store::serving::{self, ContextRequest};
 use serde::Deserialize;
@@ -42,6 +44,10 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(restore_memory),
         )
         .route("/reverie/v1/memory_stores/{store}/drift", get(drift))
+        .route(
+            "/reverie/v1/memory_stores/{store}/sessions",
+            post(ingest).layer(DefaultBodyLimit::max(MAX_TRANSCRIPT_BYTES)),
+        )
         .route("/reverie/v1/dreams/{dream}/changeset", get(changeset))
         .route("/reverie/v1/dreams/{dream}/approve", post(approve))
         .route("/reverie/v1/dreams/{dream}/reject", post(reject))
@@ -173,6 +179,91 @@ async fn drift(State(st): S, Extension(key): K, Path(store): Path<String>, uri: 
         .unwrap_or(reverie_dream::drift::DEFAULT_MIN_HELPFUL);
     let s = st.store.get_store(&store).await?;
     ok(reverie_dream::drift::report(st.store.as_ref(), &s, p.get("since"), min_helpful).await?)
+}
+
+/// The largest transcript one upload may carry (the rest of the API keeps its smaller limit).
+pub const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Removes an uploaded transcript's scratch file however the request ends.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `?source=NAME[&outcome=success|failure|partial]`, the transcript as the body (any format
+/// `reverie ingest` reads, detected from the content). The source name is the session's
+/// identity in the store: uploading the same source again adds only what is new, as
+/// re-ingesting a grown file does. Redaction runs before anything is stored.
+async fn ingest(
+    State(st): S,
+    Extension(key): K,
+    Path(store): Path<String>,
+    uri: Uri,
+    body: Body,
+) -> Reply {
+    allowed(&key, &store)?;
+    let p = Params::parse(uri.query())?;
+    let source = p
+        .get("source")
+        .ok_or_else(|| Error::invalid("source", "is required: the transcript's name"))?
+        .to_string();
+    if source.is_empty() || source.len() > 1024 || source.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "source",
+            "must be 1 to 1,024 bytes without control characters",
+        )
+        .into());
+    }
+    let outcome = p
+        .get("outcome")
+        .map(|o| {
+            OutcomeStatus::parse(o).map(|status| Outcome {
+                status,
+                score: None,
+                note: None,
+            })
+        })
+        .transpose()?;
+    let body = body?;
+    let s = st.store.get_store(&store).await?;
+    if s.archived_at.is_some() {
+        return Err(Error::StoreArchived { store_id: s.id }.into());
+    }
+    let scratch = Scratch(std::env::temp_dir().join(format!(
+        "reverie-upload-{}",
+        reverie_core::id::new_id(IdKind::Session)
+    )));
+    std::fs::write(&scratch.0, &body)
+        .map_err(|e| Error::storage(format!("cannot stage the upload: {e}")))?;
+    let ingest = reverie_ingest::Ingest::new(
+        st.store.clone(),
+        store,
+        reverie_ingest::Options {
+            outcome,
+            ..Default::default()
+        },
+    );
+    let report = ingest
+        .ingest_source(
+            scratch.0.clone(),
+            format!("api:{source}"),
+            source,
+            &reverie_ingest::Quiet,
+        )
+        .await;
+    if report.status == reverie_ingest::FileStatus::Failed {
+        return Err(Error::invalid(
+            "body",
+            report
+                .error
+                .unwrap_or_else(|| "the transcript could not be read".into()),
+        )
+        .into());
+    }
+    ok(report)
 }
 
 async fn changeset(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
