@@ -84,6 +84,9 @@ pub enum Cmd {
     Context(ContextArgs),
     /// Serve the HTTP API (the memory-store routes of the contract) on a local address.
     Serve(ServeArgs),
+    /// Dream the stores whose schedule calls for it (policy: after N sessions, at least T
+    /// apart), in a loop or once; several workers may share one PostgreSQL.
+    Worker(WorkerArgs),
     /// The main demo: ingest the bundled example sessions, dream, and print the changeset and
     /// the resulting memory.
     Demo(DemoArgs),
@@ -112,6 +115,16 @@ pub struct ServeArgs {
     /// The address to listen on (every request needs an API key: `reverie keys create`).
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR:PORT")]
     pub listen: std::net::SocketAddr,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// One pass over the stores, then exit.
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds between passes.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -302,7 +315,7 @@ pub struct PolicySetArgs {
     #[command(flatten)]
     pub store: StoreArg,
     /// Replace the whole policy with this JSON file's.
-    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "must_contain", "must_not_contain", "recall", "clear_tests"])]
+    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "must_contain", "must_not_contain", "recall", "clear_tests", "after_sessions", "min_interval"])]
     pub file: Option<PathBuf>,
     /// The most bytes all memories together may hold.
     #[arg(long)]
@@ -338,6 +351,13 @@ pub struct PolicySetArgs {
     /// Remove every memory test first.
     #[arg(long)]
     pub clear_tests: bool,
+    /// `reverie worker` dreams the store once this many sessions no dream has read arrived
+    /// (`off`: never by itself).
+    #[arg(long, value_name = "N|off")]
+    pub after_sessions: Option<String>,
+    /// ... and at least this many seconds after its last dream (86400: a day).
+    #[arg(long, value_name = "SECS")]
+    pub min_interval: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]

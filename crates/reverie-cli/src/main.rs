@@ -116,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Recall(a) => commands::serve::recall(&ctx, a).await,
         Cmd::Context(a) => commands::serve::context(&ctx, a).await,
         Cmd::Serve(a) => commands::server::serve(&ctx, a).await,
+        Cmd::Worker(a) => commands::server::worker(&ctx, a).await,
         Cmd::Demo(a) => commands::demo::run(&ctx, a).await,
         Cmd::Bench(_) => unreachable!("handled before opening a database"),
     }

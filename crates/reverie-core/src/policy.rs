@@ -154,7 +154,23 @@ pub struct Policy {
     pub tests: Vec<MemoryTest>,
     /// Dreams end as proposals, applied only when approved.
     pub review: bool,
+    /// When `reverie worker` dreams the store by itself; none by default.
+    pub schedule: Schedule,
 }
+
+/// A store's automatic dreams: when at least `after_sessions` sessions no dream has read have
+/// arrived and at least `min_interval_secs` have passed since its last dream (Claude Code's
+/// auto-dream: 5 sessions and 24 hours). Without `after_sessions`, the store is never dreamed
+/// automatically.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Schedule {
+    pub after_sessions: Option<u32>,
+    pub min_interval_secs: u64,
+}
+
+/// The most sessions one dream reads (the contract's limit).
+pub const MAX_DREAM_SESSIONS: u32 = 100;
 
 impl Policy {
     /// Checks every field; the error names the field and the rule.
@@ -193,6 +209,22 @@ impl Policy {
         }
         for t in &self.tests {
             t.validate()?;
+        }
+        if let Some(n) = self.schedule.after_sessions
+            && !(1..=MAX_DREAM_SESSIONS).contains(&n)
+        {
+            return Err(Error::invalid(
+                "schedule.after_sessions",
+                format!(
+                    "must be 1 to {MAX_DREAM_SESSIONS} (the sessions one dream reads), got {n}"
+                ),
+            ));
+        }
+        if self.schedule.min_interval_secs > 366 * 86_400 {
+            return Err(Error::invalid(
+                "schedule.min_interval_secs",
+                "must be at most a year",
+            ));
         }
         Ok(())
     }

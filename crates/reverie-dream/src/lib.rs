@@ -10,6 +10,7 @@
 //! `runner_lost` by the next runner that looks, and the store is left exactly as it was.
 
 pub mod drift;
+pub mod schedule;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +61,11 @@ impl Runner {
     }
 
     /// This runner's name (`host:pid`).
+    /// The store this runner dreams in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

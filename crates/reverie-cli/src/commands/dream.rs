@@ -1,7 +1,7 @@
 //! `reverie dream` and `reverie dreams …`: curating a store from its sessions, and reviewing,
 //! deciding, canceling and reverting dreams.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -23,58 +23,11 @@ fn runner(ctx: &Ctx) -> Runner {
     Runner::new(ctx.store.clone(), Arc::new(reverie_curate::Deterministic))
 }
 
-/// The sessions of a store that no dream has read into it yet, oldest first: not read by an
-/// `update_existing` dream that completed and was not rejected.
-pub async fn undreamed(store: &dyn Store, store_id: &str) -> Result<Vec<String>> {
-    let mut read: BTreeSet<String> = BTreeSet::new();
-    let mut page = None;
-    loop {
-        let p = store
-            .list_dreams(&DreamQuery {
-                store_id: Some(store_id.to_string()),
-                statuses: vec![DreamStatus::Completed],
-                include_archived: true,
-                limit: Some(100),
-                page,
-                ..DreamQuery::default()
-            })
-            .await?;
-        for d in &p.data {
-            let rejected = d
-                .review
-                .as_ref()
-                .is_some_and(|r| r.state == ReviewState::Rejected);
-            let updates = matches!(d.output_behavior, OutputBehavior::UpdateExisting { .. });
-            if updates && !rejected && d.reverted_revision.is_none() {
-                read.extend(d.session_ids().iter().cloned());
-            }
-        }
-        match p.next_page {
-            Some(n) => page = Some(n),
-            None => break,
-        }
-    }
-    let mut sessions = Vec::new();
-    let mut page: Option<String> = None;
-    loop {
-        let p = store
-            .list_sessions(store_id, Some(100), page.as_deref())
-            .await?;
-        sessions.extend(p.data.into_iter().filter(|s| !read.contains(&s.id)));
-        match p.next_page {
-            Some(n) => page = Some(n),
-            None => break,
-        }
-    }
-    sessions.sort_by_key(|s| (s.started_at.unwrap_or(s.created_at), s.id.clone()));
-    Ok(sessions.into_iter().map(|s| s.id).collect())
-}
-
 pub async fn dream(ctx: &Ctx, a: DreamArgs) -> Result<i32> {
     let st = ctx.store_ref(&a.store.store).await?;
     let mut sessions = a.sessions.clone();
     if sessions.is_empty() {
-        sessions = undreamed(ctx.store.as_ref(), &st.id).await?;
+        sessions = reverie_dream::schedule::undreamed(ctx.store.as_ref(), &st.id).await?;
         if sessions.is_empty() {
             if ctx.json {
                 json(&serde_json::json!({"dream": null, "reason": "no sessions to read"}));

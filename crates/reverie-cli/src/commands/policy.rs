@@ -60,6 +60,17 @@ async fn set(ctx: &Ctx, a: PolicySetArgs) -> Result<i32> {
             }
         };
     }
+    if let Some(n) = a.after_sessions.as_deref() {
+        p.schedule.after_sessions = match n {
+            "off" => None,
+            n => Some(n.parse().map_err(|_| {
+                Error::invalid("after_sessions", format!("{n:?} is not a number or off"))
+            })?),
+        };
+    }
+    if let Some(secs) = a.min_interval {
+        p.schedule.min_interval_secs = secs;
+    }
     if a.clear_tests {
         p.tests.clear();
     }
@@ -118,6 +129,16 @@ fn print_policy(ctx: &Ctx, name: &str, p: &Policy) {
             "on (dreams end as proposals)"
         } else {
             "off"
+        }
+    ));
+    emit(&format!(
+        "  schedule: {}",
+        match p.schedule.after_sessions {
+            None => "none (dreams run only when asked)".to_string(),
+            Some(n) => format!(
+                "after {n} new sessions, at least {} s after the last dream (reverie worker)",
+                p.schedule.min_interval_secs
+            ),
         }
     ));
     if p.tests.is_empty() {

@@ -4,7 +4,7 @@
 use anyhow::{Context as _, Result};
 use reverie_server::AppState;
 
-use crate::cli::{KeysCmd, ServeArgs};
+use crate::cli::{KeysCmd, ServeArgs, WorkerArgs};
 use crate::context::Ctx;
 use crate::output::{emit, json, table};
 
@@ -46,6 +46,39 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
     reverie_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("reverie: stopped");
     Ok(0)
+}
+
+/// `reverie worker`: passes over the stores until Ctrl-C or SIGTERM (a dream in progress is
+/// finished first), or one pass with `--once`. Prints what it dreamed.
+pub async fn worker(ctx: &Ctx, a: WorkerArgs) -> Result<i32> {
+    let runner = reverie_dream::Runner::new(
+        ctx.store.clone(),
+        std::sync::Arc::new(reverie_curate::Deterministic),
+    );
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        let done = reverie_dream::schedule::tick(&runner).await?;
+        for d in &done {
+            if ctx.json {
+                emit(&serde_json::to_string(d)?);
+            } else {
+                emit(&format!(
+                    "dreamed {}: {} {}",
+                    d.memory_store_id,
+                    d.dream_id,
+                    d.status.as_str()
+                ));
+            }
+        }
+        if a.once {
+            return Ok(0);
+        }
+        tokio::select! {
+            () = &mut stop => return Ok(0),
+            () = tokio::time::sleep(std::time::Duration::from_secs(a.interval)) => {}
+        }
+    }
 }
 
 pub async fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<i32> {

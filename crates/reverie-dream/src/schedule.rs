@@ -1,0 +1,185 @@
+//! Automatic dreams: which sessions of a store no dream has read yet, whether the store's
+//! schedule calls for a dream now, and one pass of `reverie worker` over every store.
+//!
+//! Several workers (on several machines, over one PostgreSQL) may run passes at once: a store
+//! holds at most one running `update_existing` dream, so the second worker to create one for a
+//! store gets a conflict and moves on, and each dream is run by the one runner that claims it.
+
+use std::collections::BTreeSet;
+
+use reverie_core::dream::{
+    DETERMINISTIC_MODEL, Dream, DreamInput, DreamStatus, ModelParam, NewDream, OutputBehavior,
+    ReviewState,
+};
+use reverie_core::policy::MAX_DREAM_SESSIONS;
+use reverie_core::{ErrorType, Result, Timestamp};
+use reverie_store::{DreamQuery, Store, StoreQuery};
+
+use crate::Runner;
+
+/// Every completed `update_existing` dream of the store that still counts (not rejected, not
+/// reverted), newest first.
+async fn applied_dreams(store: &dyn Store, store_id: &str) -> Result<Vec<Dream>> {
+    let mut out = Vec::new();
+    let mut page = None;
+    loop {
+        let p = store
+            .list_dreams(&DreamQuery {
+                store_id: Some(store_id.to_string()),
+                statuses: vec![DreamStatus::Completed],
+                include_archived: true,
+                limit: Some(100),
+                page,
+                ..DreamQuery::default()
+            })
+            .await?;
+        for d in p.data {
+            let rejected = d
+                .review
+                .as_ref()
+                .is_some_and(|r| r.state == ReviewState::Rejected);
+            let updates = matches!(d.output_behavior, OutputBehavior::UpdateExisting { .. });
+            if updates && !rejected && d.reverted_revision.is_none() {
+                out.push(d);
+            }
+        }
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+/// The sessions of a store that no dream has read into it yet, oldest first: not read by an
+/// `update_existing` dream that completed and was not rejected or reverted.
+pub async fn undreamed(store: &dyn Store, store_id: &str) -> Result<Vec<String>> {
+    let read: BTreeSet<String> = applied_dreams(store, store_id)
+        .await?
+        .iter()
+        .flat_map(|d| d.session_ids().to_vec())
+        .collect();
+    let mut sessions = Vec::new();
+    let mut page: Option<String> = None;
+    loop {
+        let p = store
+            .list_sessions(store_id, Some(100), page.as_deref())
+            .await?;
+        sessions.extend(p.data.into_iter().filter(|s| !read.contains(&s.id)));
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    sessions.sort_by_key(|s| (s.started_at.unwrap_or(s.created_at), s.id.clone()));
+    Ok(sessions.into_iter().map(|s| s.id).collect())
+}
+
+/// The sessions a scheduled dream of the store should read now (the oldest 100), or `None`
+/// when its schedule does not call for one.
+pub async fn due(store: &dyn Store, store_id: &str, now: Timestamp) -> Result<Option<Vec<String>>> {
+    let policy = store.get_policy(store_id).await?;
+    let Some(after) = policy.schedule.after_sessions else {
+        return Ok(None);
+    };
+    let mut sessions = undreamed(store, store_id).await?;
+    if sessions.len() < after as usize {
+        return Ok(None);
+    }
+    let last = applied_dreams(store, store_id)
+        .await?
+        .iter()
+        .filter_map(|d| d.ended_at)
+        .max();
+    let interval = i64::try_from(policy.schedule.min_interval_secs)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(1_000_000);
+    if let Some(last) = last
+        && now.micros() - last.micros() < interval
+    {
+        return Ok(None);
+    }
+    sessions.truncate(MAX_DREAM_SESSIONS as usize);
+    Ok(Some(sessions))
+}
+
+/// What one pass did to one store.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Dreamt {
+    pub memory_store_id: String,
+    pub dream_id: String,
+    pub status: DreamStatus,
+}
+
+/// One pass over every store that is not archived: dreams failed by dead runners are recorded
+/// as such, then each store whose schedule calls for a dream gets one, run to its end.
+/// Stores another worker is dreaming (a conflict) are left to it.
+pub async fn tick(runner: &Runner) -> Result<Vec<Dreamt>> {
+    let store = runner.store();
+    runner.recover().await?;
+    let mut ids = Vec::new();
+    let mut page = None;
+    loop {
+        let p = store
+            .list_stores(&StoreQuery {
+                limit: Some(100),
+                page,
+                ..StoreQuery::default()
+            })
+            .await?;
+        ids.extend(p.data.into_iter().map(|s| s.id));
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    let mut out = Vec::new();
+    for id in ids {
+        let Some(sessions) = due(store.as_ref(), &id, Timestamp::now()).await? else {
+            continue;
+        };
+        let created = runner
+            .create(NewDream {
+                inputs: vec![
+                    DreamInput::MemoryStore {
+                        memory_store_id: id.clone(),
+                    },
+                    DreamInput::Sessions {
+                        session_ids: sessions,
+                    },
+                ],
+                model: ModelParam::Id(DETERMINISTIC_MODEL.into()),
+                instructions: None,
+                output_behavior: Some(OutputBehavior::UpdateExisting {
+                    memory_store_id: id.clone(),
+                }),
+                review: None,
+            })
+            .await;
+        let d = match created {
+            Ok(d) => d,
+            // Another worker's dream of this store is running.
+            Err(e) if e.error_type() == ErrorType::Conflict => continue,
+            Err(e) => return Err(e),
+        };
+        // Another worker's dream may have read these sessions and finished between `due` and
+        // `create`. Now that this dream holds the store's one slot, no other can finish, so one
+        // more look is decisive: a session read meanwhile cancels this dream.
+        let still: BTreeSet<String> = undreamed(store.as_ref(), &id).await?.into_iter().collect();
+        if d.session_ids().iter().any(|s| !still.contains(s)) {
+            store.cancel_dream(&d.id).await?;
+            continue;
+        }
+        let d = match runner.run(&d.id).await {
+            Ok(d) => d,
+            // Another worker claimed it first.
+            Err(e) if e.error_type() == ErrorType::Conflict => continue,
+            Err(e) => return Err(e),
+        };
+        out.push(Dreamt {
+            memory_store_id: id,
+            dream_id: d.id,
+            status: d.status,
+        });
+    }
+    Ok(out)
+}
