@@ -1,6 +1,7 @@
 //! `reverie worker` and the policy's schedule, through the real binary on SQLite and
 //! PostgreSQL: a store is dreamed once enough new sessions arrived and enough time passed, not
-//! before, not twice; several workers racing over one database dream each batch exactly once.
+//! before, not twice; several workers racing over one database dream each batch exactly once;
+//! a worker SIGKILLed mid-dream leaves the store as it was, and the next one recovers.
 
 use std::process::{Command, Stdio};
 
@@ -158,3 +159,120 @@ macro_rules! both {
 }
 
 both!(the_schedule_decides, racing_workers_dream_once);
+
+/// A worker SIGKILLed in the middle of a scheduled dream: the store is as it was, and the next
+/// worker records the dead one's dream as `runner_lost` and dreams the same sessions to the
+/// end — once.
+async fn a_killed_worker_is_recovered(postgres: bool) {
+    use reverie_core::dream::{DreamStatus, error_kind};
+    use reverie_store::{DreamQuery, NewStore};
+
+    let env = Env::new(postgres);
+    let s = reverie_store::open(&env.database).await.unwrap();
+    let store = s
+        .create_store(NewStore {
+            name: "sched".into(),
+            max_memories: Some(5000),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id;
+    let user = reverie_core::Actor::User {
+        user_id: "user_kill".into(),
+    };
+    // Enough memories, with duplicates and conflicting values, that a dream takes a while.
+    for i in 0..400 {
+        let mut content = format!("# Service {i}\n\n");
+        for j in 0..8 {
+            content.push_str(&format!(
+                "- The service {} listens on port {} and logs to `/var/log/svc{}.log`.\n",
+                (i + j) % 150,
+                7000 + (i * j) % 97,
+                j
+            ));
+        }
+        s.create_memory(&store, &format!("/services/s{i:03}.md"), &content, &user)
+            .await
+            .unwrap();
+    }
+    env.ok(&["policy", "set", "-s", "sched", "--after-sessions", "1"]);
+    env.ingest(SESSIONS[5]);
+    let dreams = || async {
+        s.list_dreams(&DreamQuery {
+            store_id: Some(store.clone()),
+            include_archived: true,
+            ..DreamQuery::default()
+        })
+        .await
+        .unwrap()
+        .data
+    };
+    let before = s.get_store(&store).await.unwrap().revision;
+
+    // Kill the worker once its dream is running.
+    let mut worker = env
+        .cmd(&["worker", "--once"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let killed = loop {
+        if worker.try_wait().unwrap().is_some() {
+            break false;
+        }
+        if dreams()
+            .await
+            .iter()
+            .any(|d| d.status == DreamStatus::Running)
+        {
+            worker.kill().unwrap();
+            worker.wait().unwrap();
+            break true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    };
+    assert!(
+        killed,
+        "the dream finished before it could be killed: make the store bigger"
+    );
+    assert_eq!(
+        s.get_store(&store).await.unwrap().revision,
+        before,
+        "nothing of the killed dream was committed"
+    );
+    assert!(s.check_integrity(&store).await.unwrap().is_empty());
+
+    // The next worker notices the dead one and dreams the sessions itself.
+    let done = env.work();
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["status"], "completed");
+    let all = dreams().await;
+    let lost: Vec<_> = all
+        .iter()
+        .filter(|d| d.status == DreamStatus::Failed)
+        .collect();
+    assert_eq!(lost.len(), 1, "{all:?}");
+    assert_eq!(
+        lost[0].error.as_ref().unwrap().kind,
+        error_kind::RUNNER_LOST
+    );
+    assert_eq!(
+        all.iter()
+            .filter(|d| d.status == DreamStatus::Completed)
+            .count(),
+        1
+    );
+    assert!(env.work().is_empty(), "dreamed once");
+    assert!(s.check_integrity(&store).await.unwrap().is_empty());
+}
+
+mod a_killed_worker_is_recovered {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::a_killed_worker_is_recovered(false).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::a_killed_worker_is_recovered(true).await;
+    }
+}
