@@ -315,7 +315,7 @@ pub struct PolicySetArgs {
     #[command(flatten)]
     pub store: StoreArg,
     /// Replace the whole policy with this JSON file's.
-    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "must_contain", "must_not_contain", "recall", "clear_tests", "after_sessions", "min_interval"])]
+    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "must_contain", "must_not_contain", "recall", "clear_tests", "after_sessions", "cron", "min_interval"])]
     pub file: Option<PathBuf>,
     /// The most bytes all memories together may hold.
     #[arg(long)]
@@ -355,7 +355,11 @@ pub struct PolicySetArgs {
     /// (`off`: never by itself).
     #[arg(long, value_name = "N|off")]
     pub after_sessions: Option<String>,
-    /// ... and at least this many seconds after its last dream (86400: a day).
+    /// ... or at the times of this cron pattern (five fields, UTC: `0 3 * * *`) when a
+    /// session no dream has read waits (`off`: no pattern).
+    #[arg(long, value_name = "PATTERN|off")]
+    pub cron: Option<String>,
+    /// ... and in both cases at least this many seconds after its last dream (86400: a day).
     #[arg(long, value_name = "SECS")]
     pub min_interval: Option<u64>,
 }

@@ -103,6 +103,15 @@ fn the_schedule_decides(postgres: bool) {
     let shown = env.ok(&["policy", "show", "-s", "sched"]);
     assert!(shown.contains("after 2 new sessions"), "{shown}");
 
+    env.ok(&["policy", "set", "-s", "sched", "--cron", "0 3 * * *"]);
+    let shown = env.ok(&["policy", "show", "-s", "sched"]);
+    assert!(shown.contains("at `0 3 * * *` (UTC)"), "{shown}");
+    let out = env
+        .cmd(&["policy", "set", "-s", "sched", "--cron", "0 3 * *"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("schedule.cron"));
     let out = env
         .cmd(&["policy", "set", "-s", "sched", "--after-sessions", "0"])
         .output()

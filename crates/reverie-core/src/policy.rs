@@ -158,15 +158,41 @@ pub struct Policy {
     pub schedule: Schedule,
 }
 
-/// A store's automatic dreams: when at least `after_sessions` sessions no dream has read have
-/// arrived and at least `min_interval_secs` have passed since its last dream (Claude Code's
-/// auto-dream: 5 sessions and 24 hours). Without `after_sessions`, the store is never dreamed
-/// automatically.
+/// A store's automatic dreams (`reverie worker`). Two triggers, either of which calls for a
+/// dream, both held back until `min_interval_secs` have passed since the last dream:
+/// `after_sessions` sessions no dream has read (Claude Code's auto-dream: 5 sessions and 24
+/// hours), or a time of `cron` (a standard five-field pattern, in UTC, such as `0 3 * * *`)
+/// passed since the last dream while at least one such session waits. With neither, the store
+/// is never dreamed automatically.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Schedule {
     pub after_sessions: Option<u32>,
+    pub cron: Option<String>,
     pub min_interval_secs: u64,
+}
+
+impl Schedule {
+    /// The first time of the `cron` pattern after `after`, if there is a pattern.
+    pub fn next_cron_time(&self, after: crate::Timestamp) -> Result<Option<crate::Timestamp>> {
+        use std::str::FromStr as _;
+        let Some(pattern) = &self.cron else {
+            return Ok(None);
+        };
+        let cron = croner::Cron::from_str(pattern).map_err(|e| {
+            Error::invalid(
+                "schedule.cron",
+                format!("{pattern:?} is not a cron pattern: {e}"),
+            )
+        })?;
+        let Some(start) = chrono::DateTime::from_timestamp_micros(after.micros()) else {
+            return Ok(None);
+        };
+        Ok(cron
+            .find_next_occurrence(&start, false)
+            .ok()
+            .map(|t| crate::Timestamp(t.timestamp_micros())))
+    }
 }
 
 /// The most sessions one dream reads (the contract's limit).
@@ -219,6 +245,15 @@ impl Policy {
                     "must be 1 to {MAX_DREAM_SESSIONS} (the sessions one dream reads), got {n}"
                 ),
             ));
+        }
+        if let Some(p) = &self.schedule.cron {
+            if p.split_whitespace().count() != 5 {
+                return Err(Error::invalid(
+                    "schedule.cron",
+                    format!("{p:?} must have five fields: minute hour day month weekday"),
+                ));
+            }
+            self.schedule.next_cron_time(crate::Timestamp(0))?;
         }
         if self.schedule.min_interval_secs > 366 * 86_400 {
             return Err(Error::invalid(
@@ -301,6 +336,33 @@ fn match_one(p: &[u8], s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cron_schedules() {
+        let mut s = Schedule {
+            cron: Some("0 3 * * *".into()),
+            ..Schedule::default()
+        };
+        let at = crate::Timestamp::parse("2026-11-29T10:00:00Z").unwrap();
+        let next = s.next_cron_time(at).unwrap().unwrap();
+        assert_eq!(
+            next,
+            crate::Timestamp::parse("2026-11-30T03:00:00Z").unwrap()
+        );
+        let mut p = Policy {
+            schedule: s.clone(),
+            ..Policy::default()
+        };
+        p.validate().unwrap();
+        for bad in ["0 3 * *", "61 3 * * *", "0 0 3 * * *", "nonsense"] {
+            s.cron = Some(bad.into());
+            p.schedule = s.clone();
+            let e = p.validate().unwrap_err();
+            assert!(e.to_string().contains("schedule.cron"), "{bad}: {e}");
+        }
+        s.cron = None;
+        assert_eq!(s.next_cron_time(at).unwrap(), None);
+    }
 
     #[test]
     fn globs() {

@@ -1,5 +1,5 @@
 //! Automatic dreams: which sessions of a store no dream has read yet, whether the store's
-//! schedule calls for a dream now, and one pass of `reverie worker` over every store.
+//! schedule (a session count or a cron pattern) calls for a dream now, and one pass of `reverie worker` over every store.
 //!
 //! Several workers (on several machines, over one PostgreSQL) may run passes at once: a store
 //! holds at most one running `update_existing` dream, so the second worker to create one for a
@@ -75,14 +75,17 @@ pub async fn undreamed(store: &dyn Store, store_id: &str) -> Result<Vec<String>>
 }
 
 /// The sessions a scheduled dream of the store should read now (the oldest 100), or `None`
-/// when its schedule does not call for one.
+/// when its schedule does not call for one: enough unread sessions (`after_sessions`), or a
+/// `cron` time passed since the last dream (or since the store was made) with at least one
+/// unread session — and in both cases `min_interval_secs` since the last dream.
 pub async fn due(store: &dyn Store, store_id: &str, now: Timestamp) -> Result<Option<Vec<String>>> {
     let policy = store.get_policy(store_id).await?;
-    let Some(after) = policy.schedule.after_sessions else {
+    let schedule = &policy.schedule;
+    if schedule.after_sessions.is_none() && schedule.cron.is_none() {
         return Ok(None);
-    };
+    }
     let mut sessions = undreamed(store, store_id).await?;
-    if sessions.len() < after as usize {
+    if sessions.is_empty() {
         return Ok(None);
     }
     let last = applied_dreams(store, store_id)
@@ -90,12 +93,23 @@ pub async fn due(store: &dyn Store, store_id: &str, now: Timestamp) -> Result<Op
         .iter()
         .filter_map(|d| d.ended_at)
         .max();
-    let interval = i64::try_from(policy.schedule.min_interval_secs)
+    let interval = i64::try_from(schedule.min_interval_secs)
         .unwrap_or(i64::MAX)
         .saturating_mul(1_000_000);
     if let Some(last) = last
         && now.micros() - last.micros() < interval
     {
+        return Ok(None);
+    }
+    let by_count = schedule
+        .after_sessions
+        .is_some_and(|n| sessions.len() >= n as usize);
+    let since = match last {
+        Some(t) => t,
+        None => store.get_store(store_id).await?.created_at,
+    };
+    let by_time = schedule.next_cron_time(since)?.is_some_and(|t| t <= now);
+    if !by_count && !by_time {
         return Ok(None);
     }
     sessions.truncate(MAX_DREAM_SESSIONS as usize);

@@ -68,6 +68,9 @@ async fn set(ctx: &Ctx, a: PolicySetArgs) -> Result<i32> {
             })?),
         };
     }
+    if let Some(c) = a.cron {
+        p.schedule.cron = (c != "off").then_some(c);
+    }
     if let Some(secs) = a.min_interval {
         p.schedule.min_interval_secs = secs;
     }
@@ -133,12 +136,22 @@ fn print_policy(ctx: &Ctx, name: &str, p: &Policy) {
     ));
     emit(&format!(
         "  schedule: {}",
-        match p.schedule.after_sessions {
-            None => "none (dreams run only when asked)".to_string(),
-            Some(n) => format!(
-                "after {n} new sessions, at least {} s after the last dream (reverie worker)",
-                p.schedule.min_interval_secs
-            ),
+        match (p.schedule.after_sessions, &p.schedule.cron) {
+            (None, None) => "none (dreams run only when asked)".to_string(),
+            (n, cron) => {
+                let mut when = Vec::new();
+                if let Some(n) = n {
+                    when.push(format!("after {n} new sessions"));
+                }
+                if let Some(c) = cron {
+                    when.push(format!("at `{c}` (UTC) when a new session waits"));
+                }
+                format!(
+                    "{}, at least {} s after the last dream (reverie worker)",
+                    when.join(" or "),
+                    p.schedule.min_interval_secs
+                )
+            }
         }
     ));
     if p.tests.is_empty() {
