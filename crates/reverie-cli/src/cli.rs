@@ -115,6 +115,10 @@ pub struct ServeArgs {
     /// The address to listen on (every request needs an API key: `reverie keys create`).
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR:PORT")]
     pub listen: std::net::SocketAddr,
+    /// Leave the dreams created through the API pending, for `reverie worker` processes to
+    /// run (by default the server runs them itself).
+    #[arg(long)]
+    pub queue_dreams: bool,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,10 @@ fn reverie(database: &str, args: &[&str]) -> String {
 
 impl Server {
     fn start(postgres: bool) -> Server {
+        Server::start_with(postgres, &[])
+    }
+
+    fn start_with(postgres: bool, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let database = if postgres {
             reverie_testkit::pg::fresh_database()
@@ -49,6 +53,7 @@ impl Server {
         let admin = made["secret"].as_str().unwrap().to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_reverie"))
             .args(["--database", &database, "serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .env("USER", "tester")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -418,6 +423,68 @@ fn own_routes(postgres: bool) {
     }
 }
 
+/// `reverie serve --queue-dreams` leaves API dreams pending; racing workers run each once.
+fn queued_dreams_are_run_by_workers(postgres: bool) {
+    let server = Server::start_with(postgres, &["--queue-dreams"]);
+    reverie(&server.database, &["store", "create", "q"]);
+    let session =
+        reverie_testkit::repo_root().join("examples/sessions/2026-03-13-staging-db-port.jsonl");
+    let ingested: serde_json::Value = serde_json::from_str(&reverie(
+        &server.database,
+        &["--json", "ingest", "-s", "q", session.to_str().unwrap()],
+    ))
+    .unwrap();
+    let sid = ingested["files"][0]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, stores) = server.raw("GET", "/v1/memory_stores", b"");
+    let store = stores["data"][0]["id"].as_str().unwrap().to_string();
+    let body = format!(
+        r#"{{"inputs": [{{"type": "memory_store", "memory_store_id": "{store}"}},
+            {{"type": "sessions", "session_ids": ["{sid}"]}}], "model": "m",
+            "output_behavior": {{"type": "update_existing", "memory_store_id": "{store}"}}}}"#
+    );
+    let (status, d) = server.raw("POST", "/v1/dreams", body.as_bytes());
+    assert_eq!(status, 200, "{d}");
+    let id = d["id"].as_str().unwrap().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (_, d) = server.raw("GET", &format!("/v1/dreams/{id}"), b"");
+    assert_eq!(
+        d["status"], "pending",
+        "the server leaves it to workers: {d}"
+    );
+
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_reverie"))
+                .args(["--database", &server.database, "--json", "worker", "--once"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut ran = Vec::new();
+    for w in workers {
+        let out = w.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        ran.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()),
+        );
+    }
+    assert_eq!(ran.len(), 1, "one worker ran it: {ran:?}");
+    assert_eq!(ran[0]["dream_id"], id.as_str());
+    let (_, d) = server.raw("GET", &format!("/v1/dreams/{id}"), b"");
+    assert_eq!(d["status"], "completed", "{d}");
+}
+
 fn raw_http_errors_have_the_contract_body(postgres: bool) {
     let server = Server::start(postgres);
     let (status, body) = server.raw("POST", "/v1/memory_stores", b"{\"name\": ");
@@ -676,6 +743,7 @@ both!(
     sdk_dreams,
     sdk_memory_folder_sync,
     own_routes,
+    queued_dreams_are_run_by_workers,
     raw_http_errors_have_the_contract_body,
     keys_confine_callers_to_their_stores,
     sigterm_stops_the_server_cleanly

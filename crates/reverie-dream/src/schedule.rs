@@ -124,8 +124,9 @@ pub struct Dreamt {
     pub status: DreamStatus,
 }
 
-/// One pass over every store that is not archived: dreams failed by dead runners are recorded
-/// as such, then each store whose schedule calls for a dream gets one, run to its end.
+/// One pass: dreams failed by dead runners are recorded as such, queued (pending) dreams are
+/// run, then each store that is not archived and whose schedule calls for a dream gets one, run
+/// to its end.
 /// Stores another worker is dreaming (a conflict) are left to it.
 pub async fn tick(runner: &Runner) -> Result<Vec<Dreamt>> {
     let store = runner.store();
@@ -147,6 +148,38 @@ pub async fn tick(runner: &Runner) -> Result<Vec<Dreamt>> {
         }
     }
     let mut out = Vec::new();
+    // Queued dreams first (created through the API by a server that leaves them to workers):
+    // each is run by the one runner whose claim succeeds.
+    let mut page = None;
+    let mut queued = Vec::new();
+    loop {
+        let p = store
+            .list_dreams(&DreamQuery {
+                statuses: vec![DreamStatus::Pending],
+                limit: Some(100),
+                page,
+                ..DreamQuery::default()
+            })
+            .await?;
+        queued.extend(p.data);
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    queued.reverse(); // oldest first
+    for d in queued {
+        match runner.run(&d.id).await {
+            Ok(done) => out.push(Dreamt {
+                memory_store_id: done.store_id().to_string(),
+                dream_id: done.id,
+                status: done.status,
+            }),
+            // Another worker claimed it, or it was canceled meanwhile.
+            Err(e) if e.error_type() == ErrorType::Conflict => {}
+            Err(e) => return Err(e),
+        }
+    }
     for id in ids {
         let Some(sessions) = due(store.as_ref(), &id, Timestamp::now()).await? else {
             continue;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Runs the dreams the API creates, each in a task of its own.
     pub runner: Arc<reverie_dream::Runner>,
+    /// Leave created dreams pending, for `reverie worker` to run.
+    pub queue_dreams: bool,
 }
 
 /// The API's routes over `state`. Every request needs an API key (`reverie keys create`);

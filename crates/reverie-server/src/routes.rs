@@ -412,6 +412,9 @@ async fn create_dream(
         _ => {}
     }
     let dream = st.runner.create(new).await?;
+    if st.queue_dreams {
+        return ok(dream);
+    }
     let runner = st.runner.clone();
     let id = dream.id.clone();
     tokio::spawn(async move {

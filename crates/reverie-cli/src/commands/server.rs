@@ -42,6 +42,7 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
     let state = AppState {
         store: ctx.store.clone(),
         runner,
+        queue_dreams: a.queue_dreams,
     };
     reverie_server::serve(listener, state, shutdown_signal()).await?;
     eprintln!("reverie: stopped");
