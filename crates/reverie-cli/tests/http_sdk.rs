@@ -129,48 +129,40 @@ impl Drop for Server {
     }
 }
 
-fn sdk_conformance(postgres: bool) {
+/// Runs `tests/sdk/SCRIPT` against the server with the admin key and `extra` arguments; it
+/// must print `ok`.
+fn run_sdk_script(server: &Server, script: &str, extra: &[&str]) {
     reverie_testkit::require_python_package("anthropic", "anthropic==2.12.0");
-    let server = Server::start(postgres);
-    let script = reverie_testkit::repo_root().join("crates/reverie-cli/tests/sdk/memory_stores.py");
+    let path = reverie_testkit::repo_root()
+        .join("crates/reverie-cli/tests/sdk")
+        .join(script);
     let out = Command::new(reverie_testkit::python())
-        .arg(&script)
+        .arg(&path)
         .arg(format!("http://{}", server.addr))
         .arg(&server.admin)
+        .args(extra)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "the SDK conformance script failed:\n{}{}",
+        "the SDK script {script} failed:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+fn sdk_conformance(postgres: bool) {
+    run_sdk_script(&Server::start(postgres), "memory_stores.py", &[]);
 }
 
 /// The SDK's memory-folder sync client (`SessionMemoryStores`): local creates, edits and
 /// deletes reach the store, the store's edits reach the folder.
 fn sdk_memory_folder_sync(postgres: bool) {
-    reverie_testkit::require_python_package("anthropic", "anthropic==2.12.0");
-    let server = Server::start(postgres);
-    let script = reverie_testkit::repo_root().join("crates/reverie-cli/tests/sdk/memory_sync.py");
-    let out = Command::new(reverie_testkit::python())
-        .arg(&script)
-        .arg(format!("http://{}", server.addr))
-        .arg(&server.admin)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the SDK sync script failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+    run_sdk_script(&Server::start(postgres), "memory_sync.py", &[]);
 }
 
 fn sdk_dreams(postgres: bool) {
-    reverie_testkit::require_python_package("anthropic", "anthropic==2.12.0");
     let server = Server::start(postgres);
     reverie(&server.database, &["store", "create", "dreamy"]);
     let session =
@@ -199,20 +191,7 @@ fn sdk_dreams(postgres: bool) {
         .as_str()
         .unwrap()
         .to_string();
-    let script = reverie_testkit::repo_root().join("crates/reverie-cli/tests/sdk/dreams.py");
-    let out = Command::new(reverie_testkit::python())
-        .arg(&script)
-        .arg(format!("http://{}", server.addr))
-        .args([&server.admin, &store_id, session_id])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the SDK dream script failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+    run_sdk_script(&server, "dreams.py", &[&store_id, session_id]);
 }
 
 /// reverie's own routes over HTTP, on the demo's store: recall, context, policy, restore and
