@@ -444,6 +444,20 @@ impl Bm25 {
     }
 }
 
+/// A recall's `since`: a date (`YYYY-MM-DD`, midnight UTC) or an RFC 3339 time.
+pub fn parse_since(value: Option<&str>) -> Result<Option<crate::Timestamp>> {
+    value
+        .map(|s| {
+            crate::Timestamp::parse(s).ok_or_else(|| {
+                Error::invalid(
+                    "since",
+                    format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"),
+                )
+            })
+        })
+        .transpose()
+}
+
 /// Results a recall returns unless asked otherwise.
 pub const DEFAULT_RECALL_LIMIT: usize = 10;
 /// Most results one recall returns.

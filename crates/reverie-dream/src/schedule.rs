@@ -53,10 +53,15 @@ async fn applied_dreams(store: &dyn Store, store_id: &str) -> Result<Vec<Dream>>
 /// The sessions of a store that no dream has read into it yet, oldest first: not read by an
 /// `update_existing` dream that completed and was not rejected or reverted.
 pub async fn undreamed(store: &dyn Store, store_id: &str) -> Result<Vec<String>> {
-    let read: BTreeSet<String> = applied_dreams(store, store_id)
-        .await?
+    let applied = applied_dreams(store, store_id).await?;
+    unread_by(store, store_id, &applied).await
+}
+
+/// The sessions of a store none of `applied` read, oldest first.
+async fn unread_by(store: &dyn Store, store_id: &str, applied: &[Dream]) -> Result<Vec<String>> {
+    let read: BTreeSet<&str> = applied
         .iter()
-        .flat_map(|d| d.session_ids().to_vec())
+        .flat_map(|d| d.session_ids().iter().map(String::as_str))
         .collect();
     let mut sessions = Vec::new();
     let mut page: Option<String> = None;
@@ -64,7 +69,7 @@ pub async fn undreamed(store: &dyn Store, store_id: &str) -> Result<Vec<String>>
         let p = store
             .list_sessions(store_id, Some(100), page.as_deref())
             .await?;
-        sessions.extend(p.data.into_iter().filter(|s| !read.contains(&s.id)));
+        sessions.extend(p.data.into_iter().filter(|s| !read.contains(s.id.as_str())));
         match p.next_page {
             Some(n) => page = Some(n),
             None => break,
@@ -84,15 +89,12 @@ pub async fn due(store: &dyn Store, store_id: &str, now: Timestamp) -> Result<Op
     if schedule.after_sessions.is_none() && schedule.cron.is_none() {
         return Ok(None);
     }
-    let mut sessions = undreamed(store, store_id).await?;
+    let applied = applied_dreams(store, store_id).await?;
+    let mut sessions = unread_by(store, store_id, &applied).await?;
     if sessions.is_empty() {
         return Ok(None);
     }
-    let last = applied_dreams(store, store_id)
-        .await?
-        .iter()
-        .filter_map(|d| d.ended_at)
-        .max();
+    let last = applied.iter().filter_map(|d| d.ended_at).max();
     let interval = i64::try_from(schedule.min_interval_secs)
         .unwrap_or(i64::MAX)
         .saturating_mul(1_000_000);

@@ -9,17 +9,16 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::Uri;
 use axum::routing::{get, post};
+use reverie_core::Error;
 use reverie_core::api_key::ApiKey;
 use reverie_core::id::IdKind;
 use reverie_core::policy::Policy;
-use reverie_core::search::{DEFAULT_RECALL_LIMIT, RecallQuery, Via};
+use reverie_core::search::{DEFAULT_RECALL_LIMIT, RecallQuery, Via, parse_since};
 use reverie_core::session::{Outcome, OutcomeStatus};
-use reverie_core::{Error, Timestamp};
 use reverie_store::serving::{self, ContextRequest};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::error::ApiError;
 use crate::params::{Params, json};
 use crate::routes::{Reply, actor, allowed, ok, visible_dream};
 
@@ -54,15 +53,6 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/reverie/v1/dreams/{dream}/revert", post(revert))
 }
 
-fn since(s: Option<String>) -> Result<Option<Timestamp>, ApiError> {
-    Ok(s.map(|v| {
-        Timestamp::parse(&v).ok_or_else(|| {
-            Error::invalid("since", format!("{v:?} is not a date or an RFC 3339 time"))
-        })
-    })
-    .transpose()?)
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RecallBody {
@@ -82,7 +72,7 @@ async fn recall(State(st): S, Extension(key): K, Path(store): Path<String>, body
         query: b.query,
         limit: b.limit.unwrap_or(DEFAULT_RECALL_LIMIT),
         path_prefix: b.path_prefix,
-        since: since(b.since)?,
+        since: parse_since(b.since.as_deref())?,
         serve: b.serve.unwrap_or(true).then_some(Via::Recall),
         session_id: b.session_id,
     };

@@ -3,27 +3,12 @@
 
 use anyhow::Result;
 use reverie_core::curation::EntryMeta;
-use reverie_core::search::{RecallQuery, Via};
-use reverie_core::{Error, Timestamp};
+use reverie_core::search::{RecallQuery, Via, parse_since};
 use reverie_store::serving::{self, ContextRequest};
 
 use crate::cli::{ContextArgs, RecallArgs};
 use crate::context::Ctx;
 use crate::output::{emit, emit_raw, json};
-
-fn since(value: Option<&str>) -> Result<Option<Timestamp>> {
-    value
-        .map(|s| {
-            Timestamp::parse(s).ok_or_else(|| {
-                Error::invalid(
-                    "since",
-                    format!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 time"),
-                )
-                .into()
-            })
-        })
-        .transpose()
-}
 
 pub async fn recall(ctx: &Ctx, a: RecallArgs) -> Result<i32> {
     let st = ctx.store_ref(&a.store.store).await?;
@@ -31,7 +16,7 @@ pub async fn recall(ctx: &Ctx, a: RecallArgs) -> Result<i32> {
         query: a.query.join(" "),
         limit: a.limit,
         path_prefix: a.prefix,
-        since: since(a.since.as_deref())?,
+        since: parse_since(a.since.as_deref())?,
         serve: (!a.no_serve).then_some(Via::Recall),
         session_id: a.session,
     };
