@@ -82,6 +82,12 @@ pub enum Cmd {
     /// What an agent should read at the start of a session: the glossary entries the query
     /// names, pinned entries, the index and the most relevant entries, within a token budget.
     Context(ContextArgs),
+    /// Keep a note for future sessions: appended to a memory (default /notes.md) as one entry,
+    /// found by recall at once, curated by the next dream. A note holding a secret is refused.
+    Remember(RememberArgs),
+    /// Serve the MCP tools (memory, recall, remember, context) over stdin and stdout, for an
+    /// agent to start as a local MCP server.
+    Mcp(McpArgs),
     /// Serve the HTTP API (the memory-store routes of the contract) on a local address.
     Serve(ServeArgs),
     /// Dream the stores whose schedule calls for it (policy: after N sessions, at least T
@@ -557,6 +563,25 @@ pub struct RecallArgs {
     /// Only look: do not count the results as served.
     #[arg(long, conflicts_with = "session")]
     pub no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RememberArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// The note.
+    #[arg(required = true, num_args = 1.., value_name = "TEXT")]
+    pub text: Vec<String>,
+    /// The memory to append it to.
+    #[arg(long, default_value = reverie_server::remember::DEFAULT_PATH)]
+    pub path: String,
+}
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// The store the tools work on unless a call names another.
+    #[command(flatten)]
+    pub store: StoreArg,
 }
 
 #[derive(Debug, Args)]

@@ -115,6 +115,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Entries(cmd) => commands::policy::entries(&ctx, cmd).await,
         Cmd::Recall(a) => commands::serve::recall(&ctx, a).await,
         Cmd::Context(a) => commands::serve::context(&ctx, a).await,
+        Cmd::Remember(a) => commands::serve::remember(&ctx, a).await,
+        Cmd::Mcp(a) => commands::serve::mcp(&ctx, a).await,
         Cmd::Serve(a) => commands::server::serve(&ctx, a).await,
         Cmd::Worker(a) => commands::server::worker(&ctx, a).await,
         Cmd::Demo(a) => commands::demo::run(&ctx, a).await,

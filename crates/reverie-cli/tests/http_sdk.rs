@@ -3,7 +3,8 @@
 //! errors (`tests/sdk/memory_stores.py`, `dreams.py`), the SDK's memory-folder sync client
 //! (`memory_sync.py`), plus what only raw HTTP can send — malformed JSON, an
 //! oversized body, an unknown route — API keys (none, unknown, revoked, and a key of another
-//! store on every route), and a graceful stop.
+//! store on every route), and a graceful stop. The official MCP client (`tests/sdk/mcp_tools.py`)
+//! drives `reverie mcp` over stdio and `/mcp` over streamable HTTP.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -236,6 +237,36 @@ fn own_routes(postgres: bool) {
     let (status, _) = server.raw("POST", &format!("{base}/recall"), br#"{"quarry": "x"}"#);
     assert_eq!(status, 400, "unknown fields are refused");
 
+    let note = br#"{"text": "The zeppelin hangar code word is bluebird."}"#;
+    let (status, r) = server.raw("POST", &format!("{base}/remember"), note);
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        (r["path"].as_str(), r["written"].as_bool()),
+        (Some("/notes.md"), Some(true)),
+        "{r}"
+    );
+    let (_, r) = server.raw("POST", &format!("{base}/remember"), note);
+    assert_eq!(
+        r["written"], false,
+        "the same note is not written twice: {r}"
+    );
+    let (_, r) = server.raw(
+        "POST",
+        &format!("{base}/recall"),
+        br#"{"query": "zeppelin hangar", "limit": 1}"#,
+    );
+    assert_eq!(r["data"][0]["path"], "/notes.md", "{r}");
+    let (status, r) = server.raw(
+        "POST",
+        &format!("{base}/remember"),
+        br#"{"text": "token ghp_abcdefghijklmnopqrstuvwxyz0123456789"}"#,
+    );
+    assert_eq!(
+        (status, r["error"]["type"].as_str()),
+        (400, Some("invalid_request_error")),
+        "{r}"
+    );
+
     let (status, c) = server.raw(
         "POST",
         &format!("{base}/context"),
@@ -390,6 +421,11 @@ fn own_routes(postgres: bool) {
     for (method, path, body) in [
         ("POST", format!("{base}/recall"), r#"{"query": "staging"}"#),
         ("POST", format!("{base}/context"), "{}"),
+        (
+            "POST",
+            format!("{base}/remember"),
+            r#"{"text": "mine now"}"#,
+        ),
         ("GET", format!("{base}/policy"), ""),
         ("GET", format!("{base}/drift"), ""),
         ("POST", format!("{base}/sessions?source=x"), "User: hello"),
@@ -702,6 +738,96 @@ fn keys_confine_callers_to_their_stores(postgres: bool) {
     assert_eq!(v["data"][0]["created_by"]["type"], "api_actor", "{v}");
 }
 
+/// A new store's id, made through the CLI.
+fn new_store(database: &str, name: &str) -> String {
+    let made: serde_json::Value =
+        serde_json::from_str(&reverie(database, &["--json", "store", "create", name])).unwrap();
+    made["id"].as_str().unwrap().to_string()
+}
+
+/// Runs `tests/sdk/mcp_tools.py` with the official MCP client; it must print `ok`.
+fn run_mcp_script(args: &[&str]) {
+    reverie_testkit::require_python_package("anthropic", "anthropic==2.12.0");
+    reverie_testkit::require_python_package("mcp", "mcp==2.3.0");
+    let script = reverie_testkit::repo_root().join("crates/reverie-cli/tests/sdk/mcp_tools.py");
+    let out = Command::new(reverie_testkit::python())
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mcp_tools.py {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
+}
+
+/// Who made each version of a store's memories: `created_by` types and ids.
+fn version_actors(server: &Server, store: &str) -> Vec<serde_json::Value> {
+    let (status, v) = server.raw(
+        "GET",
+        &format!("/v1/memory_stores/{store}/memory_versions?limit=100"),
+        b"",
+    );
+    assert_eq!(status, 200, "{v}");
+    let data = v["data"].as_array().unwrap();
+    assert!(!data.is_empty(), "no versions in {store}");
+    data.iter().map(|x| x["created_by"].clone()).collect()
+}
+
+/// `reverie mcp --store S` under the official MCP client, in both protocol negotiations; its
+/// writes are recorded as the local user's.
+fn mcp_over_stdio(postgres: bool) {
+    let server = Server::start(postgres);
+    for mode in ["auto", "legacy"] {
+        let name = format!("mcp-{mode}");
+        let store = new_store(&server.database, &name);
+        let bin = env!("CARGO_BIN_EXE_reverie");
+        run_mcp_script(&["stdio", mode, bin, &server.database, &name]);
+        for by in version_actors(&server, &store) {
+            assert_eq!(by["type"], "user_actor", "{by}");
+        }
+    }
+}
+
+/// `/mcp` on `reverie serve` under the official MCP client, in both protocol negotiations:
+/// the tools, the key check, and a key confined to another store.
+fn mcp_over_http(postgres: bool) {
+    let server = Server::start(postgres);
+    for mode in ["auto", "legacy"] {
+        let name = format!("mcp-{mode}");
+        let store = new_store(&server.database, &name);
+        let other = new_store(&server.database, &format!("other-{mode}"));
+        let made: serde_json::Value = serde_json::from_str(&reverie(
+            &server.database,
+            &["--json", "keys", "create", "scoped", "-s", &other],
+        ))
+        .unwrap();
+        let scoped = made["secret"].as_str().unwrap();
+        let base = format!("http://{}", server.addr);
+        run_mcp_script(&[
+            "http",
+            mode,
+            &base,
+            &server.admin,
+            &store,
+            &name,
+            scoped,
+            &other,
+        ]);
+        for by in version_actors(&server, &store) {
+            assert_eq!(by["type"], "api_actor", "{by}");
+            assert_ne!(by["api_key_id"], made["key"]["id"], "{by}");
+        }
+        // The scoped key's note went to its own store, recorded as made by it.
+        let theirs = version_actors(&server, &other);
+        assert_eq!(theirs.len(), 1, "{theirs:?}");
+        assert_eq!(theirs[0]["api_key_id"], made["key"]["id"]);
+    }
+}
+
 macro_rules! both {
     ($($name:ident),+) => {$(
         mod $name {
@@ -725,5 +851,7 @@ both!(
     queued_dreams_are_run_by_workers,
     raw_http_errors_have_the_contract_body,
     keys_confine_callers_to_their_stores,
-    sigterm_stops_the_server_cleanly
+    sigterm_stops_the_server_cleanly,
+    mcp_over_stdio,
+    mcp_over_http
 );

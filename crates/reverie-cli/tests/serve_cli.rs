@@ -1,6 +1,6 @@
-//! `reverie recall` and `reverie context` through the real binary, on SQLite and PostgreSQL:
-//! ranked results with provenance, serving counters, the token budget, the glossary always
-//! served, and bad input.
+//! `reverie recall`, `reverie context` and `reverie remember` through the real binary, on
+//! SQLite and PostgreSQL: ranked results with provenance, serving counters, the token budget,
+//! the glossary always served, notes kept for the next dream, and bad input.
 
 use std::process::{Command, Output, Stdio};
 
@@ -289,6 +289,60 @@ fn bad_input_is_refused_by_name(postgres: bool) {
     );
 }
 
+/// `reverie remember`: a note is live at once (recall finds it), written once, refused when it
+/// holds a secret, and taken in by the next dream as an entry of its own, indexed.
+fn remember_keeps_a_note_the_next_dream_takes_in(postgres: bool) {
+    let env = Env::new(postgres);
+    let note = "CI runs on the self-hosted runner named atlas.";
+    let r = env.json(&["remember", "-s", "demo", note]);
+    assert_eq!(
+        (r["path"].as_str(), r["written"].as_bool()),
+        (Some("/notes.md"), Some(true))
+    );
+    let again = env.json(&["remember", "-s", "demo", &note.to_uppercase()]);
+    assert_eq!(again["written"], false, "{again}");
+    env.fails(
+        &["remember", "-s", "demo", "the key is AKIAIOSFODNN7EXAMPLE"],
+        2,
+        "secret",
+    );
+    env.fails(&["remember", "-s", "demo", " "], 2, "empty");
+    env.fails(
+        &["remember", "-s", "demo", "--path", "notes", "x"],
+        2,
+        "path",
+    );
+    assert_eq!(
+        env.ok(&["get", "-s", "demo", "/notes.md"]),
+        format!("# Notes\n\n- {note}\n")
+    );
+    let found = env.json(&["recall", "-s", "demo", "--no-serve", "self-hosted runner"]);
+    assert_eq!(found[0]["path"], "/notes.md", "{found}");
+    assert_eq!(found[0]["text"], note, "{found}");
+
+    // The next dream (a new session to read) keeps the note and lists its memory in the index.
+    std::fs::write(
+        env.dir.path().join("s.txt"),
+        "User: from now on, run the linter before pushing.\nAssistant: Will do.\n",
+    )
+    .unwrap();
+    env.ok(&["ingest", "-s", "demo", "s.txt"]);
+    env.ok(&["dream", "-s", "demo"]);
+    let entries = env.json(&["entries", "ls", "-s", "demo"]);
+    let kept = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["text"] == note)
+        .unwrap_or_else(|| panic!("the note is not an entry: {entries}"));
+    assert_eq!(
+        (kept["state"].as_str(), kept["path"].as_str()),
+        (Some("live"), Some("/notes.md"))
+    );
+    let index = env.ok(&["get", "-s", "demo", "/MEMORY.md"]);
+    assert!(index.contains("[notes.md](notes.md)"), "{index}");
+}
+
 /// `reverie bench recall` on a small store: it runs, and recall ranks every query exactly as
 /// the in-memory BM25 does (it exits 1 otherwise).
 fn bench_recall_matches_the_in_memory_ranking(postgres: bool) {
@@ -374,5 +428,6 @@ both!(
     recall_ranks_with_provenance_and_serves,
     context_fits_the_budget_and_always_serves_the_glossary,
     bad_input_is_refused_by_name,
+    remember_keeps_a_note_the_next_dream_takes_in,
     bench_recall_matches_the_in_memory_ranking
 );

@@ -28,6 +28,7 @@ pub fn describe(path: &str) -> Option<&'static str> {
         "/lessons.md" => "errors met before and the fixes that worked",
         "/facts.md" => "facts about the projects, stated more than once",
         "/glossary.md" => "what the projects' terms mean",
+        "/notes.md" => "notes agents asked to remember (`remember`, over MCP or the API)",
         _ => return None,
     })
 }

@@ -9,8 +9,10 @@
 
 mod auth;
 mod error;
+pub mod mcp;
 mod own;
 mod params;
+pub mod remember;
 mod routes;
 
 use std::future::Future;
@@ -40,9 +42,11 @@ pub struct AppState {
 /// The API's routes over `state`. Every request needs an API key (`reverie keys create`);
 /// changes are recorded as made by it (an `api_actor`).
 pub fn router(state: AppState) -> Router {
+    let mcp = mcp::http_service(state.store.clone(), MAX_BODY_BYTES);
     let state = Arc::new(state);
     routes::routes()
         .merge(own::routes())
+        .nest_service("/mcp", mcp)
         .fallback(error::unknown_route)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

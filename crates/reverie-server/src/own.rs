@@ -1,5 +1,5 @@
-//! reverie's own routes, under `/reverie/v1/` so that they never change the contract's: recall
-//! and context (memory served to agents), the policy, restore of a memory or a whole store,
+//! reverie's own routes, under `/reverie/v1/` so that they never change the contract's: recall,
+//! context and remember (memory served to agents), the policy, restore of a memory or a whole store,
 //! drift, session upload (ingest), and review of dreams (changeset, approve, reject, revert). The same API keys and scopes apply.
 
 use std::sync::Arc;
@@ -30,6 +30,7 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/reverie/v1/memory_stores/{store}/recall", post(recall))
         .route("/reverie/v1/memory_stores/{store}/context", post(context))
+        .route("/reverie/v1/memory_stores/{store}/remember", post(remember))
         .route(
             "/reverie/v1/memory_stores/{store}/policy",
             get(get_policy).put(set_policy),
@@ -101,6 +102,27 @@ async fn context(State(st): S, Extension(key): K, Path(store): Path<String>, bod
         session_id: b.session_id,
     };
     ok(serving::context(st.store.as_ref(), &store, &req).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RememberBody {
+    text: String,
+    path: Option<String>,
+}
+
+async fn remember(State(st): S, Extension(key): K, Path(store): Path<String>, body: Body) -> Reply {
+    allowed(&key, &store)?;
+    let b: RememberBody = json(&body?)?;
+    let r = crate::remember::remember(
+        st.store.as_ref(),
+        &store,
+        &b.text,
+        b.path.as_deref(),
+        &actor(&key),
+    )
+    .await?;
+    ok(r)
 }
 
 async fn get_policy(State(st): S, Extension(key): K, Path(store): Path<String>) -> Reply {

@@ -1,12 +1,13 @@
-//! `reverie recall` and `reverie context`: memory served to agents — a ranked search of a
-//! store's entries, and what to read at the start of a session within a token budget.
+//! `reverie recall`, `reverie context`, `reverie remember` and `reverie mcp`: memory served to
+//! agents — a ranked search of a store's entries, what to read at the start of a session within
+//! a token budget, a note kept for later sessions, and all of these as MCP tools over stdio.
 
 use anyhow::Result;
 use reverie_core::curation::EntryMeta;
 use reverie_core::search::{RecallQuery, Via, parse_since};
 use reverie_store::serving::{self, ContextRequest};
 
-use crate::cli::{ContextArgs, RecallArgs};
+use crate::cli::{ContextArgs, McpArgs, RecallArgs, RememberArgs};
 use crate::context::Ctx;
 use crate::output::{emit, emit_raw, json};
 
@@ -101,5 +102,33 @@ pub async fn context(ctx: &Ctx, a: ContextArgs) -> Result<i32> {
         }
         eprintln!("{note}");
     }
+    Ok(0)
+}
+
+pub async fn remember(ctx: &Ctx, a: RememberArgs) -> Result<i32> {
+    let st = ctx.store_ref(&a.store.store).await?;
+    let r = reverie_server::remember::remember(
+        ctx.store.as_ref(),
+        &st.id,
+        &a.text.join(" "),
+        Some(&a.path),
+        &ctx.actor,
+    )
+    .await?;
+    if ctx.json {
+        json(&r);
+    } else if r.written {
+        emit(&format!("remembered in {}: {}", r.path, r.note));
+    } else {
+        emit(&format!("already in {}: {}", r.path, r.note));
+    }
+    Ok(0)
+}
+
+/// Serves until the client closes stdin. Nothing but MCP messages goes to stdout.
+pub async fn mcp(ctx: &Ctx, a: McpArgs) -> Result<i32> {
+    let st = ctx.store_ref(&a.store.store).await?;
+    let server = reverie_server::mcp::McpServer::local(ctx.store.clone(), st.id, ctx.actor.clone());
+    reverie_server::mcp::serve_stdio(server).await?;
     Ok(0)
 }

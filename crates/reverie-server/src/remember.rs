@@ -1,0 +1,205 @@
+//! Remember: a note an agent asks to keep, appended to a memory as one list entry.
+//!
+//! The note is live at once — recall finds it in the same transaction that writes it — and the
+//! next dream curates it like any entry written by hand: merged with what it repeats, superseded
+//! by newer evidence, moved out when the budget needs the room. Nothing here decides what is
+//! worth keeping; that stays the dream's job.
+//!
+//! Two rules are the memory's own: a note that holds a secret is refused whole (redacting it
+//! would keep a sentence with a hole in it, and the dream never lets a secret's sentence in
+//! either), and a note already there verbatim is not written twice. Concurrent writers are
+//! safe: the append is a compare-and-swap on the memory's content digest, retried.
+
+use reverie_core::model::Actor;
+use reverie_core::{Error, ErrorType, Result};
+use reverie_ingest::redact::redactor;
+use reverie_store::{MemoryPatch, Store};
+use serde::Serialize;
+
+/// Where notes go unless the caller names a memory.
+pub const DEFAULT_PATH: &str = "/notes.md";
+
+/// The longest note, in characters: a note is a sentence or two, not a document.
+pub const MAX_NOTE_CHARS: usize = 2_000;
+
+/// Times the append is tried again when another writer changed the memory meanwhile.
+const ATTEMPTS: usize = 32;
+
+/// What `remember` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Remembered {
+    /// The memory the note is in.
+    pub path: String,
+    pub memory_id: String,
+    /// The note as written (whitespace collapsed to single spaces).
+    pub note: String,
+    /// False when the memory already held the same note, so nothing was written.
+    pub written: bool,
+}
+
+/// The note as it is stored: one line, whitespace runs collapsed, checked for size and secrets.
+pub fn normalize(text: &str) -> Result<String> {
+    let note = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if note.is_empty() {
+        return Err(Error::invalid("text", "must not be empty"));
+    }
+    let chars = note.chars().count();
+    if chars > MAX_NOTE_CHARS {
+        return Err(Error::invalid(
+            "text",
+            format!("is {chars} characters; a note holds at most {MAX_NOTE_CHARS}"),
+        ));
+    }
+    if let Some(found) = redactor().find(&note).first() {
+        return Err(Error::invalid(
+            "text",
+            format!(
+                "holds what looks like a secret ({}) at characters {}..{}; nothing was written — \
+                 remember it without the secret",
+                found.kind.as_str(),
+                note[..found.range.start].chars().count(),
+                note[..found.range.end].chars().count(),
+            ),
+        ));
+    }
+    Ok(note)
+}
+
+/// True when `content` already has `note` as a list entry (case and spacing aside).
+fn holds(content: &str, note: &str) -> bool {
+    let key = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let want = key(note);
+    content.lines().any(|line| {
+        let t = line.trim_start();
+        ["- ", "* ", "+ "]
+            .iter()
+            .find_map(|m| t.strip_prefix(m))
+            .is_some_and(|rest| key(rest) == want)
+    })
+}
+
+/// `content` with `- note` appended as its last line.
+fn appended(content: &str, note: &str) -> String {
+    let mut out = String::with_capacity(content.len() + note.len() + 4);
+    out.push_str(content);
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str("- ");
+    out.push_str(note);
+    out.push('\n');
+    out
+}
+
+/// Appends `text` as a list entry of the memory at `path` (default [`DEFAULT_PATH`]), creating
+/// it when missing.
+pub async fn remember(
+    store: &dyn Store,
+    store_id: &str,
+    text: &str,
+    path: Option<&str>,
+    actor: &Actor,
+) -> Result<Remembered> {
+    let note = normalize(text)?;
+    let path = path.unwrap_or(DEFAULT_PATH);
+    for _ in 0..ATTEMPTS {
+        let existing = match store.get_memory_by_path(store_id, path).await {
+            Ok(m) => Some(m),
+            Err(Error::NotFound {
+                kind: "memory at path",
+                ..
+            }) => None,
+            Err(e) => return Err(e),
+        };
+        let result = match existing {
+            Some(m) => {
+                let content = m.content.clone().unwrap_or_default();
+                if holds(&content, &note) {
+                    return Ok(Remembered {
+                        path: m.path,
+                        memory_id: m.id,
+                        note,
+                        written: false,
+                    });
+                }
+                let patch = MemoryPatch {
+                    content: Some(appended(&content, &note)),
+                    path: None,
+                    precondition_content_sha256: Some(m.content_sha256.clone()),
+                };
+                store.update_memory(store_id, &m.id, patch, actor).await
+            }
+            None => {
+                let content = appended("# Notes\n\n", &note);
+                store.create_memory(store_id, path, &content, actor).await
+            }
+        };
+        match result {
+            Ok(m) => {
+                return Ok(Remembered {
+                    path: m.path,
+                    memory_id: m.id,
+                    note,
+                    written: true,
+                });
+            }
+            // Another writer got there first: read again and append to what it wrote.
+            Err(e)
+                if matches!(
+                    e.error_type(),
+                    ErrorType::MemoryPreconditionFailed | ErrorType::MemoryPathConflict
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Conflict(format!(
+        "{path} kept changing under {ATTEMPTS} attempts to append the note; try again"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_are_one_line_and_bounded() {
+        assert_eq!(
+            normalize("  staging  db\n on 6543 ").unwrap(),
+            "staging db on 6543"
+        );
+        assert!(normalize(" \n ").unwrap_err().to_string().contains("empty"));
+        let long = "a ".repeat(MAX_NOTE_CHARS);
+        assert!(
+            normalize(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("at most 2000")
+        );
+    }
+
+    #[test]
+    fn a_secret_refuses_the_note() {
+        let e = normalize("the deploy key is AKIAIOSFODNN7EXAMPLE for prod").unwrap_err();
+        assert!(e.to_string().contains("secret"), "{e}");
+        assert!(e.to_string().contains("nothing was written"), "{e}");
+    }
+
+    #[test]
+    fn duplicates_are_found_by_entry_not_substring() {
+        let c = "# Notes\n\n- Staging  DB is on 6543\n";
+        assert!(holds(c, "staging db is on 6543"));
+        assert!(!holds(c, "staging db"));
+        assert!(!holds("Staging db is on 6543\n", "staging db is on 6543"));
+    }
+
+    #[test]
+    fn append_keeps_the_content_and_ends_the_line() {
+        assert_eq!(appended("# N\n\n- a", "b"), "# N\n\n- a\n- b\n");
+        assert_eq!(appended("", "b"), "- b\n");
+    }
+}
