@@ -782,7 +782,7 @@ fn version_actors(server: &Server, store: &str) -> Vec<serde_json::Value> {
 fn mcp_over_stdio(postgres: bool) {
     let server = Server::start(postgres);
     for mode in ["auto", "legacy"] {
-        let name = format!("mcp-{mode}");
+        let name = format!("mcp {mode}");
         let store = new_store(&server.database, &name);
         let bin = env!("CARGO_BIN_EXE_reverie");
         run_mcp_script(&["stdio", mode, bin, &server.database, &name]);
@@ -797,7 +797,7 @@ fn mcp_over_stdio(postgres: bool) {
 fn mcp_over_http(postgres: bool) {
     let server = Server::start(postgres);
     for mode in ["auto", "legacy"] {
-        let name = format!("mcp-{mode}");
+        let name = format!("mcp {mode}");
         let store = new_store(&server.database, &name);
         let other = new_store(&server.database, &format!("other-{mode}"));
         let made: serde_json::Value = serde_json::from_str(&reverie(

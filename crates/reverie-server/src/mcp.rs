@@ -37,6 +37,7 @@ use rmcp::{
 };
 use serde::Deserialize;
 
+use crate::params::Params;
 use crate::remember;
 
 /// Who is calling: the local user on stdio, or an API key over HTTP.
@@ -182,7 +183,7 @@ impl McpServer {
                     .ok_or_else(|| {
                         Error::Unauthenticated("no API key came with the call".into())
                     })?;
-                let default = parts.and_then(connection_store);
+                let default = parts.map(connection_store).transpose()?.flatten();
                 let actor = Actor::Api {
                     api_key_id: key.id.clone(),
                 };
@@ -356,23 +357,20 @@ impl ServerHandler for McpServer {
     }
 }
 
-/// The store an HTTP connection names: `?store=` on the URL, or the `x-reverie-store` header.
-fn connection_store(parts: &Parts) -> Option<String> {
-    let from_query = parts.uri.query().and_then(|q| {
-        q.split('&').find_map(|pair| {
-            let (k, v) = pair.split_once('=')?;
-            (k == "store" && !v.is_empty()).then(|| v.to_string())
-        })
-    });
-    from_query.or_else(|| {
-        parts
-            .headers
-            .get("x-reverie-store")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    })
+/// The store an HTTP connection names: `?store=` on the URL (percent-decoded), or the
+/// `x-reverie-store` header.
+fn connection_store(parts: &Parts) -> Result<Option<String>> {
+    let params = Params::parse(parts.uri.query())?;
+    if let Some(s) = params.get("store").filter(|s| !s.is_empty()) {
+        return Ok(Some(s.to_string()));
+    }
+    Ok(parts
+        .headers
+        .get("x-reverie-store")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string))
 }
 
 /// The memory tool's command from the tool's arguments (`store` is the connection's business).

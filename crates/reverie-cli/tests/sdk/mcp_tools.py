@@ -17,6 +17,7 @@ initialize handshake of older clients). Prints `ok` when every check held.
 import asyncio
 import sys
 import tempfile
+from urllib.parse import quote
 
 import httpx2
 from anthropic.lib.tools._beta_builtin_memory_tool import BetaLocalFilesystemMemoryTool
@@ -173,6 +174,15 @@ async def http(base, admin, store_id, store_name, scoped, other_id):
     # The admin key, with the store named on the URL.
     async with connect(f"{base}/mcp?store={store_id}", admin) as client:
         await common(client, None)
+    # The store by name on the URL (percent-encoded), or in a header.
+    async with connect(f"{base}/mcp?store={quote(store_name)}", admin) as client:
+        is_error, found = await call(client, "recall", {"query": "staging"})
+        assert not is_error and "6543" in found, found
+    headers = {"x-api-key": admin, "x-reverie-store": store_name}
+    transport = streamable_http_client(f"{base}/mcp", http_client=httpx2.AsyncClient(headers=headers))
+    async with Client(transport, mode=mode) as client:
+        is_error, found = await call(client, "recall", {"query": "staging"})
+        assert not is_error and "6543" in found, found
     # Without a store on the URL, an all-stores key must name one in the call.
     async with connect(f"{base}/mcp", admin) as client:
         is_error, message = await call(client, "recall", {"query": "staging"})
