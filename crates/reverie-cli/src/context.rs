@@ -59,26 +59,7 @@ impl Ctx {
 
     /// A store by id (`memstore_…`) or by its unique name.
     pub async fn store_ref(&self, reference: &str) -> Result<MemoryStore> {
-        if reference.starts_with("memstore_") {
-            return Ok(self.store.get_store(reference).await?);
-        }
-        let mut named = self.store.stores_named(reference).await?;
-        match named.len() {
-            0 => Err(Error::not_found("memory store named", reference).into()),
-            1 => Ok(named.remove(0)),
-            n => Err(Error::invalid(
-                "store",
-                format!(
-                    "{n} stores are named {reference:?}; use an id: {}",
-                    named
-                        .iter()
-                        .map(|s| s.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )
-            .into()),
-        }
+        Ok(reverie_store::store_by_ref(self.store.as_ref(), reference, |_| true).await?)
     }
 
     /// A live memory by path (`/…`) or id (`mem_…`).

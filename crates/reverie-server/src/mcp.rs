@@ -19,7 +19,6 @@ use std::sync::Arc;
 
 use axum::http::request::Parts;
 use reverie_core::api_key::ApiKey;
-use reverie_core::id::IdKind;
 use reverie_core::memtool::Command;
 use reverie_core::model::{Actor, MemoryStore};
 use reverie_core::search::{DEFAULT_RECALL_LIMIT, RecallQuery, Via, parse_since};
@@ -203,43 +202,11 @@ impl McpServer {
                 }
             },
         };
-        let store = self.resolve(&reference, key.as_deref()).await?;
+        let store = reverie_store::store_by_ref(self.store.as_ref(), &reference, |s| {
+            key.as_ref().is_none_or(|k| k.allows(&s.id))
+        })
+        .await?;
         Ok((store, actor))
-    }
-
-    /// A store by id or by name, as `key` may see it: one it may not see is not found.
-    async fn resolve(&self, reference: &str, key: Option<&ApiKey>) -> Result<MemoryStore> {
-        let visible = |s: &MemoryStore| key.is_none_or(|k| k.allows(&s.id));
-        if reference.starts_with(IdKind::Store.prefix()) {
-            let s = self.store.get_store(reference).await?;
-            return if visible(&s) {
-                Ok(s)
-            } else {
-                Err(Error::not_found(IdKind::Store.noun(), reference))
-            };
-        }
-        let mut named: Vec<MemoryStore> = self
-            .store
-            .stores_named(reference)
-            .await?
-            .into_iter()
-            .filter(|s| visible(s))
-            .collect();
-        match named.len() {
-            0 => Err(Error::not_found("memory store named", reference)),
-            1 => Ok(named.remove(0)),
-            n => Err(Error::invalid(
-                "store",
-                format!(
-                    "{n} stores are named {reference:?}; use an id: {}",
-                    named
-                        .iter()
-                        .map(|s| s.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
-        }
     }
 
     #[tool(

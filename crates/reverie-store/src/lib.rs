@@ -36,12 +36,13 @@ use async_trait::async_trait;
 use reverie_core::api_key::ApiKey;
 use reverie_core::curation::{Changeset, EntryMeta, EntryState};
 use reverie_core::dream::{Dream, DreamError, DreamStatus, ValidDream};
+use reverie_core::id::IdKind;
 use reverie_core::memtool::Command;
 use reverie_core::page::Page;
 use reverie_core::policy::Policy;
 use reverie_core::search::{RecallQuery, Recalled, Via};
 use reverie_core::session::{Event, Outcome, Session};
-use reverie_core::{Actor, ListItem, Memory, MemoryStore, MemoryVersion, Result};
+use reverie_core::{Actor, Error, ListItem, Memory, MemoryStore, MemoryVersion, Result};
 
 pub use logic::SqlStore;
 pub use logic::dream_actor;
@@ -296,6 +297,44 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<()>;
     /// The entries served in these sessions: (session, entry), sorted.
     async fn servings_in(&self, session_ids: &[String]) -> Result<Vec<(String, String)>>;
+}
+
+/// A store by id (`memstore_…`) or by name, among those `visible` admits; one it does not admit
+/// is not found, so a caller confined to some stores learns nothing of the others.
+pub async fn store_by_ref(
+    store: &dyn Store,
+    reference: &str,
+    visible: impl Fn(&MemoryStore) -> bool,
+) -> Result<MemoryStore> {
+    if reference.starts_with(IdKind::Store.prefix()) {
+        let s = store.get_store(reference).await?;
+        return if visible(&s) {
+            Ok(s)
+        } else {
+            Err(Error::not_found(IdKind::Store.noun(), reference))
+        };
+    }
+    let mut named: Vec<MemoryStore> = store
+        .stores_named(reference)
+        .await?
+        .into_iter()
+        .filter(|s| visible(s))
+        .collect();
+    match named.len() {
+        0 => Err(Error::not_found("memory store named", reference)),
+        1 => Ok(named.remove(0)),
+        n => Err(Error::invalid(
+            "store",
+            format!(
+                "{n} stores are named {reference:?}; use an id: {}",
+                named
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
 }
 
 /// Opens the store a URL names, running migrations: `postgres://` or `postgresql://` selects
