@@ -26,6 +26,7 @@ on_both_backends!(
     archived_store_is_read_only,
     memory_limit_per_store,
     memory_tool_through_the_store,
+    memory_tool_one_file_commands_answer_as_the_whole_tree,
 );
 
 async fn stores_lifecycle(s: Arc<dyn Store>) {
@@ -1071,5 +1072,125 @@ async fn memory_tool_through_the_store(s: Arc<dyn Store>) {
         "{}",
         out.content
     );
+    assert!(s.check_integrity(&st).await.unwrap().is_empty());
+}
+
+/// `view`, `str_replace` and `insert` of one file read that file alone when the tree shows it
+/// there; every answer must be the one the whole tree gives. The store holds the layouts where
+/// the tree does not show a memory at its path: a memory below another memory's path, a
+/// memory where the tool made a folder, and a non-canonical name beside the canonical one.
+async fn memory_tool_one_file_commands_answer_as_the_whole_tree(s: Arc<dyn Store>) {
+    use reverie_core::memtool::{Snapshot, SnapshotFile, Step, Vfs, execute};
+
+    let st = new_store(&*s, "onefile").await;
+    let tool = |v: serde_json::Value| Command::from_value(v).unwrap();
+    // A folder made by the tool, left empty: kept beside the store as a tool-made directory.
+    for v in [
+        json!({"command": "create", "path": "/memories/d/x.md", "file_text": "x\n"}),
+        json!({"command": "delete", "path": "/memories/d/x.md"}),
+    ] {
+        assert!(
+            !s.memory_tool(&st, &tool(v), &user())
+                .await
+                .unwrap()
+                .is_error
+        );
+    }
+    let tool_dirs = vec!["/d".to_string()];
+    for (path, content) in [
+        ("/a.md", "a file\n"),
+        ("/a.md/b.md", "below a file\n"),
+        ("/d", "a memory where the tool made a folder\n"),
+        ("/%2541.md", "canonical: shows as %41.md\n"),
+        ("/%41.md", "not canonical: also %41.md, and loses\n"),
+        ("/p/q.md", "one\ntwo\nthree\n"),
+        ("/p/r.md", "sibling\n"),
+    ] {
+        s.create_memory(&st, path, content, &user()).await.unwrap();
+    }
+
+    // The whole tree's answer, computed by the pure tool on every memory of the store.
+    let whole = |command: Command| {
+        let s = s.clone();
+        let st = st.clone();
+        let tool_dirs = tool_dirs.clone();
+        async move {
+            let page = s
+                .list_memories(
+                    &st,
+                    &MemoryQuery {
+                        view: View::Full,
+                        limit: Some(100),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            let mut contents = BTreeMap::new();
+            let mut files = Vec::new();
+            for item in page.data {
+                let ListItem::Memory(m) = item else {
+                    panic!("a prefix in a flat listing")
+                };
+                files.push(SnapshotFile {
+                    memory_id: m.id.clone(),
+                    path: m.path.clone(),
+                    size: m.content_size_bytes as u64,
+                });
+                contents.insert(m.id, m.content.unwrap());
+            }
+            let mut vfs = Vfs::new(&Snapshot {
+                files,
+                dirs: tool_dirs,
+                max_memories: 2000,
+            });
+            loop {
+                match execute(&vfs, &command) {
+                    Step::NeedContent(id) => vfs.load(&id, contents[&id].clone()),
+                    Step::Done { result, effects } => return (result, effects),
+                }
+            }
+        }
+    };
+
+    let commands = [
+        json!({"command": "view", "path": "/memories/a.md/b.md"}),
+        json!({"command": "str_replace", "path": "/memories/a.md/b.md", "old_str": "below", "new_str": "under"}),
+        json!({"command": "insert", "path": "/memories/a.md/b.md", "insert_line": 0, "insert_text": "x\n"}),
+        json!({"command": "view", "path": "/memories/a.md"}),
+        json!({"command": "view", "path": "/memories/d"}),
+        json!({"command": "insert", "path": "/memories/d", "insert_line": 0, "insert_text": "x\n"}),
+        json!({"command": "view", "path": "/memories/%41.md"}),
+        json!({"command": "str_replace", "path": "/memories/%41.md", "old_str": "canonical", "new_str": "the canonical one"}),
+        json!({"command": "view", "path": "/memories/%2541.md"}),
+        json!({"command": "view", "path": "/memories/p/q.md", "view_range": [2, -1]}),
+        json!({"command": "view", "path": "/memories/p/./../p/q.md"}),
+        json!({"command": "str_replace", "path": "/memories/p/q.md", "old_str": "two", "new_str": "2"}),
+        json!({"command": "str_replace", "path": "/memories/p/q.md", "old_str": "absent", "new_str": "x"}),
+        json!({"command": "insert", "path": "/memories/p/q.md", "insert_line": 3, "insert_text": "four\n"}),
+        json!({"command": "insert", "path": "/memories/p/q.md", "insert_line": 99, "insert_text": "far\n"}),
+        json!({"command": "view", "path": "/memories/p/q.md"}),
+        json!({"command": "view", "path": "/memories/p/missing.md"}),
+        json!({"command": "view", "path": "/memories/../etc/passwd"}),
+    ];
+    for v in commands {
+        let command = tool(v.clone());
+        let (want, effects) = whole(command.clone()).await;
+        let got = s.memory_tool(&st, &command, &user()).await.unwrap();
+        assert_eq!(
+            (got.is_error, got.content.as_str()),
+            (want.is_error, want.content.as_str()),
+            "{v}"
+        );
+        // What the whole tree would write is what the store holds afterwards.
+        for (id, _, content) in effects.updates {
+            let now = s.get_memory(&st, &id).await.unwrap().content.unwrap();
+            assert_eq!(Some(now), content, "{v}");
+        }
+        assert!(
+            effects.creates.is_empty() && effects.deletes.is_empty(),
+            "{v}"
+        );
+    }
     assert!(s.check_integrity(&st).await.unwrap().is_empty());
 }

@@ -31,11 +31,11 @@ impl From<Errno> for Fail {
     }
 }
 
-type Res<T> = Result<T, Fail>;
+pub(crate) type Res<T> = Result<T, Fail>;
 
 /// `_validate_path`: the `/memories` prefix, then the lexical resolution of `realpath` (there
 /// are no symlinks), then the escape check.
-fn resolve(path: &str) -> Res<Components> {
+pub(crate) fn resolve(path: &str) -> Res<Components> {
     let Some(rest) = path.strip_prefix("/memories") else {
         return Err(Fail::Tool(format!(
             "Path must start with /memories, got: {path}"

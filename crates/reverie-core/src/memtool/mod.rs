@@ -79,6 +79,34 @@ pub struct ToolResult {
     pub content: String,
 }
 
+/// The memory path of the one file a command reads or edits in place — `view`, `str_replace`
+/// or `insert` — with the command's path resolved as the reference resolves it and each name in
+/// its canonical stored form. `None` for other commands (they create, delete or move, and may
+/// touch directories), for the root, and for a path the reference refuses.
+///
+/// Such a command's answer and effects depend only on the file it names, provided the tree
+/// shows that file there: no memory at a proper prefix of the path (it would be a file where a
+/// directory must be) and no tool-made directory at the path itself. Everything else that could
+/// claim the same tool path is stored non-canonically and loses to it (see [`Vfs::new`]). The
+/// storage layer checks those two conditions and then runs the command on a snapshot of that
+/// one file instead of the whole store.
+pub fn single_file_path(command: &Command) -> Option<String> {
+    let path = match command {
+        Command::View { path, .. }
+        | Command::StrReplace { path, .. }
+        | Command::Insert { path, .. } => path,
+        _ => return None,
+    };
+    let names = exec::resolve(path).ok()?;
+    if names.is_empty() {
+        return None;
+    }
+    let stored: Vec<String> = names.iter().map(|n| encode_segment(n)).collect();
+    let path = format!("/{}", stored.join("/"));
+    crate::path::validate_path(&path).ok()?;
+    Some(path)
+}
+
 /// The end of one [`execute`] call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {

@@ -3,7 +3,9 @@
 //! sees a consistent store and its changes land whole (one revision) or not at all.
 
 use reverie_core::id::{IdKind, new_id};
-use reverie_core::memtool::{Command, Effects, Snapshot, SnapshotFile, Step, Vfs, execute};
+use reverie_core::memtool::{
+    Command, Effects, Snapshot, SnapshotFile, Step, Vfs, execute, single_file_path,
+};
 use reverie_core::{Actor, Error, Result};
 
 use super::apply::{Create, Plan, Update, apply};
@@ -33,6 +35,45 @@ async fn snapshot<C: Dao + ?Sized>(
         dirs: conn.tool_dirs(store_id).await?,
         max_memories,
     })
+}
+
+/// For a command on one file (`view`, `str_replace`, `insert`), a snapshot of that file alone,
+/// when the tree would show it at the path named (`memtool::single_file_path` says when): the
+/// answer and effects are then the same as on the whole store, at the cost of a few point reads
+/// instead of reading every memory's row.
+async fn single_file<C: Dao + ?Sized>(
+    conn: &mut C,
+    store_id: &str,
+    command: &Command,
+    max_memories: i64,
+) -> Result<Option<Snapshot>> {
+    let Some(path) = single_file_path(command) else {
+        return Ok(None);
+    };
+    let Some(row) = conn.memory_by_path(store_id, &path, false).await? else {
+        return Ok(None);
+    };
+    for (i, _) in path.match_indices('/').skip(1) {
+        if conn
+            .memory_by_path(store_id, &path[..i], false)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+    }
+    if conn.tool_dirs(store_id).await?.contains(&path) {
+        return Ok(None);
+    }
+    Ok(Some(Snapshot {
+        files: vec![SnapshotFile {
+            memory_id: row.id,
+            path: row.path,
+            size: row.content_size_bytes as u64,
+        }],
+        dirs: Vec::new(),
+        max_memories,
+    }))
 }
 
 /// Runs the command, loading content as it asks for it.
@@ -86,7 +127,10 @@ impl<B: Backend> SqlStore<B> {
         if command.is_read_only() {
             let mut conn = self.read().await?;
             let store = self.require_store(&mut conn, store_id).await?;
-            let snap = snapshot(&mut *conn, store_id, store.max_memories).await?;
+            let snap = match single_file(&mut *conn, store_id, command, store.max_memories).await? {
+                Some(one) => one,
+                None => snapshot(&mut *conn, store_id, store.max_memories).await?,
+            };
             let (result, _) = run(&mut *conn, store_id, &snap, command).await?;
             return Ok(ToolOutcome {
                 is_error: result.is_error,
@@ -99,8 +143,22 @@ impl<B: Backend> SqlStore<B> {
             summary: summary(command),
         };
         let mut w = self.begin_write(store_id, false, 0, Some(record)).await?;
-        let snap = snapshot(&mut *w.tx, store_id, w.store.max_memories).await?;
-        let (result, effects) = run(&mut *w.tx, store_id, &snap, command).await?;
+        let max = w.store.max_memories;
+        let one = match single_file(&mut *w.tx, store_id, command, max).await? {
+            Some(snap) => Some(run(&mut *w.tx, store_id, &snap, command).await?),
+            None => None,
+        };
+        let (result, effects) = match one {
+            // An edit in place touches its file only; anything else would mean the one-file
+            // tree was not the store's, so the whole tree answers instead.
+            Some((r, e)) if e.creates.is_empty() && e.deletes.is_empty() && e.dirs.is_none() => {
+                (r, e)
+            }
+            _ => {
+                let snap = snapshot(&mut *w.tx, store_id, max).await?;
+                run(&mut *w.tx, store_id, &snap, command).await?
+            }
+        };
         if effects.is_empty() {
             // Dropping the transaction rolls the revision bump back.
             return Ok(ToolOutcome {
