@@ -92,6 +92,10 @@ pub trait Dao: Send {
         path: &str,
         with_content: bool,
     ) -> Result<Option<MemoryRow>>;
+    /// The memories at any of `paths` (with content), in path order: one round trip for a
+    /// path and its prefixes.
+    async fn memories_at_paths(&mut self, store_id: &str, paths: &[&str])
+    -> Result<Vec<MemoryRow>>;
     async fn memories_page(
         &mut self,
         store_id: &str,
@@ -438,6 +442,23 @@ macro_rules! impl_dao {
                     };
                     let row = q.bind(store_id).bind(path).fetch_optional(&mut *self).await.map_err(db_err)?;
                     row.as_ref().map(memory_row).transpose().map_err(db_err)
+                }
+
+                async fn memories_at_paths(&mut self, store_id: &str, paths: &[&str]) -> Result<Vec<MemoryRow>> {
+                    if paths.is_empty() {
+                        return Ok(Vec::new());
+                    }
+                    let mut q = sqlx::QueryBuilder::<$db>::new("SELECT ");
+                    q.push(memory_cols!());
+                    q.push(", content FROM memories WHERE store_id = ").push_bind(store_id);
+                    q.push(" AND path IN (");
+                    let mut list = q.separated(", ");
+                    for p in paths {
+                        list.push_bind(*p);
+                    }
+                    q.push(") ORDER BY path");
+                    let rows = q.build().fetch_all(&mut *self).await.map_err(db_err)?;
+                    all(rows, memory_row)
                 }
 
                 async fn memories_page(

@@ -46,26 +46,27 @@ async fn single_file<C: Dao + ?Sized>(
     store_id: &str,
     command: &Command,
     max_memories: i64,
-) -> Result<Option<Snapshot>> {
+) -> Result<Option<(Snapshot, String)>> {
     let Some(path) = single_file_path(command) else {
         return Ok(None);
     };
-    let Some(row) = conn.memory_by_path(store_id, &path, false).await? else {
+    // The file and every proper prefix of its path, in one read.
+    let mut wanted: Vec<&str> = path
+        .match_indices('/')
+        .skip(1)
+        .map(|(i, _)| &path[..i])
+        .collect();
+    wanted.push(&path);
+    let mut rows = conn.memories_at_paths(store_id, &wanted).await?;
+    if rows.len() != 1 || rows[0].path != path {
         return Ok(None);
-    };
-    for (i, _) in path.match_indices('/').skip(1) {
-        if conn
-            .memory_by_path(store_id, &path[..i], false)
-            .await?
-            .is_some()
-        {
-            return Ok(None);
-        }
     }
     if conn.tool_dirs(store_id).await?.contains(&path) {
         return Ok(None);
     }
-    Ok(Some(Snapshot {
+    let row = rows.remove(0);
+    let content = text(row.content.clone().unwrap_or_default())?;
+    let snapshot = Snapshot {
         files: vec![SnapshotFile {
             memory_id: row.id,
             path: row.path,
@@ -73,7 +74,8 @@ async fn single_file<C: Dao + ?Sized>(
         }],
         dirs: Vec::new(),
         max_memories,
-    }))
+    };
+    Ok(Some((snapshot, content)))
 }
 
 /// Runs the command, loading content as it asks for it.
@@ -81,9 +83,14 @@ async fn run<C: Dao + ?Sized>(
     conn: &mut C,
     store_id: &str,
     snapshot: &Snapshot,
+    loaded: Option<String>,
     command: &Command,
 ) -> Result<(reverie_core::memtool::ToolResult, Effects)> {
     let mut vfs = Vfs::new(snapshot);
+    // A one-file snapshot comes with its content, read with it.
+    if let (Some(content), [file]) = (loaded, snapshot.files.as_slice()) {
+        vfs.load(&file.memory_id, content);
+    }
     // Each command reads at most one file; the bound only guards against a logic error.
     for _ in 0..4 {
         match execute(&vfs, command) {
@@ -127,11 +134,15 @@ impl<B: Backend> SqlStore<B> {
         if command.is_read_only() {
             let mut conn = self.read().await?;
             let store = self.require_store(&mut conn, store_id).await?;
-            let snap = match single_file(&mut *conn, store_id, command, store.max_memories).await? {
-                Some(one) => one,
-                None => snapshot(&mut *conn, store_id, store.max_memories).await?,
-            };
-            let (result, _) = run(&mut *conn, store_id, &snap, command).await?;
+            let (snap, loaded) =
+                match single_file(&mut *conn, store_id, command, store.max_memories).await? {
+                    Some((one, content)) => (one, Some(content)),
+                    None => (
+                        snapshot(&mut *conn, store_id, store.max_memories).await?,
+                        None,
+                    ),
+                };
+            let (result, _) = run(&mut *conn, store_id, &snap, loaded, command).await?;
             return Ok(ToolOutcome {
                 is_error: result.is_error,
                 content: result.content,
@@ -145,7 +156,9 @@ impl<B: Backend> SqlStore<B> {
         let mut w = self.begin_write(store_id, false, 0, Some(record)).await?;
         let max = w.store.max_memories;
         let one = match single_file(&mut *w.tx, store_id, command, max).await? {
-            Some(snap) => Some(run(&mut *w.tx, store_id, &snap, command).await?),
+            Some((snap, content)) => {
+                Some(run(&mut *w.tx, store_id, &snap, Some(content), command).await?)
+            }
             None => None,
         };
         let (result, effects) = match one {
@@ -156,7 +169,7 @@ impl<B: Backend> SqlStore<B> {
             }
             _ => {
                 let snap = snapshot(&mut *w.tx, store_id, max).await?;
-                run(&mut *w.tx, store_id, &snap, command).await?
+                run(&mut *w.tx, store_id, &snap, None, command).await?
             }
         };
         if effects.is_empty() {
