@@ -116,7 +116,8 @@ struct RecallArgs {
 #[serde(deny_unknown_fields)]
 struct RememberArgs {
     /// The note: a sentence or two, stated so it makes sense out of context (at most 2,000
-    /// characters; a note holding a secret is refused).
+    /// characters; a note holding a secret, or reading as an instruction to AI agents, is
+    /// refused).
     text: String,
     /// The memory to append it to (default /notes.md).
     path: Option<String>,
@@ -262,7 +263,8 @@ impl McpServer {
         description = "Remember a note for future sessions: it is appended to the memory store \
                        at once (recall finds it) and the next dream curates it with everything \
                        else. State it so it makes sense without this conversation. Never include \
-                       secrets: a note holding one is refused."
+                       secrets: a note holding one is refused, as is one that reads as an \
+                       instruction to AI agents."
     )]
     async fn remember(
         &self,

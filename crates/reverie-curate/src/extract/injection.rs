@@ -42,6 +42,11 @@ static INSTRUCTION_TO_AGENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("a valid regex")
 });
 
+/// True when `text` reads as an instruction addressed to AI agents, the mark of injected text.
+pub fn reads_as_injection(text: &str) -> bool {
+    INSTRUCTION_TO_AGENT.is_match(text)
+}
+
 /// The flagged passages of a session's tool output, as candidates.
 pub(crate) fn extract(ctx: &Ctx) -> Vec<Candidate> {
     let events = ctx.events();

@@ -31,6 +31,8 @@ mod memory_writes;
 mod requests;
 mod util;
 
+pub use injection::reads_as_injection;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_core::session::{Event, EventKind};
