@@ -4,7 +4,8 @@
 //! (`memory_sync.py`), plus what only raw HTTP can send — malformed JSON, an
 //! oversized body, an unknown route — API keys (none, unknown, revoked, and a key of another
 //! store on every route), and a graceful stop. The official MCP client (`tests/sdk/mcp_tools.py`)
-//! drives `reverie mcp` over stdio and `/mcp` over streamable HTTP.
+//! drives `reverie mcp` over stdio and `/mcp` over streamable HTTP; raw requests cover what a
+//! client would not send to `/mcp`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -828,6 +829,71 @@ fn mcp_over_http(postgres: bool) {
     }
 }
 
+/// One raw MCP POST to `/mcp?store=…` with `key` and the headers a client sends (`accept`
+/// only when `accepts`); the status and the body as text.
+fn mcp_raw(server: &Server, key: Option<&str>, accepts: bool, body: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(&server.addr).unwrap();
+    let mut headers = String::new();
+    if let Some(k) = key {
+        headers.push_str(&format!("x-api-key: {k}\r\n"));
+    }
+    if accepts {
+        headers.push_str("accept: application/json, text/event-stream\r\n");
+    }
+    write!(
+        s,
+        "POST /mcp?store=x HTTP/1.1\r\nHost: {}\r\n{headers}content-type: application/json\r\nmcp-protocol-version: 2025-06-18\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        server.addr,
+        body.len()
+    )
+    .unwrap();
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out).to_string();
+    let status: u16 = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// What only a raw client can send to `/mcp`: no key, a wrong key, no `accept`, malformed
+/// JSON, an oversized body, an unknown method. Each is refused with a status and a message.
+fn mcp_bad_requests(postgres: bool) {
+    let server = Server::start(postgres);
+    let list = br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let (status, _) = mcp_raw(&server, Some(&server.admin), true, list);
+    assert_eq!(status, 200);
+    let (status, body) = mcp_raw(&server, None, true, list);
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("authentication_error"), "{body}");
+    let (status, body) = mcp_raw(&server, Some("rvk_wrong"), true, list);
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = mcp_raw(&server, Some(&server.admin), false, list);
+    assert_eq!(status, 406, "{body}");
+    assert!(body.contains("accept"), "{body}");
+    let (status, body) = mcp_raw(&server, Some(&server.admin), true, br#"{"jsonrpc":"#);
+    assert!((400..500).contains(&status), "{status} {body}");
+    assert!(body.contains("deserialize"), "{body}");
+    let big = format!(
+        r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"remember","arguments":{{"text":"{}"}}}}}}"#,
+        "a".repeat(reverie_server::MAX_BODY_BYTES)
+    );
+    let (status, body) = mcp_raw(&server, Some(&server.admin), true, big.as_bytes());
+    assert_eq!(status, 413, "{body}");
+    let (status, body) = mcp_raw(
+        &server,
+        Some(&server.admin),
+        true,
+        br#"{"jsonrpc":"2.0","id":1,"method":"no/such"}"#,
+    );
+    assert_eq!(status, 200);
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["error"]["code"], -32601, "{body}");
+}
+
 macro_rules! both {
     ($($name:ident),+) => {$(
         mod $name {
@@ -853,5 +919,6 @@ both!(
     keys_confine_callers_to_their_stores,
     sigterm_stops_the_server_cleanly,
     mcp_over_stdio,
-    mcp_over_http
+    mcp_over_http,
+    mcp_bad_requests
 );
