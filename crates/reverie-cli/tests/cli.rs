@@ -1,93 +1,14 @@
 //! The real `reverie` binary, run in a temporary folder as a user would run it.
 
-use std::io::Write;
-
-use std::process::{Command, Output, Stdio};
-
 use serde_json::Value;
 
-struct Env {
-    dir: tempfile::TempDir,
-    database: String,
-}
+mod common;
 
-impl Env {
-    fn sqlite() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let database = dir.path().join("reverie.db").display().to_string();
-        Env { dir, database }
-    }
-
-    fn postgres() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            database: reverie_testkit::pg::fresh_database(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_reverie"));
-        c.args(args)
-            .current_dir(self.dir.path())
-            .env("REVERIE_DATABASE_URL", &self.database)
-            .env("USER", "tester")
-            .env_remove("REVERIE_STORE")
-            .env_remove("REVERIE_ACTOR");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    fn fails(&self, args: &[&str], code: i32, stderr_has: &str) -> Output {
-        let out = self.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains(stderr_has),
-            "{args:?}: stderr {stderr:?} lacks {stderr_has:?}"
-        );
-        out
-    }
-
-    fn piped(&self, args: &[&str], input: &[u8]) -> Output {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap()
-    }
-}
+use common::Env;
 
 #[test]
 fn tour_prints_what_changed_and_the_resulting_memory() {
-    let env = Env::sqlite();
+    let env = Env::new(false);
     let out = env.ok(&["tour"]);
     for section in [
         "1. An agent session writes its notes",
@@ -120,7 +41,7 @@ fn tour_prints_what_changed_and_the_resulting_memory() {
 
 #[test]
 fn tour_never_replaces_a_users_store() {
-    let env = Env::sqlite();
+    let env = Env::new(false);
     env.ok(&["store", "create", "reverie-tour"]);
     env.fails(&["tour"], 2, "is not a tour sample");
 }
@@ -228,17 +149,17 @@ fn memory_round(env: &Env) {
 
 #[test]
 fn memory_commands_on_sqlite() {
-    memory_round(&Env::sqlite());
+    memory_round(&Env::new(false));
 }
 
 #[test]
 fn memory_commands_on_postgres() {
-    memory_round(&Env::postgres());
+    memory_round(&Env::new(true));
 }
 
 #[test]
 fn memory_tool_single_and_batch() {
-    let env = Env::sqlite();
+    let env = Env::new(false);
     env.ok(&["store", "create", "agent"]);
     let out = env.ok(&[
         "memory-tool",
@@ -298,7 +219,7 @@ fn memory_tool_single_and_batch() {
 
 #[test]
 fn bad_input_gets_clear_errors_and_exit_codes() {
-    let env = Env::sqlite();
+    let env = Env::new(false);
     env.ok(&["store", "create", "s"]);
     env.fails(
         &["put", "-s", "s", "relative.md", "--content", "x"],
@@ -362,7 +283,7 @@ fn bad_input_gets_clear_errors_and_exit_codes() {
 
 #[test]
 fn database_location_flag_env_and_default() {
-    let env = Env::sqlite();
+    let env = Env::new(false);
     // The default lives under XDG_DATA_HOME.
     let data = env.dir.path().join("xdg");
     let out = env

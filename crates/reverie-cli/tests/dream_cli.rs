@@ -1,63 +1,11 @@
 //! `reverie demo`, `dream`, `dreams …`, `policy …` and `entries …` through the real binary,
 //! as a user runs them; and the guarantee that a secret in a transcript never reaches a memory.
 
-use std::process::{Command, Output, Stdio};
-
 use serde_json::Value;
 
-struct Env {
-    dir: tempfile::TempDir,
-    database: String,
-}
+mod common;
 
-impl Env {
-    fn new(postgres: bool) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let database = if postgres {
-            reverie_testkit::pg::fresh_database()
-        } else {
-            dir.path().join("reverie.db").display().to_string()
-        };
-        Env { dir, database }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_reverie"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("REVERIE_DATABASE_URL", &self.database)
-            .env("USER", "tester")
-            .env_remove("REVERIE_STORE")
-            .env_remove("REVERIE_ACTOR")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}): {}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    }
-}
+use common::Env;
 
 #[test]
 fn demo_prints_the_changesets_and_the_resulting_memory() {

@@ -5,58 +5,14 @@
 //! and by date, and the JSON report's fields.
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
-struct Env {
-    dir: tempfile::TempDir,
-    database: String,
-}
+mod common;
+
+use common::Env;
 
 impl Env {
-    fn new(postgres: bool) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let database = if postgres {
-            reverie_testkit::pg::fresh_database()
-        } else {
-            dir.path().join("reverie.db").display().to_string()
-        };
-        Env { dir, database }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_reverie"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("REVERIE_DATABASE_URL", &self.database)
-            .env("USER", "tester")
-            .env_remove("REVERIE_STORE")
-            .env_remove("REVERIE_ACTOR")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}): {}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    /// `reverie --json drift -s notes ARGS`: the exit code and the report.
     fn drift(&self, args: &[&str]) -> (i32, Value) {
         let mut all = vec!["--json", "drift", "-s", "notes"];
         all.extend_from_slice(args);
@@ -72,7 +28,6 @@ impl Env {
         (code, report)
     }
 
-    /// The text report and its exit code.
     fn drift_text(&self, args: &[&str]) -> (i32, String) {
         let mut all = vec!["drift", "-s", "notes"];
         all.extend_from_slice(args);
@@ -83,19 +38,12 @@ impl Env {
         )
     }
 
-    fn write(&self, name: &str, text: &str) -> String {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, text).unwrap();
-        p.display().to_string()
-    }
-
     fn revision(&self) -> i64 {
         self.json(&["store", "show", "notes"])["revision"]
             .as_i64()
             .unwrap()
     }
 
-    /// Ingests a short plain-text session and dreams over it; returns the dream.
     fn dream_over(&self, name: &str, extra: &[&str]) -> Value {
         let t = self.write(
             name,

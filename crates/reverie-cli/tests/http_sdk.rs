@@ -7,6 +7,8 @@
 //! drives `reverie mcp` over stdio and `/mcp` over streamable HTTP; raw requests cover what a
 //! client would not send to `/mcp`.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -892,21 +894,6 @@ fn mcp_bad_requests(postgres: bool) {
     assert_eq!(status, 200);
     let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(answer["error"]["code"], -32601, "{body}");
-}
-
-macro_rules! both {
-    ($($name:ident),+) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(false);
-            }
-            #[test]
-            fn postgres() {
-                super::$name(true);
-            }
-        }
-    )+};
 }
 
 both!(

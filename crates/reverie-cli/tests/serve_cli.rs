@@ -2,69 +2,22 @@
 //! SQLite and PostgreSQL: ranked results with provenance, serving counters, the token budget,
 //! the glossary always served, notes kept for the next dream, and bad input.
 
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
-struct Env {
-    dir: tempfile::TempDir,
-    database: String,
+mod common;
+
+use common::Env;
+
+/// A scratch database holding the demo's store.
+fn demo(postgres: bool) -> Env {
+    let env = Env::new(postgres);
+    env.ok(&["demo"]);
+    env
 }
 
 impl Env {
-    fn new(postgres: bool) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let database = if postgres {
-            reverie_testkit::pg::fresh_database()
-        } else {
-            dir.path().join("reverie.db").display().to_string()
-        };
-        let env = Env { dir, database };
-        env.ok(&["demo"]);
-        env
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_reverie"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("REVERIE_DATABASE_URL", &self.database)
-            .env("USER", "tester")
-            .env_remove("REVERIE_STORE")
-            .env_remove("REVERIE_ACTOR")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed ({:?}): {}{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&all)).unwrap()
-    }
-
-    fn fails(&self, args: &[&str], code: i32, needle: &str) {
-        let out = self.run(args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains(needle),
-            "{args:?}: {stderr} lacks {needle:?}"
-        );
-    }
-
     fn served(&self, entry: &str) -> i64 {
         self.json(&["entries", "show", "-s", "demo", entry])["served"]
             .as_i64()
@@ -73,7 +26,7 @@ impl Env {
 }
 
 fn recall_ranks_with_provenance_and_serves(postgres: bool) {
-    let env = Env::new(postgres);
+    let env = demo(postgres);
     let looked = env.json(&[
         "recall",
         "-s",
@@ -155,7 +108,7 @@ fn recall_ranks_with_provenance_and_serves(postgres: bool) {
 }
 
 fn context_fits_the_budget_and_always_serves_the_glossary(postgres: bool) {
-    let env = Env::new(postgres);
+    let env = demo(postgres);
     let c = env.json(&[
         "context",
         "-s",
@@ -243,7 +196,7 @@ fn context_fits_the_budget_and_always_serves_the_glossary(postgres: bool) {
 }
 
 fn bad_input_is_refused_by_name(postgres: bool) {
-    let env = Env::new(postgres);
+    let env = demo(postgres);
     env.fails(&["recall", "-s", "demo", "-n", "0", "x"], 2, "limit");
     env.fails(&["recall", "-s", "demo", "-n", "101", "x"], 2, "limit");
     env.fails(
@@ -292,7 +245,7 @@ fn bad_input_is_refused_by_name(postgres: bool) {
 /// `reverie remember`: a note is live at once (recall finds it), written once, refused when it
 /// holds a secret, and taken in by the next dream as an entry of its own, indexed.
 fn remember_keeps_a_note_the_next_dream_takes_in(postgres: bool) {
-    let env = Env::new(postgres);
+    let env = demo(postgres);
     let note = "CI runs on the self-hosted runner named atlas.";
     let r = env.json(&["remember", "-s", "demo", note]);
     assert_eq!(
@@ -407,21 +360,6 @@ fn bench_recall_matches_the_in_memory_ranking(postgres: bool) {
             .all(|o| o["p50_ms"].as_f64().unwrap() > 0.0),
         "{v}"
     );
-}
-
-macro_rules! both {
-    ($($name:ident),+) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(false);
-            }
-            #[test]
-            fn postgres() {
-                super::$name(true);
-            }
-        }
-    )+};
 }
 
 both!(

@@ -3,46 +3,13 @@
 //! before, not twice; several workers racing over one database dream each batch exactly once;
 //! a worker SIGKILLed mid-dream leaves the store as it was, and the next one recovers.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-struct Env {
-    dir: tempfile::TempDir,
-    database: String,
-}
+mod common;
+
+use common::Env;
 
 impl Env {
-    fn new(postgres: bool) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let database = if postgres {
-            reverie_testkit::pg::fresh_database()
-        } else {
-            dir.path().join("reverie.db").display().to_string()
-        };
-        Env { dir, database }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_reverie"));
-        c.args(["--database", &self.database])
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("USER", "tester")
-            .env_remove("REVERIE_STORE")
-            .stdin(Stdio::null());
-        c
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.cmd(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
     fn ingest(&self, name: &str) {
         let f = reverie_testkit::repo_root()
             .join("examples/sessions")
@@ -131,6 +98,7 @@ fn racing_workers_dream_once(postgres: bool) {
         let workers: Vec<_> = (0..3)
             .map(|_| {
                 env.cmd(&["--json", "worker", "--once"])
+                    .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped())
                     .spawn()
@@ -150,21 +118,6 @@ fn racing_workers_dream_once(postgres: bool) {
         assert_eq!(reported, 1, "round {round}: one worker dreamed the batch");
         assert_eq!(env.completed_dreams(), round + 1);
     }
-}
-
-macro_rules! both {
-    ($($name:ident),+) => {$(
-        mod $name {
-            #[test]
-            fn sqlite() {
-                super::$name(false);
-            }
-            #[test]
-            fn postgres() {
-                super::$name(true);
-            }
-        }
-    )+};
 }
 
 both!(the_schedule_decides, racing_workers_dream_once);
@@ -222,6 +175,7 @@ async fn a_killed_worker_is_recovered(postgres: bool) {
     // Kill the worker once its dream is running.
     let mut worker = env
         .cmd(&["worker", "--once"])
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
