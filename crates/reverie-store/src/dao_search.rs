@@ -60,6 +60,8 @@ pub trait SearchDao: Send {
         content_sha256: &str,
     ) -> Result<()>;
     async fn delete_search_state(&mut self, memory_id: &str) -> Result<()>;
+    /// The content digest the index holds for each memory of a store.
+    async fn search_states(&mut self, store_id: &str) -> Result<Vec<(String, String)>>;
     /// Memories (with content) whose index is missing or older than their content, and index
     /// states of memories that are gone.
     async fn stale_memories(&mut self, limit: i64) -> Result<Vec<MemoryRow>>;
@@ -166,6 +168,21 @@ macro_rules! impl_search_dao {
                     .await
                     .map_err(db_err)?;
                     Ok(())
+                }
+
+                async fn search_states(&mut self, store_id: &str) -> Result<Vec<(String, String)>> {
+                    let rows = sqlx::query(
+                        "SELECT memory_id, content_sha256 FROM search_state WHERE store_id = $1 \
+                         ORDER BY memory_id",
+                    )
+                    .bind(store_id)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get("memory_id")?, r.try_get("content_sha256")?)))
+                        .collect::<std::result::Result<_, sqlx::Error>>()
+                        .map_err(db_err)
                 }
 
                 async fn delete_search_state(&mut self, memory_id: &str) -> Result<()> {

@@ -386,21 +386,51 @@ mod backfill {
             .await
             .unwrap();
         assert_eq!(s.recall(&st, &query("port")).await.unwrap().len(), 2);
-        // Forget the index, as a database of an older reverie never had it.
+        assert!(s.check_integrity(&st).await.unwrap().is_empty());
         let postgres = fresh.url.starts_with("postgres");
-        if postgres {
-            let pool = sqlx::PgPool::connect(&fresh.url).await.unwrap();
-            for sql in ["DELETE FROM entry_index", "DELETE FROM search_state"] {
-                sqlx::query(sql).execute(&pool).await.unwrap();
+        let sql = |statements: &'static [&'static str]| {
+            let url = fresh.url.clone();
+            async move {
+                if postgres {
+                    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+                    for q in statements {
+                        sqlx::query(*q).execute(&pool).await.unwrap();
+                    }
+                } else {
+                    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
+                        .await
+                        .unwrap();
+                    for q in statements {
+                        sqlx::query(*q).execute(&pool).await.unwrap();
+                    }
+                }
             }
-        } else {
-            let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", fresh.url))
-                .await
-                .unwrap();
-            for sql in ["DELETE FROM entry_index", "DELETE FROM search_state"] {
-                sqlx::query(sql).execute(&pool).await.unwrap();
-            }
-        }
+        };
+        // The integrity check sees an index that no longer matches: one memory's entries gone,
+        // the other's recorded digest wrong.
+        let a = s.get_memory_by_path(&st, "/a.md").await.unwrap().id;
+        let b = s.get_memory_by_path(&st, "/b.md").await.unwrap().id;
+        sql(&["DELETE FROM entry_index WHERE memory_id IN (SELECT id FROM memories WHERE path = '/a.md')",
+              "UPDATE search_state SET content_sha256 = 'stale' WHERE memory_id IN (SELECT id FROM memories WHERE path = '/b.md')"]).await;
+        let problems = s.check_integrity(&st).await.unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains(&a) && problems[0].contains("search index"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains(&b) && problems[1].contains("stale"),
+            "{problems:?}"
+        );
+        // Forget the index, as a database of an older reverie never had it.
+        sql(&["DELETE FROM entry_index", "DELETE FROM search_state"]).await;
+        let problems = s.check_integrity(&st).await.unwrap();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p == &format!("memory {a} is not in the search index")),
+            "{problems:?}"
+        );
         assert!(s.recall(&st, &query("port")).await.unwrap().is_empty());
         let s: Arc<dyn Store> = if postgres {
             Arc::new(reverie_store::connect_postgres(&fresh.url).await.unwrap())
@@ -417,6 +447,7 @@ mod backfill {
         let found = s.recall(&st, &query("port staging")).await.unwrap();
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].text, "port 5432 for staging");
+        assert!(s.check_integrity(&st).await.unwrap().is_empty());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

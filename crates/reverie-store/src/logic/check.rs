@@ -1,5 +1,5 @@
-//! The integrity check: every invariant that ties memories, versions and revisions together,
-//! verified against what is stored. A crash, a killed process or a bug that broke one shows up
+//! The integrity check: every invariant that ties memories, versions, revisions and the search
+//! index together, verified against what is stored. A crash, a killed process or a bug that broke one shows up
 //! here by name.
 
 use std::collections::BTreeMap;
@@ -9,8 +9,10 @@ use reverie_core::path::validate_path;
 use reverie_core::{Result, Timestamp};
 
 use super::SqlStore;
+use super::search::index_entries;
 use crate::backend::Backend;
 use crate::dao::Dao;
+use crate::dao_search::SearchDao;
 use crate::rows::VersionRow;
 
 impl<B: Backend> SqlStore<B> {
@@ -102,12 +104,50 @@ impl<B: Backend> SqlStore<B> {
                 ));
             }
             match String::from_utf8(content) {
-                Ok(text) if sha256_hex(&text) == m.content_sha256 => {}
+                Ok(text) if sha256_hex(&text) == m.content_sha256 => {
+                    // Recall finds the entries the content has, and only those.
+                    let want: Vec<(i64, String)> = index_entries(&text)
+                        .into_iter()
+                        .map(|(block, digest, _)| (block, digest))
+                        .collect();
+                    let got: Vec<(i64, String)> = tx
+                        .index_of(store_id, &m.id)
+                        .await?
+                        .into_iter()
+                        .map(|(block, digest, _)| (block, digest))
+                        .collect();
+                    if got != want {
+                        problems.push(format!(
+                            "the search index of memory {} does not match its content \
+                             ({} entries indexed, {} in the content)",
+                            m.id,
+                            got.len(),
+                            want.len()
+                        ));
+                    }
+                }
                 Ok(_) => problems.push(format!(
                     "memory {} content does not match its content_sha256",
                     m.id
                 )),
                 Err(_) => problems.push(format!("memory {} content is not UTF-8", m.id)),
+            }
+        }
+        let indexed: BTreeMap<String, String> =
+            tx.search_states(store_id).await?.into_iter().collect();
+        for m in &memories {
+            match indexed.get(&m.id) {
+                None => problems.push(format!("memory {} is not in the search index", m.id)),
+                Some(sha) if *sha != m.content_sha256 => problems.push(format!(
+                    "the search index holds other content of memory {} ({sha}, not {})",
+                    m.id, m.content_sha256
+                )),
+                Some(_) => {}
+            }
+        }
+        for id in indexed.keys() {
+            if !live.contains(id.as_str()) {
+                problems.push(format!("the search index holds memory {id}, which is gone"));
             }
         }
         if memories.len() as i64 != store.memory_count {

@@ -27,6 +27,19 @@ use crate::rows_dreams::EntryRow;
 /// Memories re-indexed per transaction when the database is opened.
 const SYNC_BATCH: i64 = 64;
 
+/// What the index holds of `content`: each entry's block, its digest and its terms.
+pub(crate) fn index_entries(content: &str) -> Vec<(i64, String, Vec<String>)> {
+    Document::parse(content)
+        .entries()
+        .into_iter()
+        .map(|e| {
+            let doc = search::document(&e.section, &e.body);
+            let terms = search::terms(&doc);
+            (e.index as i64, sha256_hex(&doc)[..32].to_string(), terms)
+        })
+        .collect()
+}
+
 /// Brings a memory's index in step with `content` (`None`: the memory is gone). Entries whose
 /// text did not change keep their `updated_at`.
 pub(crate) async fn reindex<C: SearchDao + ?Sized>(
@@ -46,18 +59,14 @@ pub(crate) async fn reindex<C: SearchDao + ?Sized>(
         kept.entry(digest).or_default().push(at);
     }
     conn.delete_index(store_id, memory_id).await?;
-    let rows: Vec<IndexRow> = Document::parse(content)
-        .entries()
+    let rows: Vec<IndexRow> = index_entries(content)
         .into_iter()
-        .map(|e| {
-            let doc = search::document(&e.section, &e.body);
-            let terms = search::terms(&doc);
-            let digest = sha256_hex(&doc)[..32].to_string();
+        .map(|(block, digest, terms)| {
             let updated_at = kept.get_mut(&digest).and_then(Vec::pop).unwrap_or(now);
             IndexRow {
                 store_id: store_id.to_string(),
                 memory_id: memory_id.to_string(),
-                block: e.index as i64,
+                block,
                 digest,
                 term_count: terms.len() as i64,
                 terms: search::fts_tokens(&terms),
