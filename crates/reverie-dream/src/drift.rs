@@ -78,25 +78,17 @@ pub async fn since_revision(store: &dyn Store, store_id: &str, since: &str) -> R
 /// Every completed dream of the store, with its changeset, and the `create_new` dream the
 /// store came from, if any.
 pub async fn load_dreams(store: &dyn Store, st: &MemoryStore) -> Result<Vec<DreamRecord>> {
-    let mut dreams = Vec::new();
-    let mut page = None;
-    loop {
-        let p = store
-            .list_dreams(&DreamQuery {
-                store_id: Some(st.id.clone()),
-                statuses: vec![DreamStatus::Completed],
-                include_archived: true,
-                limit: Some(100),
-                page,
-                ..DreamQuery::default()
-            })
-            .await?;
-        dreams.extend(p.data);
-        match p.next_page {
-            Some(n) => page = Some(n),
-            None => break,
-        }
-    }
+    let mut dreams = reverie_store::all_dreams(
+        store,
+        DreamQuery {
+            store_id: Some(st.id.clone()),
+            statuses: vec![DreamStatus::Completed],
+            include_archived: true,
+            limit: Some(100),
+            ..DreamQuery::default()
+        },
+    )
+    .await?;
     if let Some(origin) = st.metadata.get("reverie.dream") {
         let d = store.get_dream(origin).await?;
         if d.output_behavior == OutputBehavior::CreateNew && !dreams.iter().any(|x| x.id == d.id) {

@@ -13,41 +13,35 @@ use reverie_core::dream::{
 };
 use reverie_core::policy::MAX_DREAM_SESSIONS;
 use reverie_core::{ErrorType, Result, Timestamp};
-use reverie_store::{DreamQuery, Store, StoreQuery};
+use reverie_store::{DreamQuery, Store, StoreQuery, all_dreams};
 
 use crate::Runner;
 
 /// Every completed `update_existing` dream of the store that still counts (not rejected, not
 /// reverted), newest first.
 async fn applied_dreams(store: &dyn Store, store_id: &str) -> Result<Vec<Dream>> {
-    let mut out = Vec::new();
-    let mut page = None;
-    loop {
-        let p = store
-            .list_dreams(&DreamQuery {
-                store_id: Some(store_id.to_string()),
-                statuses: vec![DreamStatus::Completed],
-                include_archived: true,
-                limit: Some(100),
-                page,
-                ..DreamQuery::default()
-            })
-            .await?;
-        for d in p.data {
+    let completed = all_dreams(
+        store,
+        DreamQuery {
+            store_id: Some(store_id.to_string()),
+            statuses: vec![DreamStatus::Completed],
+            include_archived: true,
+            limit: Some(100),
+            ..DreamQuery::default()
+        },
+    )
+    .await?;
+    Ok(completed
+        .into_iter()
+        .filter(|d| {
             let rejected = d
                 .review
                 .as_ref()
                 .is_some_and(|r| r.state == ReviewState::Rejected);
             let updates = matches!(d.output_behavior, OutputBehavior::UpdateExisting { .. });
-            if updates && !rejected && d.reverted_revision.is_none() {
-                out.push(d);
-            }
-        }
-        match p.next_page {
-            Some(n) => page = Some(n),
-            None => return Ok(out),
-        }
-    }
+            updates && !rejected && d.reverted_revision.is_none()
+        })
+        .collect())
 }
 
 /// The sessions of a store that no dream has read into it yet, oldest first: not read by an
@@ -152,23 +146,15 @@ pub async fn tick(runner: &Runner) -> Result<Vec<Dreamt>> {
     let mut out = Vec::new();
     // Queued dreams first (created through the API by a server that leaves them to workers):
     // each is run by the one runner whose claim succeeds.
-    let mut page = None;
-    let mut queued = Vec::new();
-    loop {
-        let p = store
-            .list_dreams(&DreamQuery {
-                statuses: vec![DreamStatus::Pending],
-                limit: Some(100),
-                page,
-                ..DreamQuery::default()
-            })
-            .await?;
-        queued.extend(p.data);
-        match p.next_page {
-            Some(n) => page = Some(n),
-            None => break,
-        }
-    }
+    let mut queued = all_dreams(
+        store.as_ref(),
+        DreamQuery {
+            statuses: vec![DreamStatus::Pending],
+            limit: Some(100),
+            ..DreamQuery::default()
+        },
+    )
+    .await?;
     queued.reverse(); // oldest first
     for d in queued {
         match runner.run(&d.id).await {

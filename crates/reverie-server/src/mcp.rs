@@ -422,7 +422,11 @@ pub fn http_service(
         .disable_allowed_hosts()
         .with_max_request_body_bytes(max_body_bytes);
     StreamableHttpService::new(
-        move || Ok(McpServer::http(store.clone())),
+        // Stateless: a server per request. The tools' schemas are built once and shared.
+        {
+            let prototype = McpServer::http(store);
+            move || Ok(prototype.clone())
+        },
         Arc::new(NeverSessionManager::default()),
         config,
     )

@@ -337,6 +337,19 @@ pub async fn store_by_ref(
     }
 }
 
+/// Every dream `query` matches, following its pages (`query.page` is where it starts).
+pub async fn all_dreams(store: &dyn Store, mut query: DreamQuery) -> Result<Vec<Dream>> {
+    let mut out = Vec::new();
+    loop {
+        let page = store.list_dreams(&query).await?;
+        out.extend(page.data);
+        match page.next_page {
+            Some(next) => query.page = Some(next),
+            None => return Ok(out),
+        }
+    }
+}
+
 /// Opens the store a URL names, running migrations: `postgres://` or `postgresql://` selects
 /// PostgreSQL; `sqlite://PATH` or a bare path selects SQLite (the file is created if missing).
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
