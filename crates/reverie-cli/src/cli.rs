@@ -108,6 +108,9 @@ pub enum BenchCmd {
     Dream(BenchDreamArgs),
     /// Time `reverie drift` over a generated store with 1,000 revisions of dreams and writes.
     Drift(BenchDriftArgs),
+    /// Curation on real agent transcripts against a gold answer key: the notes a careful
+    /// curator would keep, present and retrieved, and junk that must never appear.
+    Curation(BenchCurationArgs),
     /// Evidence recall on LoCoMo conversations: memory dreamed to a fraction of the raw size
     /// against BM25 over every raw turn and over the most recent turns.
     Locomo(BenchLocomoArgs),
@@ -186,6 +189,28 @@ pub struct BenchLocomoArgs {
     /// The memory's budget, as a fraction of the raw transcript's size.
     #[arg(long, default_value_t = 0.25)]
     pub budget: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCurationArgs {
+    /// The folder the gold file's transcript names are relative to.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// The answer key (`reverie-curation-gold/1`). [default: DIR/gold.json]
+    #[arg(long, value_name = "FILE")]
+    pub gold: Option<PathBuf>,
+    /// Only this project (repeat for several).
+    #[arg(long, value_name = "NAME")]
+    pub project: Vec<String>,
+    /// Skip the growth run (a dream after every session).
+    #[arg(long)]
+    pub no_growth: bool,
+    /// Keep the databases in this folder (one per project) instead of a scratch folder.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// List every test's result and every junk entry.
+    #[arg(short, long)]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

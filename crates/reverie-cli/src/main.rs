@@ -82,6 +82,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Cmd::Bench(cli::BenchCmd::Dream(a)) = cli.command {
         return commands::bench::dream(a, cli.json).await;
     }
+    if let Cmd::Bench(cli::BenchCmd::Curation(a)) = cli.command {
+        return commands::curation::run(a, cli.json).await;
+    }
     if let Cmd::Bench(cli::BenchCmd::Locomo(a)) = cli.command {
         return commands::locomo::run(a, cli.json).await;
     }
