@@ -30,6 +30,7 @@ pub mod input;
 pub mod orient;
 pub mod pipeline;
 pub mod report;
+pub mod signature;
 pub mod text;
 
 pub use curator::{Curator, Deterministic};

@@ -3,9 +3,10 @@
 //!
 //! The format has no schema and drifts between versions, so the parser only relies on what it
 //! needs — `message.content` as a string or a list of blocks, `is_error` on tool results,
-//! `isSidechain`, `agentId`, `isCompactSummary`, the `compact_boundary` system subtype — and
-//! turns everything else into `other` events. Unknown fields are ignored here and kept in the
-//! raw line; nothing in a line is fatal.
+//! `isSidechain`, `agentId`, `isCompactSummary`, `isMeta`, the `compact_boundary` system
+//! subtype, the `content` of a `queue-operation` enqueue — and turns everything else into
+//! `other` events. Unknown fields are ignored here and kept in the raw line; nothing in a line
+//! is fatal.
 
 use reverie_core::session::{Event, EventKind};
 use serde::Deserialize;
@@ -48,7 +49,7 @@ fields! {
     sidechain = "isSidechain", agent_id = "agentId", message = "message",
     compact_summary = "isCompactSummary", api_error = "isApiErrorMessage",
     subtype = "subtype", compact_metadata = "compactMetadata", trigger = "trigger",
-    content = "content", summary = "summary",
+    content = "content", summary = "summary", operation = "operation", meta = "isMeta",
 }
 
 /// A line, validated: its picked fields, or the whole value when it is not an object of
@@ -95,11 +96,8 @@ pub fn parse_line(v: &Value, line: i64, meta: &mut Meta) -> Vec<Event> {
     let message = obj.get("message");
     let events = match kind {
         "user" => {
-            let summary = obj
-                .get("isCompactSummary")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            user(message, summary)
+            let flag = |name: &str| obj.get(name).and_then(Value::as_bool).unwrap_or(false);
+            user(message, flag("isCompactSummary"), flag("isMeta"))
         }
         "assistant" => {
             if let Some(m) = message {
@@ -140,6 +138,21 @@ pub fn parse_line(v: &Value, line: i64, meta: &mut Meta) -> Vec<Event> {
             EventKind::Summary,
             string(obj.get("summary")).unwrap_or_default(),
         )],
+        // What the user typed while the agent was busy (or a harness notice, such as
+        // `<task-notification>`), queued for the next turn. Often delivered again later as a
+        // `user` line, but not always (a `remove` drops it from the queue): this line may be
+        // the only record of it.
+        "queue-operation" => match (
+            obj.get("operation").and_then(Value::as_str),
+            obj.get("content"),
+        ) {
+            (Some("enqueue"), Some(Value::String(s))) => {
+                let mut e = text_event(EventKind::User, s.clone());
+                e.subtype = Some("queued".into());
+                vec![e]
+            }
+            _ => vec![other(kind)],
+        },
         "" => vec![other("untyped")],
         t => vec![other(t)],
     };
@@ -167,12 +180,19 @@ fn finish(mut events: Vec<Event>, v: &Value, line: i64) -> Vec<Event> {
     events
 }
 
-fn user(message: Option<&Value>, summary: bool) -> Vec<Event> {
+fn user(message: Option<&Value>, summary: bool, meta: bool) -> Vec<Event> {
     let mut events = user_blocks(message, summary);
     if summary {
         // The message a compaction leaves: a summary, told apart from `summary` lines.
         for e in events.iter_mut().filter(|e| e.kind == EventKind::Summary) {
             e.subtype = Some("compact_summary".into());
+        }
+    }
+    if meta {
+        // Injected by the harness (skill expansions, local-command caveats, hook feedback), not
+        // typed by a person; its tool results are still results.
+        for e in events.iter_mut().filter(|e| e.kind == EventKind::User) {
+            e.subtype = Some("meta".into());
         }
     }
     events
@@ -384,6 +404,93 @@ mod tests {
             Line::read(r#"{"type": "a", "type": "b"}"#),
             Ok(Line::Value(_))
         ));
+    }
+
+    #[test]
+    fn queued_messages_are_user_events() {
+        let (ev, _) = parse(json!({
+            "type": "queue-operation", "operation": "enqueue", "sessionId": "s1",
+            "timestamp": "2026-02-16T09:22:22.287Z",
+            "content": "its the chx project and the CI config"
+        }));
+        assert_eq!(ev.len(), 1);
+        assert_eq!(
+            (ev[0].kind, ev[0].subtype.as_deref(), ev[0].text.as_deref()),
+            (
+                EventKind::User,
+                Some("queued"),
+                Some("its the chx project and the CI config")
+            )
+        );
+        assert_eq!(ev[0].line, Some(7));
+        assert!(ev[0].timestamp.is_some());
+        // the rest of the queue's bookkeeping stays `other`, named by the line type
+        for line in [
+            json!({"type": "queue-operation", "operation": "dequeue"}),
+            json!({"type": "queue-operation", "operation": "remove"}),
+            json!({"type": "queue-operation", "operation": "popAll", "content": "??"}),
+            json!({"type": "queue-operation", "operation": "enqueue"}),
+            json!({"type": "queue-operation", "operation": "enqueue", "content": null}),
+            json!({"type": "queue-operation", "operation": "enqueue", "content": [{"type": "text", "text": "hi"}]}),
+        ] {
+            let (ev, _) = parse(line.clone());
+            assert_eq!(
+                (
+                    ev.len(),
+                    ev[0].kind,
+                    ev[0].subtype.as_deref(),
+                    ev[0].text.as_deref()
+                ),
+                (1, EventKind::Other, Some("queue-operation"), None),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn meta_user_lines_are_marked() {
+        let caveat = "<local-command-caveat>Caveat: The messages below were generated by the user while running local commands.</local-command-caveat>";
+        let (ev, _) = parse(
+            json!({"type": "user", "isMeta": true, "message": {"role": "user", "content": caveat}}),
+        );
+        assert_eq!(
+            (ev[0].kind, ev[0].subtype.as_deref(), ev[0].text.as_deref()),
+            (EventKind::User, Some("meta"), Some(caveat))
+        );
+        let (ev, _) = parse(
+            json!({"type": "user", "isMeta": true, "message": {"content": [
+                {"type": "text", "text": "Base directory for this skill: /skills/x"},
+                {"type": "image", "source": {}},
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}
+            ]}}),
+        );
+        let got: Vec<_> = ev.iter().map(|e| (e.kind, e.subtype.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                (EventKind::User, Some("meta")),
+                (EventKind::User, Some("meta")),
+                (EventKind::ToolResult, None)
+            ]
+        );
+        // typed by a person: no subtype, whether the flag is false or absent
+        for flag in [json!(false), Value::Null] {
+            let (ev, _) = parse(
+                json!({"type": "user", "isMeta": flag, "message": {"content": "Add a test"}}),
+            );
+            assert_eq!(
+                (ev[0].kind, ev[0].subtype.as_deref()),
+                (EventKind::User, None)
+            );
+        }
+        // a compaction's summary stays a summary
+        let (ev, _) = parse(
+            json!({"type": "user", "isMeta": true, "isCompactSummary": true, "message": {"content": "Summary."}}),
+        );
+        assert_eq!(
+            (ev[0].kind, ev[0].subtype.as_deref()),
+            (EventKind::Summary, Some("compact_summary"))
+        );
     }
 
     #[test]

@@ -342,7 +342,7 @@ struct Audited {
 
 /// Every hit the redactor makes on `shared/data/transcripts`, judged by hand.
 ///
-/// The audit, last run over the 38 transcript files and SOURCES.md (8.5 MB):
+/// The audit, last run over the 56 transcript files, SOURCES.md, GOLD.md and gold.json (18.2 MB):
 /// - The first run of the detectors hit 3 times, all on one value: `secret_key_base:
 ///   "test-only-secret-base-minimum-64-bytes-long-enough-for-phoenix-token-signing-ok"` in the
 ///   Phoenix `config/test.exs` that the marot/spotter session reads and edits (lines 1200 and
@@ -355,6 +355,9 @@ struct Audited {
 ///   `params: {_csrf_token: csrfToken}` (a variable), `document.querySelector("meta[name='csrf-
 ///   token']")`, `"user_authorization":"[trimmed for fixture]"`, and thousands of
 ///   `input_tokens`/`cache_read_input_tokens` counts. None is a secret; none is hit.
+/// - No `date` format with `%Y` occurs; `Calendar.strftime(ann.inserted_at, "%H:%M")` does, and
+///   is not hit (the `date -u +%Y-%m-%dT%H:%M:%S.%3N` false positive came from the negative
+///   corpus, `date_formats.sh`).
 ///
 /// So the list is empty: any hit now is new and must be judged and added here (with
 /// `secret: true` if the transcripts ever get a real secret, which the test then reports).

@@ -20,6 +20,7 @@
 //! The output is the same for the same input, sorted by path, section and text; candidates
 //! saying the same thing in the same place are one, with all their evidence.
 
+mod calls;
 mod corrections;
 mod episodes;
 mod facts;
@@ -62,12 +63,12 @@ pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
         }) {
             out.extend(requests::extract(ctx, &mut claimed, &terms));
         }
-        out.extend(lessons::extract(ctx));
         out.extend(memory_writes::extract(ctx, &mut files, &terms));
         out.extend(injection::extract(ctx));
         statements.extend(facts::statements(ctx, &claimed, &terms));
     }
     out.extend(facts::extract(&statements, known, &terms));
+    out.extend(lessons::extract(&ctxs));
     let flagged: Vec<String> = out
         .iter()
         .filter(|c| c.from_tool_output && c.is_suspect())

@@ -65,6 +65,8 @@ pub(crate) struct Ctx<'a> {
     pub results: BTreeMap<&'a str, usize>,
     /// Tool calls by tool-use id.
     pub uses: BTreeMap<&'a str, usize>,
+    /// The session's branch and folder, generalized away in what it teaches.
+    pub volatile: crate::signature::Volatile,
 }
 
 impl<'a> Ctx<'a> {
@@ -97,8 +99,11 @@ impl<'a> Ctx<'a> {
                 _ => {}
             }
         }
+        let volatile =
+            crate::signature::Volatile::new(input.session.git_branch.as_deref(), project);
         Ctx {
             input,
+            volatile,
             section,
             root,
             turns: turns(&input.events),
@@ -578,19 +583,19 @@ pub(crate) fn has_details(s: &str, terms: &[&str]) -> bool {
 }
 
 /// Whether `path` is a memory file: under a `memories` or `memory` directory, or an agent's
-/// `MEMORY.md` or `CLAUDE.md`.
+/// `MEMORY.md`. A `CLAUDE.md` (or `AGENTS.md`) is not: it already reaches the agent at every
+/// session start, and agents write unchecked claims into it.
 pub(crate) fn is_memory_file(path: &str) -> bool {
     path.contains("/memories/")
         || path.contains("/memory/")
         || path.starts_with("memories/")
         || path.starts_with("memory/")
         || path.ends_with("MEMORY.md")
-        || path.ends_with("CLAUDE.md")
 }
 
 /// The store path of a memory file: everything up to and including `/memories` or `/memory`
 /// stripped (`/memories/deploy.md` → `/deploy.md`, `…/memory/MEMORY.md` → `/MEMORY.md`);
-/// a `CLAUDE.md` or `MEMORY.md` elsewhere by its name. `/` for the directory itself.
+/// a `MEMORY.md` elsewhere by its name. `/` for the directory itself.
 pub(crate) fn memory_path(path: &str) -> Option<String> {
     let path = path.trim();
     let with_slash = format!("/{}", path.trim_start_matches('/'));
@@ -607,7 +612,7 @@ pub(crate) fn memory_path(path: &str) -> Option<String> {
             }
         }
     }
-    if path.ends_with("MEMORY.md") || path.ends_with("CLAUDE.md") {
+    if path.ends_with("MEMORY.md") {
         let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
         return Some(format!("/{name}"));
     }

@@ -556,6 +556,11 @@ impl Rule {
             }
             Rule::CurlUser => {
                 let s = group("s")?;
+                // `date -u +%Y-%m-%dT%H:%M:%S.%3N`: `date`'s UTC flag before a format, which
+                // the format's first `:` splits into a "user" and a "password"
+                if group("u").is_some_and(|u| value::is_time_format(u.as_str(), 1)) {
+                    return None;
+                }
                 value::looks_secret(s.as_str(), NameClass::Password, false).then_some((
                     s.start(),
                     s.end(),
@@ -807,6 +812,30 @@ mod tests {
             with_findings += !near.is_empty() as usize;
         }
         assert!(with_findings >= 30, "{with_findings}");
+    }
+
+    #[test]
+    fn date_utc_flag_is_not_curl_user() {
+        let found = |t: &str| {
+            let mut out = Vec::new();
+            detectors().plain(t, &mut out);
+            out.len()
+        };
+        for t in [
+            "TS=$(date -u +%Y-%m-%dT%H:%M:%S.%3N);echo $TS",
+            "date -u +%H:%M:%S.%3N",
+            "date -u '+%Y-%m-%dT%H:%M:%S.%6N'",
+        ] {
+            assert_eq!(found(t), 0, "{t}");
+        }
+        assert_eq!(
+            found("curl -u ci-bot:SKoTOYKXVmD4Eh9n https://ci.test/job"),
+            1
+        );
+        assert_eq!(
+            found("curl -u ci-bot:%Y-%m-%dT%H%M%S9xQ https://ci.test/job"),
+            1
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Heuristics on names and values: which assignment names hold secrets, and whether a value
 //! looks random enough to be one (Shannon entropy, character classes), as opposed to a
 //! placeholder (`changeme`, `<token>`), a reference (`${VAR}`, `process.env.X`), a number, a
-//! path or a URL.
+//! path, a URL or a `date` format (`+%Y%m%dT%H%M%S`).
 
 use super::SecretKind;
 
@@ -498,6 +498,7 @@ pub(super) fn looks_secret(v: &str, class: NameClass, quoted: bool) -> bool {
         || is_locator(v)
         || is_wordy(v)
         || is_publishable(v)
+        || is_time_format(v, 2)
     {
         return false;
     }
@@ -651,6 +652,39 @@ pub(super) fn is_reference(v: &str, quoted: bool) -> bool {
 fn word_like(s: &str) -> bool {
     let st = Stats::of(s);
     st.digits <= 2 && st.transitions < 0.5
+}
+
+/// Is `v` a `date`/`strftime` format (`+%Y-%m-%dT%H:%M:%S`, `%Y%m%d_%H%M%S`, `%H:%M:%S.%3N`,
+/// chrono's `%.3f`) with at least `min` conversions? Its `%`s all start conversions (a flag or
+/// two, at most one width digit, a letter) and the rest is punctuation, spaces and the ISO 8601
+/// letters `T` and `Z`; a leading `+` is `date`'s. Its letters follow `%`s, so it reads as
+/// random to the entropy rule, while no generated secret is made of such pairs alone.
+pub(super) fn is_time_format(v: &str, min: usize) -> bool {
+    let b = v.strip_prefix('+').unwrap_or(v).as_bytes();
+    let (mut i, mut conversions) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            b'%' => {
+                let mut j = i + 1;
+                // flags: GNU `-_0^#`, `%:z`/`%::z`, chrono's `%.3f`
+                while j < b.len() && j <= i + 3 && b"-_0^#:.".contains(&b[j]) {
+                    j += 1;
+                }
+                if j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                if j >= b.len() || !(b[j].is_ascii_alphabetic() || b[j] == b'%') {
+                    return false;
+                }
+                conversions += 1;
+                i = j + 1;
+            }
+            b'T' | b'Z' | b' ' => i += 1,
+            c if c.is_ascii_punctuation() && !b"\"'`\\".contains(&c) => i += 1,
+            _ => return false,
+        }
+    }
+    conversions >= min
 }
 
 /// Is `v` a key that is public by design: Stripe publishable keys (`pk_live_…`), Mapbox public
@@ -824,5 +858,39 @@ mod tests {
             "oV215phuYtkc53O4yeKrCRPr.vOIjFV6UYF84hN0dfesUJXNnC9o8Bfo9"
         ));
         assert_eq!(name_class("[REDACTED:generic_secret]"), None);
+    }
+
+    #[test]
+    fn time_formats_are_not_secrets() {
+        for v in [
+            "+%Y-%m-%dT%H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S.%3NZ",
+            "+%Y%m%dT%H%M%S.%3N",
+            "%Y%m%d_%H%M%S",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S%:z",
+            "%Y-%m-%dT%H:%M:%S%.3fZ",
+            "%M:%S.%3N",
+        ] {
+            assert!(is_time_format(v, 2), "{v}");
+            assert!(!looks_secret(v, NameClass::Password, true), "{v}");
+        }
+        for v in [
+            "Xr7%21q46FtAvsluo%40z", // percent-encoded, not a format
+            "p%Ass%w0rd!",
+            "%a1%b2%c3%d4",
+            "%Y%m%dK9",
+            "%",
+            "abc%",
+            "%Y",
+        ] {
+            assert!(!is_time_format(v, 2), "{v}");
+        }
+        assert!(is_time_format("+%H", 1));
+        assert!(looks_secret(
+            "Xr7%21q46FtAvsluo%40z",
+            NameClass::Password,
+            true
+        ));
     }
 }
