@@ -287,7 +287,11 @@ pub struct Event {
     pub tool_use_id: Option<String>,
     pub tool_input: Option<serde_json::Value>,
     pub is_error: bool,
-    /// The source's own type for `other` events, the trigger for compactions.
+    /// The source's own type for `other` events, the trigger for compactions. On `user`
+    /// events, `queued` marks a message typed while the agent was working (a Claude Code
+    /// `queue-operation` enqueue; it may arrive again later as a plain user message) and
+    /// `meta` text the harness injected rather than a person typed (`isMeta`: skill
+    /// expansions, local-command caveats, hook feedback); on summaries, `compact_summary`.
     pub subtype: Option<String>,
 }
 

@@ -74,6 +74,9 @@ impl Volatile {
 
     /// `text` with the project folder made relative and branch names as `<branch>`.
     pub fn generalize(&self, text: &str) -> String {
+        static HOME: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"(?:/Users|/home)/[^/\s'\x22`]+/").expect("a valid regex")
+        });
         let mut s = text.to_string();
         for r in &self.roots {
             s = s.replace(r.as_str(), "");
@@ -82,7 +85,7 @@ impl Volatile {
         for b in &self.branches {
             s = replace_word(&s, b, "<branch>");
         }
-        s
+        HOME.replace_all(&s, "~/").into_owned()
     }
 }
 
@@ -158,14 +161,14 @@ pub fn clean_output(output: &str) -> String {
 /// Lines of build and test output that never say what went wrong.
 static NOISE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)^\s*(?:exit code -?\d+|compiling\s|finished\s|running\s|running \d+ tests?|updating\s|downloading\s|downloaded\s|locking\s|adding\s|checking\s|blocking\s|fresh\s|>\s|\$\s|warning:|note:|help:|-->|\||=\s|\d+\s*\||failures:|---- .* ----$|stdout ----|test result: ok|error: test failed|error: could not compile|error: aborting due to|error: process didn't exit successfully|make: \*\*\*|•|[@\w/.-]+:\w+: (?:cache|\$)|error: script "[^"]+" exited with code|ERROR\s+run failed|\S+#\S+: command \(|\[stderr\] \$ )"#,
+        r#"(?i)^\s*(?:exit code -?\d+|compiling\s|finished\s|running\s|running \d+ tests?|updating\s|downloading\s|downloaded\s|locking\s|adding\s|checking\s|blocking\s|fresh\s|>\s|\$\s|warning:|note:|help:|-->|\||=\s|\d+\s*\||failures:|---- .* ----$|stdout ----|test result: ok|error: test failed|error: could not compile|error: aborting due to|error: process didn't exit successfully|make: \*\*\*|•|[@\w/.-]+:\w+: (?:cache|\$)|error: script "[^"]+" exited with code|ERROR\s+run failed|\S+#\S+: command \(|\[stderr\] \$ |warn\b|⚠)"#,
     )
     .expect("a valid regex")
 });
 /// Lines that name an error outright.
 static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:error(?:\[\w+\])?:|fatal:|\*\* \(\w+|[\w.]*(?:error|exception):|npm err!|e\s+\w+error|✘ \[error\]|\[error\])|:\s*error\s+TS\d+|error\[E\d+\]|\berror\s+TS\d+|\bfailed:|\bError:",
+        r"(?i)^(?:error(?:\[\w+\])?:|fatal:|\*\* \(\w+|[\w.]*(?:error|exception):|npm err!|e\s+\w+error|✘ \[error\]|\[error\]|ERR_|ERROR\s)|:\s*error\s+TS\d+|error\[E\d+\]|\berror\s+TS\d+|\bfailed:|\bError:",
     )
     .expect("a valid regex")
 });

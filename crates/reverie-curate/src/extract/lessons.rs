@@ -186,6 +186,15 @@ fn conclusion(ctx: &Ctx, after: usize, thread: (bool, Option<&str>)) -> Option<S
             continue;
         }
         match e.kind {
+            // The harness's API errors speak as the assistant.
+            EventKind::Assistant
+                if e.is_error
+                    || e.text
+                        .as_deref()
+                        .is_some_and(|t| t.starts_with("API Error")) =>
+            {
+                break;
+            }
             EventKind::Assistant => {
                 text.push_str(e.text.as_deref().unwrap_or(""));
                 text.push('\n');
@@ -379,9 +388,20 @@ fn lesson(
             None
         }
     };
-    let (a, b) = (display(failed), display(retry));
+    let a = failed_simple(&failed.simples, failed.output)
+        .map(|s| cut(&v.generalize(&s.display()), MAX_SHOWN))
+        .or_else(|| display(failed));
+    let b = display(retry);
     let changed = b.is_some() && a != b;
-    let mut text = format!("`{program}` failed: {}.", code(&line));
+    // The failing command as run (its flags say much: `--force`), when short enough.
+    let shown = a
+        .as_deref()
+        .filter(|a| {
+            failed.is_shell() && a.starts_with(program.split_whitespace().next().unwrap_or(""))
+        })
+        .filter(|a| a.chars().count() <= 100)
+        .map_or(program.clone(), str::to_string);
+    let mut text = format!("{} failed: {}.", code(&shown), code(&line));
     let cause = conclusion(ctx, failed.result.unwrap_or(failed.at), failed.thread);
     if assertion && (cause.is_none() || many) {
         return None;

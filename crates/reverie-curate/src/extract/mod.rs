@@ -21,15 +21,20 @@
 //! saying the same thing in the same place are one, with all their evidence.
 
 mod calls;
+mod commands;
 mod corrections;
 mod episodes;
 mod facts;
+mod feedback;
 mod glossary;
 mod injection;
 mod junk;
 mod lessons;
+mod manifests;
 mod memory_writes;
 mod requests;
+mod said;
+mod summaries;
 mod util;
 
 pub use injection::reads_as_injection;
@@ -69,6 +74,13 @@ pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
     }
     out.extend(facts::extract(&statements, known, &terms));
     out.extend(lessons::extract(&ctxs));
+    out.extend(commands::extract(&ctxs));
+    out.extend(manifests::extract(&ctxs));
+    out.extend(feedback::extract(&ctxs));
+    out.extend(said::extract(&ctxs));
+    for ctx in &ctxs {
+        out.extend(summaries::extract(ctx));
+    }
     let flagged: Vec<String> = out
         .iter()
         .filter(|c| c.from_tool_output && c.is_suspect())
