@@ -128,7 +128,11 @@ pub(crate) fn extract(ctxs: &[Ctx]) -> Vec<Candidate> {
         // (`./hello.sh`), not a command of the project.
         let written: BTreeSet<&str> = calls
             .iter()
-            .filter(|c| c.tool == "Write")
+            .filter(|c| {
+                c.tool == "Write"
+                    || c.output.starts_with("File created successfully")
+                    || super::calls::is_edit(c.tool) && c.field("old_string") == Some("")
+            })
             .filter_map(|c| c.file())
             .map(|f| f.rsplit('/').next().unwrap_or(f))
             .collect();

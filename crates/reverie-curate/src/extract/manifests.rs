@@ -38,6 +38,8 @@ struct Value {
     value: String,
     session: usize,
     event: usize,
+    /// Where in the file it was first seen (files list what matters most first).
+    order: usize,
 }
 
 /// Every manifest value of every session: (manifest, kind, name) → newest value.
@@ -62,8 +64,28 @@ pub(crate) fn read_text(output: &str) -> String {
     PREFIX.replace_all(&strip_tags(output), "").into_owned()
 }
 
+/// The scripts of the project's own manifests (the shallowest), newest value by name: what
+/// a user means by `test:env`.
+pub(crate) fn scripts(ctxs: &[Ctx]) -> BTreeMap<String, String> {
+    let seen = seen(ctxs);
+    let top = seen
+        .keys()
+        .filter(|(_, k, _)| *k == Kind::Script)
+        .map(|(m, _, _)| m.matches('/').count())
+        .min();
+    seen.into_iter()
+        .filter(|((m, k, _), _)| *k == Kind::Script && Some(m.matches('/').count()) == top)
+        .map(|((_, _, n), v)| (n, v.value))
+        .collect()
+}
+
 /// The facts of every session's manifests.
 pub(crate) fn extract(ctxs: &[Ctx]) -> Vec<Candidate> {
+    candidates(ctxs, &seen(ctxs))
+}
+
+/// Every manifest value of every session.
+fn seen(ctxs: &[Ctx]) -> Seen {
     let mut seen = Seen::new();
     for (si, ctx) in ctxs.iter().enumerate() {
         for c in calls(ctx) {
@@ -91,19 +113,22 @@ pub(crate) fn extract(ctxs: &[Ctx]) -> Vec<Candidate> {
                 _ => continue,
             };
             let rel = ctx.volatile.generalize(file);
-            for (k, name, value) in parse(kind, &text) {
+            for (n, (k, name, value)) in parse(kind, &text).into_iter().enumerate() {
+                let key = (rel.clone(), k, name);
+                let order = seen.get(&key).map_or(n, |v| v.order);
                 seen.insert(
-                    (rel.clone(), k, name),
+                    key,
                     Value {
                         value,
                         session: si,
                         event: c.at,
+                        order,
                     },
                 );
             }
         }
     }
-    candidates(ctxs, &seen)
+    seen
 }
 
 /// The scripts, dependencies and package manager a manifest's text names.
@@ -113,7 +138,9 @@ fn parse(kind: &str, text: &str) -> Vec<(Kind, String, String)> {
         "mix.exs" => {
             static DEP: LazyLock<Regex> =
                 LazyLock::new(|| Regex::new(r#"\{:(\w+),\s*"([^"]+)""#).expect("a valid regex"));
-            DEP.captures_iter(text)
+            text.lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .flat_map(|l| DEP.captures_iter(l).collect::<Vec<_>>())
                 .map(|c| (Kind::Dependency, c[1].to_string(), c[2].to_string()))
                 .collect()
         }
@@ -220,6 +247,9 @@ fn parse_toml_deps(text: &str) -> Vec<(Kind, String, String)> {
     let mut in_list = false;
     for line in text.lines() {
         let t = line.trim();
+        if t.starts_with('#') {
+            continue;
+        }
         if t.starts_with('[') {
             in_deps = t.contains("dependencies");
             in_list = false;
@@ -258,34 +288,72 @@ fn runner(seen: &Seen, manifest: &str) -> String {
 
 fn candidates(ctxs: &[Ctx], seen: &Seen) -> Vec<Candidate> {
     let mut out = Vec::new();
-    // Scripts: one entry each.
+    // Scripts: one entry each for the project's own manifest (the shallowest), one entry per
+    // manifest for the others (a monorepo's packages repeat `build`, `test`, `lint`).
+    let mut scripts: BTreeMap<&str, Vec<(&str, &Value)>> = BTreeMap::new();
     for ((m, k, name), v) in seen {
-        if *k != Kind::Script || v.value.contains("[REDACTED") {
+        if *k == Kind::Script && !v.value.contains("[REDACTED") {
+            scripts
+                .entry(m.as_str())
+                .or_default()
+                .push((name.as_str(), v));
+        }
+    }
+    let top = scripts
+        .keys()
+        .map(|m| m.matches('/').count())
+        .min()
+        .unwrap_or(0);
+    for (m, mut list) in scripts {
+        list.sort_by_key(|(_, v)| v.order);
+        let run = runner(seen, m);
+        if m.matches('/').count() == top {
+            for (name, v) in list {
+                let text = format!(
+                    "`{run} {name}` runs `{}` (scripts of `{m}`).",
+                    cut(&v.value.replace('`', "'"), 200)
+                );
+                out.push(ctxs[v.session].candidate(
+                    EntryKind::Fact,
+                    text,
+                    PROJECT,
+                    vec!["Scripts".into()],
+                    &[(v.event, format!("{name}: {}", v.value))],
+                    "a script of the project's manifest, as the file says",
+                ));
+            }
             continue;
         }
-        let ctx = &ctxs[v.session];
-        let text = format!(
-            "`{} {name}` runs `{}` (scripts of `{m}`).",
-            runner(seen, m),
-            cut(&v.value.replace('`', "'"), 200)
-        );
-        out.push(ctx.candidate(
+        let Some(newest) = list
+            .iter()
+            .map(|(_, v)| *v)
+            .max_by_key(|v| (v.session, v.event))
+        else {
+            continue;
+        };
+        let shown: Vec<String> = list
+            .iter()
+            .map(|(n, v)| format!("`{run} {n}` → `{}`", cut(&v.value.replace('`', "'"), 100)))
+            .collect();
+        let text = cut(&format!("Scripts of `{m}`: {}.", shown.join("; ")), 700);
+        out.push(ctxs[newest.session].candidate(
             EntryKind::Fact,
             text,
             PROJECT,
             vec!["Scripts".into()],
-            &[(v.event, format!("{name}: {}", v.value))],
-            "a script of the project's manifest, as the file says",
+            &[(newest.event, format!("scripts of {m}"))],
+            "the scripts of a manifest, as the file says",
         ));
     }
-    // Dependencies: one entry per manifest.
+    // Dependencies: one entry per manifest, in the file's order, and the stack they make.
     let mut deps: BTreeMap<&str, Vec<(&str, &Value)>> = BTreeMap::new();
     for ((m, k, name), v) in seen {
         if *k == Kind::Dependency && !v.value.contains("[REDACTED") {
             deps.entry(m.as_str()).or_default().push((name.as_str(), v));
         }
     }
-    for (m, list) in deps {
+    for (m, mut list) in deps {
+        list.sort_by_key(|(_, v)| v.order);
         let newest = list
             .iter()
             .max_by_key(|(_, v)| (v.session, v.event))
@@ -298,7 +366,7 @@ fn candidates(ctxs: &[Ctx], seen: &Seen) -> Vec<Candidate> {
             .collect();
         let more = list.len().saturating_sub(MAX_DEPS);
         let text = format!(
-            "Frameworks and libraries (dependencies of `{m}`): {}{}.",
+            "Dependencies and versions of `{m}`: {}{}.",
             shown.join(", "),
             if more > 0 {
                 format!(" and {more} more")
@@ -307,16 +375,121 @@ fn candidates(ctxs: &[Ctx], seen: &Seen) -> Vec<Candidate> {
             }
         );
         let ctx = &ctxs[newest.session];
+        let evidence = [(newest.event, format!("dependencies of {m}"))];
         out.push(ctx.candidate(
             EntryKind::Fact,
             text,
             PROJECT,
             vec!["Dependencies".into()],
-            &[(newest.event, format!("dependencies of {m}"))],
+            &evidence,
             "the project's dependencies, as its manifest says",
         ));
+        if let Some(stack) = stack(m, &list) {
+            out.push(ctx.candidate(
+                EntryKind::Fact,
+                stack,
+                PROJECT,
+                vec!["Stack".into()],
+                &evidence,
+                "the kinds of the project's main dependencies, as its manifest says",
+            ));
+        }
     }
     out
+}
+
+/// What the well-known dependencies of a manifest say the project is built on: its web
+/// framework, its database, its test framework.
+fn stack(manifest: &str, deps: &[(&str, &Value)]) -> Option<String> {
+    const ROLES: &[(&str, &[&str])] = &[
+        (
+            "web framework",
+            &[
+                "phoenix",
+                "rails",
+                "django",
+                "flask",
+                "fastapi",
+                "express",
+                "next",
+                "nuxt",
+                "react",
+                "vue",
+                "svelte",
+                "angular",
+                "actix-web",
+                "axum",
+                "rocket",
+                "spring",
+                "laravel",
+                "astro",
+                "remix",
+                "hono",
+                "koa",
+                "nestjs",
+                "gin",
+                "fiber",
+                "sinatra",
+                "starlette",
+                "solid-js",
+            ],
+        ),
+        (
+            "database",
+            &[
+                "sqlite",
+                "postgres",
+                "postgrex",
+                "pg",
+                "mysql",
+                "mariadb",
+                "mongodb",
+                "mongoose",
+                "redis",
+                "prisma",
+                "ecto",
+                "sqlx",
+                "diesel",
+                "typeorm",
+                "drizzle",
+                "sequelize",
+                "clickhouse",
+                "sqlalchemy",
+                "duckdb",
+                "rusqlite",
+                "knex",
+            ],
+        ),
+        (
+            "tests",
+            &[
+                "jest",
+                "vitest",
+                "pytest",
+                "mocha",
+                "rspec",
+                "playwright",
+                "cypress",
+                "proptest",
+            ],
+        ),
+    ];
+    let mut parts = Vec::new();
+    for (role, names) in ROLES {
+        let hits: Vec<String> = deps
+            .iter()
+            .map(|(n, v)| (n.trim_start_matches('@'), v))
+            .filter(|(n, _)| {
+                n.split(['_', '-', '/', '.']).any(|w| names.contains(&w)) || names.contains(n)
+            })
+            .take(4)
+            .map(|(n, v)| format!("{n} {}", v.value))
+            .collect();
+        if !hits.is_empty() {
+            parts.push(format!("{role}: {}", hits.join(", ")));
+        }
+    }
+    (!parts.is_empty()).then(|| format!("Stack (from `{manifest}`): {}.", parts.join("; ")))
 }
 
 #[cfg(test)]

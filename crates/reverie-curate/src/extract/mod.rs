@@ -81,6 +81,7 @@ pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
     for ctx in &ctxs {
         out.extend(summaries::extract(ctx));
     }
+    enrich_with_scripts(&mut out, &manifests::scripts(&ctxs));
     let flagged: Vec<String> = out
         .iter()
         .filter(|c| c.from_tool_output && c.is_suspect())
@@ -108,6 +109,33 @@ pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
         });
     }
     out
+}
+
+/// What the user's words name but do not say: a note that names a script of the project
+/// (`test:env`) gets the script's definition (`doppler run --project chx --config ci -- …`).
+fn enrich_with_scripts(out: &mut [Candidate], scripts: &BTreeMap<String, String>) {
+    use reverie_core::curation::EntryKind;
+    for c in out.iter_mut() {
+        if !matches!(c.kind, EntryKind::Instruction | EntryKind::Correction) {
+            continue;
+        }
+        let mut added = Vec::new();
+        for (i, span) in c.text.split('`').enumerate() {
+            if i % 2 == 0 {
+                continue;
+            }
+            let name = span.split_whitespace().last().unwrap_or(span).to_string();
+            if let Some(def) = scripts.get(&name)
+                && !c.text.contains(def.as_str())
+                && !added.iter().any(|(n, _)| *n == name)
+            {
+                added.push((name, def.clone()));
+            }
+        }
+        for (name, def) in added {
+            c.text = format!("{} (`{name}` runs `{}`)", c.text, def.replace('`', "'"));
+        }
+    }
 }
 
 /// The bytes the index line of a new memory takes at most: `- [rel](rel) — description`

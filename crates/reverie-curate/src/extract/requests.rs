@@ -37,6 +37,8 @@ static START: LazyLock<Regex> = LazyLock::new(|| {
           | never\b
           | (?:don'?t|do\s+not)\s+ever\b
           | make\s+sure\s+(?:to|you)\s+(?:always|never)\b
+          | (?:we\s+|you\s+)?(?:don'?t|do\s+not|shouldn'?t|should\s+not|must\s+not)\s+(?:need\s+to\s+|want\s+to\s+|ever\s+)?
+            (?:use|add|run|touch|commit|push|install|change|modify|edit|delete|remove|create|call|skip|bypass|include|test|specifically|write|import|publish|merge|deploy|rely|mock)\b
         )",
     )
     .expect("a valid regex")

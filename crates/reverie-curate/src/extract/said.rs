@@ -107,6 +107,8 @@ fn slash_commands(ctx: &Ctx) -> Vec<(String, Candidate)> {
             .take_while(|n| n.kind != EventKind::Assistant && n.kind != EventKind::ToolUse)
             .find(|n| n.kind == EventKind::User && !n.sidechain)
             .and_then(|n| n.text.as_deref())
+            // Local commands print output; prompt commands expand into a body.
+            .filter(|b| !b.trim_start().starts_with('<') && !b.starts_with("Caveat"))
             .map(|b| summary_of(&ctx.volatile.generalize(b)))
             .unwrap_or_default();
         let mut said = format!("The user runs the custom command `/{name}`");

@@ -56,8 +56,6 @@ pub(crate) struct Ctx<'a> {
     pub input: &'a SessionInput,
     /// `[project name]`, or empty when the session has no project.
     pub section: Vec<String>,
-    /// The project's directory with a trailing `/`, to shorten paths under it.
-    pub root: Option<String>,
     /// The user's and the assistant's turns of the main conversation (no subagents), junk
     /// messages left out.
     pub turns: Vec<Turn>,
@@ -77,12 +75,9 @@ impl<'a> Ctx<'a> {
             .as_deref()
             .map(|p| p.trim_end_matches(['/', '\\']))
             .filter(|p| !p.is_empty());
-        let section = project
-            .and_then(|p| p.rsplit(['/', '\\']).next())
-            .filter(|n| !n.is_empty())
-            .map(|n| vec![n.to_string()])
-            .unwrap_or_default();
-        let root = project.filter(|p| p.contains('/')).map(|p| format!("{p}/"));
+        // A store is one project's memory, and the folder's name is often a worktree's or a
+        // branch's (`spotter-dov`, Conductor's `munich`): notes are not filed under it.
+        let section = Vec::new();
         let mut results = BTreeMap::new();
         let mut uses = BTreeMap::new();
         for (i, e) in input.events.iter().enumerate() {
@@ -105,7 +100,6 @@ impl<'a> Ctx<'a> {
             input,
             volatile,
             section,
-            root,
             turns: turns(&input.events),
             results,
             uses,
@@ -149,22 +143,6 @@ impl<'a> Ctx<'a> {
             .max()
             .or(self.input.session.ended_at)
             .or(self.input.session.started_at)
-    }
-
-    /// `path` relative to the project when it is under it.
-    pub fn relative<'p>(&self, path: &'p str) -> &'p str {
-        match &self.root {
-            Some(root) => path.strip_prefix(root.as_str()).unwrap_or(path),
-            None => path,
-        }
-    }
-
-    /// `text` with every occurrence of the project's directory made relative.
-    pub fn relative_in(&self, text: &str) -> String {
-        match &self.root {
-            Some(root) => text.replace(root.as_str(), ""),
-            None => text.to_string(),
-        }
     }
 
     /// A candidate of this session.
@@ -279,55 +257,6 @@ fn turns(events: &[Event]) -> Vec<Turn> {
         }
     }
     out
-}
-
-/// What a tool call did, in a few words (its command, the file it touched).
-pub(crate) fn describe_call(e: &Event) -> String {
-    let name = e.tool_name.as_deref().unwrap_or("tool");
-    let Some(input) = &e.tool_input else {
-        return name.to_string();
-    };
-    if let Some(cmd) = command_of(input) {
-        return cmd;
-    }
-    for key in [
-        "file_path",
-        "path",
-        "notebook_path",
-        "url",
-        "pattern",
-        "query",
-    ] {
-        if let Some(v) = input.get(key).and_then(|v| v.as_str()) {
-            let verb = input
-                .get("command")
-                .and_then(|v| v.as_str())
-                .unwrap_or(name);
-            return format!("{verb} {v}");
-        }
-    }
-    format!("{name} {input}")
-}
-
-/// The shell command of a tool call's input (`command` as a string or an argv list, or `cmd`).
-pub(crate) fn command_of(input: &serde_json::Value) -> Option<String> {
-    for key in ["command", "cmd"] {
-        match input.get(key) {
-            Some(serde_json::Value::String(s)) => return Some(s.clone()),
-            Some(serde_json::Value::Array(parts)) => {
-                let parts: Vec<&str> = parts.iter().filter_map(|p| p.as_str()).collect();
-                // `["bash", "-lc", "cargo test"]`: the script is what ran.
-                if parts.len() == 3 && matches!(parts[1], "-c" | "-lc") {
-                    return Some(parts[2].to_string());
-                }
-                if !parts.is_empty() {
-                    return Some(parts.join(" "));
-                }
-            }
-            _ => {}
-        }
-    }
-    None
 }
 
 /// Whitespace collapsed to single spaces.
