@@ -20,7 +20,7 @@ fn demo_prints_the_changesets_and_the_resulting_memory() {
         "FLAGGED: possible_injection, held_for_review",
         "--- /MEMORY.md",
         "[lessons.md](lessons.md)",
-        "run `docker compose up -d db` first",
+        "ran `docker compose up -d db`",
         "We use `sqlx migrate run`, not diesel.",
         "**TLH**: short for tallyho",
     ] {
@@ -40,9 +40,11 @@ fn demo_prints_the_changesets_and_the_resulting_memory() {
             "{never:?} reached the memory:\n{memory}"
         );
     }
+    // The stale port is superseded (a lesson may still tell that the old one was refused).
     assert!(
-        memory.contains("staging-db.internal:6543")
-            && !memory.contains("`staging-db.internal:5432`")
+        memory.contains("- Staging database: `staging-db.internal:6543`")
+            && !memory.contains("- Staging database: `staging-db.internal:5432`"),
+        "{memory}"
     );
     // A second run makes a store of its own.
     assert!(env.ok(&["demo"]).contains("into a new store demo-2"));

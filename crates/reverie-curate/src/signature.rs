@@ -168,7 +168,7 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
 /// Lines that name an error outright.
 static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:error(?:\[\w+\])?:|fatal:|\*\* \(\w+|[\w.]*(?:error|exception):|npm err!|e\s+\w+error|✘ \[error\]|\[error\]|ERR_|ERROR\s)|:\s*error\s+TS\d+|error\[E\d+\]|\berror\s+TS\d+|\bfailed:|\bError:",
+        r"(?i)^(?:error(?:\[\w+\])?:|fatal:|\*\* \(\w+|[\w.]*(?:error|exception):|npm err!|e\s+\w+error|✘ \[error\]|\[error\]|ERR_|ERROR\s)|:\s*error\s+TS\d+|error\[E\d+\]|\berror\s+TS\d+|\bfailed:|\bError:|^thread '.*' panicked at ",
     )
     .expect("a valid regex")
 });
@@ -205,8 +205,15 @@ pub fn error_line(output: &str) -> Option<String> {
         })
         .or_else(|| lines.iter().position(|l| useful(l)))?;
     let mut line = lines[pick].to_string();
+    // A Rust panic's location line says nothing; its message is on the next line.
+    if line.starts_with("thread '")
+        && line.ends_with(':')
+        && let Some(next) = lines[pick + 1..].iter().find(|l| useful(l))
+    {
+        return Some((*next).to_string());
+    }
     if (line.ends_with(':') || line.ends_with('[') || line.ends_with('{'))
-        && line.chars().count() <= 80
+        && line.chars().count() <= 120
     {
         static MESSAGE: LazyLock<Regex> =
             LazyLock::new(|| Regex::new(r#""message":\s*"((?:[^"\\]|\\.)*)""#).expect("regex"));
@@ -223,30 +230,38 @@ pub fn error_line(output: &str) -> Option<String> {
 /// timestamps and durations as placeholders, lowercased, at most 120 characters.
 pub fn class_of(line: &str, v: &Volatile) -> String {
     static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
+        Regex::new(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})?")
             .expect("regex")
     });
     static DURATION: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"\b\d+(?:\.\d+)?\s?(?:ms|s|µs|us|ns|m)\b").expect("regex"));
     static PATH: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"(?:~|\.{1,2})?/[^\s'"`,;:()\[\]]+|\b[\w.-]+/[\w./-]*\.[A-Za-z]{1,5}\b"#)
+        Regex::new(r#"(^|[\s'"`(=:\[])((?:~|\.{1,2})?/[^\s'"`,;:()\[\]]+|[\w.-]+/[\w./-]*\.[A-Za-z]{1,5}\b)"#)
             .expect("regex")
     });
     static HEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b[0-9a-f]{7,}\b").expect("regex"));
     static NUMBER: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"(?:^|[^A-Za-z0-9])(\d+)").expect("regex"));
-    let s = v.generalize(line);
+    // Lowercased first, so that the placeholders stay as written.
+    let s = v.generalize(line).to_lowercase();
     let s = TIMESTAMP.replace_all(&s, "<time>");
     let s = DURATION.replace_all(&s, "<duration>");
-    let s = PATH.replace_all(&s, "<path>");
-    let s = HEX.replace_all(&s, "<id>");
+    let s = PATH.replace_all(&s, "$1<path>");
+    let s = HEX.replace_all(&s, |c: &regex::Captures| {
+        let m = &c[0];
+        if m.chars().any(|ch| ch.is_ascii_digit()) {
+            "<id>".to_string()
+        } else {
+            m.to_string()
+        }
+    });
     let s = NUMBER.replace_all(&s, |c: &regex::Captures| {
         let m = c.get(0).map_or("", |m| m.as_str());
         let lead: String = m.chars().take_while(|ch| !ch.is_ascii_digit()).collect();
         format!("{lead}N")
     });
     let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    s.to_lowercase().chars().take(120).collect()
+    s.chars().take(120).collect()
 }
 
 /// The simple command of a failed shell command that failed: the one whose program the
@@ -313,7 +328,7 @@ pub fn of_call(tool: &str, input: Option<&Value>, output: &str, v: &Volatile) ->
         let cmd = input.and_then(command_of).unwrap_or_default();
         let simples = shell::parse(&cmd);
         failed_simple(&simples, output)
-            .map(|s| {
+            .and_then(|s| {
                 // A wrapper's own error is the wrapper's (`Doppler Error`); otherwise the
                 // command it ran failed.
                 match s.inner() {
@@ -323,7 +338,6 @@ pub fn of_call(tool: &str, input: Option<&Value>, output: &str, v: &Volatile) ->
                     _ => s.key(),
                 }
             })
-            .flatten()
             .unwrap_or_else(|| tool.to_string())
     } else {
         tool.to_string()
@@ -433,6 +447,10 @@ mod tests {
             (
                 "\u{1b}[31mDoppler Error:\u{1b}[0m You must specify a project",
                 "Doppler Error: You must specify a project",
+            ),
+            (
+                "running 2 tests\ntest create_tally_returns_201 ... FAILED\n\nfailures:\n\n---- create_tally_returns_201 stdout ----\n\nthread 'create_tally_returns_201' panicked at tests/common/mod.rs:9:45:\nDATABASE_URL must be set for integration tests: NotPresent\n",
+                "DATABASE_URL must be set for integration tests: NotPresent",
             ),
         ];
         for (out, want) in cases {

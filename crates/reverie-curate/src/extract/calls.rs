@@ -48,7 +48,7 @@ pub(crate) struct Call<'a> {
 /// Output that plainly says a shell command failed.
 static FAILED_OUTPUT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?m)^Exit code [1-9]\d*\b|^(?:error(?:\[E\d+\])?|fatal):\s|command not found|^npm ERR!|^Traceback \(most recent call last\)",
+        r"(?m)^Exit code [1-9]\d*\b|^(?:error(?:\[E\d+\])?|fatal):\s|command not found|^npm ERR!|^Traceback \(most recent call last\)|test result: FAILED|\b[1-9]\d* (?:failed|failing)\b",
     )
     .expect("a valid regex")
 });

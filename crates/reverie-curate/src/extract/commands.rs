@@ -75,6 +75,9 @@ fn is_generic(program: &str) -> bool {
             | "pbcopy"
             | "say"
             | "yes"
+            | "sed"
+            | "awk"
+            | "perl"
     )
 }
 

@@ -480,7 +480,7 @@ mod tests {
             (
                 EntryKind::Fact,
                 FACTS,
-                &["app".to_string()][..],
+                &[][..],
                 "The admin UI in `ui/` is served from `/admin` by the axum server."
             )
         );

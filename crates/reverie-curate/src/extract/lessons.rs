@@ -34,9 +34,13 @@ const MAX_STEPS: usize = 3;
 /// Lessons of every session, one per signature (the newest occurrence's text, all the
 /// evidence).
 pub(crate) fn extract(ctxs: &[Ctx]) -> Vec<Candidate> {
-    let mut by_sig: BTreeMap<Signature, Candidate> = BTreeMap::new();
+    // One lesson per error and fix: the same error fixed the same way in many sessions or on
+    // many branches is one lesson; fixed another way (a database that was down, then one
+    // that moved), it is another.
+    let mut by_sig: BTreeMap<(Signature, String), Candidate> = BTreeMap::new();
     for ctx in ctxs {
-        for (sig, c) in of_session(ctx) {
+        for (sig, fix, c) in of_session(ctx) {
+            let sig = (sig, fix);
             match by_sig.get_mut(&sig) {
                 Some(kept) => {
                     let mut evidence = std::mem::take(&mut kept.evidence);
@@ -66,7 +70,7 @@ enum End {
 }
 
 /// The lessons of one session with their signatures.
-fn of_session(ctx: &Ctx) -> Vec<(Signature, Candidate)> {
+fn of_session(ctx: &Ctx) -> Vec<(Signature, String, Candidate)> {
     let calls = calls(ctx);
     let mut done = vec![false; calls.len()];
     let mut out = Vec::new();
@@ -94,7 +98,10 @@ fn of_session(ctx: &Ctx) -> Vec<(Signature, Candidate)> {
             match c.status {
                 Status::Rejected | Status::Pending | Status::Cascade => continue,
                 Status::Failed => {
-                    if c.signature(ctx) == sig {
+                    let now = c.signature(ctx);
+                    // Tests failing on another assertion have not got past anything: the
+                    // code under test is still wrong.
+                    if now == sig || is_assertion(&sig.class) && is_assertion(&now.class) {
                         done[j] = true;
                         last = j;
                         continue;
@@ -117,8 +124,8 @@ fn of_session(ctx: &Ctx) -> Vec<(Signature, Candidate)> {
         }
         let Some((j, how)) = end else { continue };
         done[f] = true;
-        if let Some(c) = lesson(ctx, &calls, f, last, j, &how, is_assertion(&sig.class)) {
-            out.push((sig, c));
+        if let Some((fix, c)) = lesson(ctx, &calls, f, last, j, &how, is_assertion(&sig.class)) {
+            out.push((sig, fix, c));
         }
     }
     out
@@ -129,7 +136,7 @@ fn of_session(ctx: &Ctx) -> Vec<(Signature, Candidate)> {
 fn is_assertion(class: &str) -> bool {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"assert|expect\(|expected.*(?:to|but|got)|N (?:tests? )?fail|tests? failed|^failures?:|\(fail\)",
+            r"assert|expect\(|\bexpected\b.*\b(?:but|got|received)\b|\bN (?:tests? )?fail|tests? failed|^failures?:|\(fail\)",
         )
         .expect("a valid regex")
     });
@@ -178,7 +185,12 @@ fn brings_back(c: &Call, dropped: &[String]) -> bool {
 
 /// What the assistant said right after the event at `after`, before its next tool call:
 /// its first sentences that state something (planning and filler left out).
-fn conclusion(ctx: &Ctx, after: usize, thread: (bool, Option<&str>)) -> Option<String> {
+fn conclusion(
+    ctx: &Ctx,
+    after: usize,
+    thread: (bool, Option<&str>),
+    verdict_only: bool,
+) -> Option<String> {
     let events = ctx.events();
     let mut text = String::new();
     for e in &events[after + 1..] {
@@ -203,10 +215,17 @@ fn conclusion(ctx: &Ctx, after: usize, thread: (bool, Option<&str>)) -> Option<S
             _ => break,
         }
     }
+    // After a success only a verdict is worth keeping ("it was just flaky"), not the
+    // report of what was done.
+    static VERDICT: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\b(?:because|caused|flaky|root cause|turned out|was the|due to|the (?:real )?(?:issue|problem|fix) (?:is|was)|not the|instead of|so the|which means)\b")
+            .expect("a valid regex")
+    });
     let kept: Vec<String> = sentences(&text)
         .into_iter()
-        .filter(|s| states_something(s))
-        .take(2)
+        .filter(|s| states_something(s) && !s.starts_with('`') && s.chars().count() <= 260)
+        .filter(|s| !verdict_only || VERDICT.is_match(s))
+        .take(if verdict_only { 1 } else { 2 })
         .collect();
     (!kept.is_empty()).then(|| cut(&kept.join(" "), 300))
 }
@@ -265,7 +284,7 @@ pub(crate) fn states_something(s: &str) -> bool {
         "all ",
     ];
     static STATUS: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\d+ (?:of \d+ )?(?:tests? |tasks? )?(?:pass|fail|succe)|step \d|\*\*")
+        regex::Regex::new(r"\d+ (?:of \d+ )?(?:tests? |tasks? )?(?:pass|fail|succe)|\bstep \d|\*\*")
             .expect("a valid regex")
     });
     l.split_whitespace().count() >= 4
@@ -333,7 +352,7 @@ fn lesson(
     j: usize,
     how: &End,
     assertion: bool,
-) -> Option<Candidate> {
+) -> Option<(String, Candidate)> {
     let (failed, retry) = (&calls[last], &calls[j]);
     let v = &ctx.volatile;
     let program = if failed.is_shell() {
@@ -402,7 +421,12 @@ fn lesson(
         .filter(|a| a.chars().count() <= 100)
         .map_or(program.clone(), str::to_string);
     let mut text = format!("{} failed: {}.", code(&shown), code(&line));
-    let cause = conclusion(ctx, failed.result.unwrap_or(failed.at), failed.thread);
+    let cause = conclusion(
+        ctx,
+        failed.result.unwrap_or(failed.at),
+        failed.thread,
+        false,
+    );
     if assertion && (cause.is_none() || many) {
         return None;
     }
@@ -440,7 +464,7 @@ fn lesson(
     }
     text.push_str(&format!(" What worked: {}.", fix.join("; ")));
     if let End::Worked = how
-        && let Some(outcome) = conclusion(ctx, retry.result.unwrap_or(retry.at), retry.thread)
+        && let Some(outcome) = conclusion(ctx, retry.result.unwrap_or(retry.at), retry.thread, true)
     {
         text.push_str(&format!(" {outcome}"));
     }
@@ -461,13 +485,34 @@ fn lesson(
             .clone()
             .unwrap_or_else(|| retry.tool.to_string()),
     ));
-    Some(ctx.candidate(
-        EntryKind::Lesson,
-        text,
-        LESSONS,
-        vec![topic(&program)],
-        &evidence,
-        "a tool error and the fix that worked",
+    let mut fix_kind: Vec<String> = calls[last + 1..j]
+        .iter()
+        .filter(|c| c.thread == failed.thread && c.status == Status::Ok)
+        .flat_map(|c| {
+            if c.is_shell() && !c.is_read_only() {
+                c.keys()
+            } else if is_edit(c.tool) {
+                vec!["edit".to_string()]
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    if changed {
+        fix_kind.extend(retry.keys());
+    }
+    fix_kind.sort();
+    fix_kind.dedup();
+    Some((
+        fix_kind.join(","),
+        ctx.candidate(
+            EntryKind::Lesson,
+            text,
+            LESSONS,
+            vec![topic(&program)],
+            &evidence,
+            "a tool error and the fix that worked",
+        ),
     ))
 }
 

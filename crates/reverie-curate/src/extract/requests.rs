@@ -128,8 +128,16 @@ static BACK_REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
 pub(crate) fn has_request(sentence: &str) -> bool {
     let a = strip_interjections(sentence, false);
     let b = strip_lead_clause(a);
-    !b.trim_end().ends_with('?') && (opens_request(a) || opens_request(b) || INNER.is_match(b))
+    !b.trim_end().ends_with('?')
+        && !FOR_NOW.is_match(b)
+        && (opens_request(a) || opens_request(b) || INNER.is_match(b))
 }
+
+/// Words that make a request this moment's, not a rule (`don't commit yet`).
+static FOR_NOW: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:yet|for now|right now|this time|today|tonight|tomorrow|at the moment|any of this|these changes)\b")
+        .expect("a valid regex")
+});
 
 /// Whether `sentence` only says to remember the previous one.
 pub(crate) fn is_bare_remember(sentence: &str) -> bool {
@@ -429,7 +437,7 @@ mod tests {
                 .into_iter()
                 .map(|c| {
                     assert_eq!(c.path, INSTRUCTIONS);
-                    assert_eq!(c.section, ["app"]);
+                    assert!(c.section.is_empty(), "notes are not filed under the folder");
                     assert!(!c.evidence.is_empty() && c.at.is_some());
                     (c.kind, c.text)
                 })

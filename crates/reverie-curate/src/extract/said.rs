@@ -118,11 +118,11 @@ fn slash_commands(ctx: &Ctx) -> Vec<(String, Candidate)> {
                 cut(a, 80).replace('`', "'")
             ));
         }
-        if !body.is_empty() {
-            said.push_str(&format!(": {body}"));
-        } else {
-            said.push('.');
+        // A command that expands to nothing says nothing of what the user wants.
+        if body.is_empty() {
+            continue;
         }
+        said.push_str(&format!(": {body}"));
         if said.contains("[REDACTED") {
             continue;
         }

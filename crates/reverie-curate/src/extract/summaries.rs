@@ -83,12 +83,12 @@ pub(crate) fn errors_and_fixes(summary: &str) -> Vec<String> {
             continue;
         }
         let depth = line.len() - t.len();
-        if let Some(body) = t.strip_prefix("- ").or(t.strip_prefix("* ")) {
-            if depth <= indent {
-                indent = depth;
-                items.push(body.to_string());
-                continue;
-            }
+        if let Some(body) = t.strip_prefix("- ").or(t.strip_prefix("* "))
+            && depth <= indent
+        {
+            indent = depth;
+            items.push(body.to_string());
+            continue;
         }
         if let Some(last) = items.last_mut() {
             last.push(' ');

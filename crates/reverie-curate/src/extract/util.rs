@@ -3,6 +3,9 @@
 //! note, evidence, and the mapping of memory files onto store paths.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use reverie_core::curation::{EntryKind, Evidence};
 use reverie_core::session::{Event, EventKind};
@@ -160,6 +163,15 @@ impl<'a> Ctx<'a> {
         evidence.sort();
         evidence.dedup();
         let idx: Vec<usize> = events.iter().map(|(i, _)| *i).collect();
+        // Relative dates are read against when the words were said: the first evidence.
+        // Episodes carry their date already; memory files are kept as the agent wrote them.
+        let said = idx.first().and_then(|&i| self.events()[i].timestamp);
+        let text = match said {
+            Some(t) if !matches!(kind, EntryKind::MemoryWrite | EntryKind::Episode) => {
+                anchor_dates(&text, t)
+            }
+            _ => text,
+        };
         Candidate {
             kind,
             text,
@@ -173,6 +185,41 @@ impl<'a> Ctx<'a> {
             replaces: Vec::new(),
         }
     }
+}
+
+/// Relative dates ("yesterday", "last night", "this morning", "tomorrow", "last week") with
+/// the date they meant when said at `said` (UTC) in parentheses after them, so that a note
+/// read months later still says when: "moved to port 6543 last night (2026-03-12)".
+pub(crate) fn anchor_dates(text: &str, said: Timestamp) -> String {
+    static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?i)\b(?:yesterday|last\s+night|this\s+(?:morning|afternoon|evening)|today|tonight|tomorrow|last\s+week|next\s+week)\b(?:'s)?(\s*\(\d{4}-\d{2}-\d{2}\))?",
+        )
+        .expect("a valid regex")
+    });
+    const DAY: i64 = 86_400 * 1_000_000;
+    let date = |days: i64| Timestamp(said.0 + days * DAY).to_rfc3339()[..10].to_string();
+    RELATIVE
+        .replace_all(text, |c: &regex::Captures| {
+            let m = &c[0];
+            if c.get(1).is_some() {
+                return m.to_string();
+            }
+            let word = m.to_lowercase();
+            let when = if word.starts_with("yesterday") || word.starts_with("last night") {
+                date(-1)
+            } else if word.starts_with("tomorrow") {
+                date(1)
+            } else if word.starts_with("last week") {
+                format!("the week before {}", date(0))
+            } else if word.starts_with("next week") {
+                format!("the week after {}", date(0))
+            } else {
+                date(0)
+            };
+            format!("{m} ({when})")
+        })
+        .into_owned()
 }
 
 /// Reads the main conversation's turns.
@@ -553,6 +600,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn relative_dates_get_the_date_they_meant() {
+        // Said on 2026-03-13 at 09:12 UTC (examples/sessions/2026-03-13-staging-db-port.jsonl).
+        let said = Timestamp::parse("2026-03-13T09:12:00Z").unwrap();
+        let cases = [
+            (
+                "The staging DB moved to port 6543 after the migration last night.",
+                "The staging DB moved to port 6543 after the migration last night (2026-03-12).",
+            ),
+            (
+                "Yesterday's deploy broke the export; the fix ships tomorrow.",
+                "Yesterday's (2026-03-12) deploy broke the export; the fix ships tomorrow (2026-03-14).",
+            ),
+            (
+                "We froze the schema last week.",
+                "We froze the schema last week (the week before 2026-03-13).",
+            ),
+            // Already anchored, or no relative date: unchanged.
+            (
+                "It moved yesterday (2026-03-12).",
+                "It moved yesterday (2026-03-12).",
+            ),
+            ("Todays are not days.", "Todays are not days."),
+        ];
+        for (text, want) in cases {
+            assert_eq!(anchor_dates(text, said), want);
+        }
+    }
+
+    #[test]
     fn sentences_split_where_a_reader_would() {
         let cases: &[(&str, &[&str])] = &[
             ("hi!", &["hi!"]),
@@ -640,14 +716,14 @@ mod tests {
                 "/home/u/.claude/projects/-home-u-app/memory/MEMORY.md",
                 Some("/MEMORY.md"),
             ),
-            ("/repo/CLAUDE.md", Some("/CLAUDE.md")),
+            ("/repo/CLAUDE.md", None),
             ("/repo/src/lib.rs", None),
             ("/repo/memoryless/x.md", None),
         ];
         for (path, want) in cases {
             assert_eq!(memory_path(path).as_deref(), want, "{path}");
         }
-        assert!(is_memory_file("/repo/CLAUDE.md"));
+        assert!(!is_memory_file("/repo/CLAUDE.md"));
         assert!(!is_memory_file("/repo/README.md"));
     }
 

@@ -153,12 +153,13 @@ fn key_of(w: &[String]) -> Option<String> {
             let at = rest.iter().position(|t| t == tool).unwrap_or(0);
             rest = &rest[at + 1..];
         }
-    } else if program.starts_with("python") && rest.first().is_some_and(|t| t == "-m") {
-        if let Some(m) = rest.get(1) {
-            parts.push("-m".into());
-            parts.push(m.clone());
-            rest = &rest[2..];
-        }
+    } else if program.starts_with("python")
+        && rest.first().is_some_and(|t| t == "-m")
+        && let Some(m) = rest.get(1)
+    {
+        parts.push("-m".into());
+        parts.push(m.clone());
+        rest = &rest[2..];
     }
     let tool = parts.last().cloned().unwrap_or_default();
     let Some(sub) = rest.first().filter(|s| is_sub(s)) else {
@@ -319,6 +320,13 @@ pub fn parse(cmd: &str) -> Vec<Simple> {
                 "done" | "fi" | "}" | "esac" | "for" | "while" | "if" | "case"
             )
         {
+            continue;
+        }
+        let words: Vec<String> = words
+            .into_iter()
+            .skip_while(|w| matches!(w.as_str(), "do" | "then" | "else" | "{" | "!" | "time"))
+            .collect();
+        if words.is_empty() {
             continue;
         }
         if words[0] == "cd" {
