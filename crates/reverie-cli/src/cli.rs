@@ -211,6 +211,13 @@ pub struct BenchCurationArgs {
     /// List every test's result and every junk entry.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Exit with status 1 when fewer than this percentage of the tests are retrieved (a
+    /// regression gate for CI).
+    #[arg(long, value_name = "PCT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub fail_under: Option<u8>,
+    /// Exit with status 1 when more junk tests than this are hit.
+    #[arg(long, value_name = "N")]
+    pub max_junk: Option<usize>,
 }
 
 #[derive(Debug, Args)]

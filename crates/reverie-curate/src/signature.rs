@@ -161,14 +161,14 @@ pub fn clean_output(output: &str) -> String {
 /// Lines of build and test output that never say what went wrong.
 static NOISE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?i)^\s*(?:exit code -?\d+|compiling\s|finished\s|running\s|running \d+ tests?|updating\s|downloading\s|downloaded\s|locking\s|adding\s|checking\s|blocking\s|fresh\s|>\s|\$\s|warning:|note:|help:|-->|\||=\s|\d+\s*\||failures:|---- .* ----$|stdout ----|test result: ok|error: test failed|error: could not compile|error: aborting due to|error: process didn't exit successfully|make: \*\*\*|•|[@\w/.-]+:\w+: (?:cache|\$)|error: script "[^"]+" exited with code|ERROR\s+run failed|\S+#\S+: command \(|\[stderr\] \$ |warn\b|⚠)"#,
+        r#"(?i)^\s*(?:exit code -?\d+|compiling\s|finished\s|running\s|running \d+ tests?|updating\s|downloading\s|downloaded\s|locking\s|adding\s|checking\s|blocking\s|fresh\s|>\s|\$\s|warning:|note:|help:|-->|\||=\s|\d+\s*\||failures:|---- .* ----$|stdout ----|test result: ok|error: test failed|error: could not compile|error: aborting due to|error: process didn't exit successfully|make: \*\*\*|•|[@\w/.-]+:\w+: (?:cache|\$)|error: script "[^"]+" exited with code|ERROR\s+run failed|\S+#\S+: command \(|\[stderr\] \$ |warn\b|npm warn\b|⚠)"#,
     )
     .expect("a valid regex")
 });
 /// Lines that name an error outright.
 static ERROR_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)^(?:error(?:\[\w+\])?:|fatal:|\*\* \(\w+|[\w.]*(?:error|exception):|npm err!|e\s+\w+error|✘ \[error\]|\[error\]|ERR_|ERROR\s)|:\s*error\s+TS\d+|error\[E\d+\]|\berror\s+TS\d+|\bfailed:|\bError:|^thread '.*' panicked at ",
+        r"(?i)^(?:error(?:\[\w+\])?:|fatal:|\*\* \(\w+|\[?[\w.]*(?:error|exception):|npm err!|e\s+\w+error|✘ \[error\]|\[error\]|ERR_|ERROR\s)|:\s*error\s+TS\d+|error\[E\d+\]|\berror\s+TS\d+|\bfailed:|\bError:|^thread '.*' panicked at ",
     )
     .expect("a valid regex")
 });
@@ -447,6 +447,11 @@ mod tests {
             (
                 "\u{1b}[31mDoppler Error:\u{1b}[0m You must specify a project",
                 "Doppler Error: You must specify a project",
+            ),
+            (
+                // d-kimuson__claude-code-viewer…fe5e1c67….jsonl:403
+                "npm warn Unknown env config \"store-dir\". This will stop working in the next major version of npm.\n\n> Build error occurred\n[TypeError: generate is not a function]\n\n> todo-app@0.1.0 build\n> next build",
+                "[TypeError: generate is not a function]",
             ),
             (
                 "running 2 tests\ntest create_tally_returns_201 ... FAILED\n\nfailures:\n\n---- create_tally_returns_201 stdout ----\n\nthread 'create_tally_returns_201' panicked at tests/common/mod.rs:9:45:\nDATABASE_URL must be set for integration tests: NotPresent\n",

@@ -536,3 +536,100 @@ fn real_transcripts_give_few_candidates_and_no_junk() {
     );
     assert!(junk.is_empty(), "junk candidates: {junk:#?}");
 }
+
+/// Lessons from real sessions, line by line: the same error on two branches is one lesson
+/// without the branch's name; a retry that only dropped the ignored file is not the fix
+/// (`git add -f` is); an error that came back four times and was never got past is a known
+/// breakage; a test failing on another assertion is not a fix.
+#[test]
+fn lessons_from_real_sessions() {
+    let dir = repo().join("../shared/data/transcripts");
+    if !dir.join("gold.json").exists() {
+        println!("no transcripts at {}; skipped", dir.display());
+        return;
+    }
+    let read = |names: &[&str]| -> Vec<Candidate> {
+        let sessions = names
+            .iter()
+            .map(|n| read_session(&dir.join(n), None))
+            .collect();
+        extract(&input(sessions), &Known::default())
+            .into_iter()
+            .filter(|c| c.kind == EntryKind::Lesson)
+            .collect()
+    };
+    // marot__spotter…4d5611e5….jsonl:1477 and …8463c716….jsonl:1564: `git push` on two
+    // branches with no upstream.
+    let spotter = read(&[
+        "marot__spotter__test_fixtures_transcripts_4d5611e5-241a-462a-8d15-5122611a9569.jsonl",
+        "marot__spotter__test_fixtures_transcripts_8463c716-a2ea-4c14-9efa-87158ebd9f20.jsonl",
+    ]);
+    let push: Vec<&Candidate> = spotter
+        .iter()
+        .filter(|c| c.text.contains("has no upstream branch"))
+        .collect();
+    assert_eq!(push.len(), 1, "{push:#?}");
+    assert!(
+        push[0]
+            .text
+            .contains("`git push --set-upstream origin <branch>`"),
+        "{}",
+        push[0].text
+    );
+    assert!(!push[0].text.contains("spotter-"), "{}", push[0].text);
+    let sessions: std::collections::BTreeSet<&str> = push[0]
+        .evidence
+        .iter()
+        .map(|e| e.session_id.as_str())
+        .collect();
+    assert_eq!(sessions.len(), 2, "evidence from both sessions");
+    for c in &spotter {
+        assert_eq!(c.section.len(), 1, "{}", c.text);
+        assert!(!c.section[0].starts_with("spotter-"), "{:?}", c.section);
+    }
+    // The ignored asset: the fix is `git add -f`, not the retry without the file.
+    let add = spotter
+        .iter()
+        .find(|c| c.text.contains("ignored by one of your .gitignore files"))
+        .expect("the git add lesson");
+    assert!(add.text.contains("`git add -f "), "{}", add.text);
+
+    // d-kimuson__claude-code-viewer…fe5e1c67….jsonl:402-412: `npm run build` four times.
+    let ccv = read(&[
+        "d-kimuson__claude-code-viewer__mock-global-claude-dir_projects_sample-project_fe5e1c67-53e7-4862-81ae-d0e013e3270b.jsonl",
+    ]);
+    let broken = ccv
+        .iter()
+        .find(|c| c.text.contains("generate is not a function"))
+        .expect("the known breakage");
+    assert!(
+        broken.text.starts_with("`npm run build` fails with")
+            && broken.text.contains("failed 4 times")
+            && broken.text.contains("no fix was found"),
+        "{}",
+        broken.text
+    );
+}
+
+/// Sessions with nothing durable in them give nothing: a greeting answered, a listing run, an
+/// interrupted permission prompt.
+#[test]
+fn nothing_durable_gives_nothing() {
+    let dir = repo().join("../shared/data/transcripts");
+    if !dir.join("gold.json").exists() {
+        println!("no transcripts at {}; skipped", dir.display());
+        return;
+    }
+    for name in [
+        "slopus__happy-cli__src_claude_utils___fixtures___0-say-lol-session.jsonl",
+        "slopus__happy-cli__src_claude_utils___fixtures___1-continue-run-ls-tool.jsonl",
+        "slopus__happy-cli__src_claude_utils___fixtures___permission-prompt-aborted-with-interrupt.jsonl",
+        "simonw__claude-code-transcripts__tests_sample_session.jsonl",
+    ] {
+        let got = extract(
+            &input(vec![read_session(&dir.join(name), None)]),
+            &Known::default(),
+        );
+        assert!(got.is_empty(), "{name}: {got:#?}");
+    }
+}

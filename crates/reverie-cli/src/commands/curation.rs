@@ -580,12 +580,51 @@ pub async fn run(a: BenchCurationArgs, json_out: bool) -> Result<i32> {
     } else {
         print_report(&outcomes, a.verbose);
     }
-    Ok(0)
+    Ok(gate(&totals(&outcomes), a.fail_under, a.max_junk))
+}
+
+/// The exit status the gates give: 1, with the reason on standard error, when the share of
+/// tests retrieved is under `fail_under` percent or more junk tests than `max_junk` are hit.
+fn gate(t: &Totals, fail_under: Option<u8>, max_junk: Option<usize>) -> i32 {
+    let mut status = 0;
+    if let Some(pct) = fail_under
+        && t.retrieved * 100 < t.tests * usize::from(pct)
+    {
+        eprintln!(
+            "reverie: {} of {} tests retrieved, under the {pct}% required",
+            t.retrieved, t.tests
+        );
+        status = 1;
+    }
+    if let Some(max) = max_junk
+        && t.junk_hits > max
+    {
+        eprintln!(
+            "reverie: {} junk tests hit, more than the {max} allowed",
+            t.junk_hits
+        );
+        status = 1;
+    }
+    status
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gates_fail_under_the_share_or_over_the_junk() {
+        let t = Totals {
+            tests: 63,
+            retrieved: 39,
+            junk_hits: 1,
+            ..Totals::default()
+        };
+        assert_eq!(gate(&t, None, None), 0);
+        assert_eq!(gate(&t, Some(61), Some(1)), 0);
+        assert_eq!(gate(&t, Some(62), None), 1, "39/63 is 61.9%");
+        assert_eq!(gate(&t, None, Some(0)), 1);
+    }
 
     #[test]
     fn expect_strings_match_ignoring_case() {

@@ -30,6 +30,8 @@ const WINDOW: usize = 30;
 const MAX_SHOWN: usize = 180;
 /// Most fix steps named.
 const MAX_STEPS: usize = 3;
+/// Failures of the same error in a row, never got past, that make it a known breakage.
+const UNRESOLVED_TIMES: usize = 3;
 
 /// Lessons of every session, one per signature (the newest occurrence's text, all the
 /// evidence).
@@ -122,7 +124,20 @@ fn of_session(ctx: &Ctx) -> Vec<(Signature, String, Candidate)> {
                 }
             }
         }
-        let Some((j, how)) = end else { continue };
+        let Some((j, how)) = end else {
+            // The same error again and again with nothing that got past it: a known breakage
+            // the next session should not spend its time on.
+            let times = (f..=last)
+                .filter(|&k| k == f || done[k] && calls[k].status == Status::Failed)
+                .count();
+            if times >= UNRESOLVED_TIMES && !is_assertion(&sig.class) {
+                done[f] = true;
+                if let Some(c) = unresolved(ctx, &calls, f, last, times) {
+                    out.push((sig, "unresolved".into(), c));
+                }
+            }
+            continue;
+        };
         done[f] = true;
         if let Some((fix, c)) = lesson(ctx, &calls, f, last, j, &how, is_assertion(&sig.class)) {
             out.push((sig, fix, c));
@@ -513,6 +528,51 @@ fn lesson(
             &evidence,
             "a tool error and the fix that worked",
         ),
+    ))
+}
+
+/// The lesson of an error that came back `times` times from `f` to `last` and was never got
+/// past in the session: what fails, and the agent's word on why when it gave one.
+fn unresolved(ctx: &Ctx, calls: &[Call], f: usize, last: usize, times: usize) -> Option<Candidate> {
+    let failed = &calls[last];
+    if !failed.is_shell() {
+        return None;
+    }
+    let v = &ctx.volatile;
+    let program = failed_key(failed)?;
+    let line = cut(
+        &collapse(&v.generalize(&error_line(failed.output)?)),
+        MAX_SHOWN,
+    );
+    if line.contains("[REDACTED") {
+        return None;
+    }
+    let mut text = format!(
+        "{} fails with {}: it failed {times} times in one session and no fix was found.",
+        code(&program),
+        code(&line)
+    );
+    if let Some(cause) = conclusion(
+        ctx,
+        failed.result.unwrap_or(failed.at),
+        failed.thread,
+        false,
+    ) {
+        text.push_str(&format!(" {cause}"));
+    }
+    let events = ctx.events();
+    let evidence: Vec<(usize, String)> = [&calls[f], failed]
+        .iter()
+        .filter_map(|c| c.result)
+        .map(|r| (r, events[r].text.clone().unwrap_or_default()))
+        .collect();
+    Some(ctx.candidate(
+        EntryKind::Lesson,
+        text,
+        LESSONS,
+        vec![topic(&program)],
+        &evidence,
+        "a tool error that came back again and again and was never fixed",
     ))
 }
 
