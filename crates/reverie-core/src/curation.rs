@@ -251,6 +251,10 @@ pub struct Stats {
     pub sessions: i64,
     pub events: i64,
     pub candidates: i64,
+    /// Parts of the sessions the readers could not read (a compaction summary or a hook line
+    /// in an unknown shape): skipped, never a candidate, never a failed dream.
+    #[serde(default)]
+    pub skipped: i64,
     pub entries_before: i64,
     pub entries_after: i64,
     pub bytes_before: i64,

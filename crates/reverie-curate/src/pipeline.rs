@@ -171,6 +171,7 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
             sessions: input.sessions.len() as i64,
             events: events as i64,
             candidates: n_candidates,
+            skipped: crate::extract::unreadable(input) as i64,
             entries_before,
             entries_after: entries.iter().filter(|e| e.is_live()).count() as i64,
             bytes_before: store.memories.iter().map(|m| m.content.len() as i64).sum(),

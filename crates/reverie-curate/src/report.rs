@@ -85,9 +85,17 @@ pub fn summary(cs: &Changeset) -> String {
     let mut out = String::new();
     let count = |k: OpKind| cs.ops_of(k).count();
     let s = &cs.stats;
+    let skipped = if s.skipped > 0 {
+        format!(
+            " ({} unreadable summaries or hook lines skipped)",
+            s.skipped
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "{} sessions ({} events) read; {} candidates; entries {} → {}; {} → {} bytes (budget {})",
+        "{} sessions ({} events) read; {} candidates{skipped}; entries {} → {}; {} → {} bytes (budget {})",
         s.sessions,
         s.events,
         s.candidates,

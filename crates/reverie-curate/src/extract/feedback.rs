@@ -86,6 +86,27 @@ pub(crate) fn extract(ctxs: &[Ctx]) -> Vec<Candidate> {
         .collect()
 }
 
+/// Hook lines of a session that could not be read: a Stop hook's feedback that says nothing,
+/// a hook's additional context without its event and tool. Counted, never a candidate.
+pub(crate) fn unreadable(ctx: &Ctx) -> usize {
+    ctx.events()
+        .iter()
+        .filter(|e| e.kind == EventKind::User)
+        .filter_map(|e| e.text.as_deref())
+        .filter(|t| {
+            let stop = t.trim_start().starts_with("Stop hook feedback:");
+            (stop && stop_hook(t, &ctx.volatile).is_none())
+                || (!stop && t.contains("hook additional context:") && !CONTEXT.is_match(t))
+        })
+        .count()
+}
+
+/// `PostToolUse:Edit hook additional context: [CHECKER]`.
+static CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?m)^(\w+):(\w+) hook additional context:\s*(?:\[([^\]\n]+)\])?\s*\n?")
+        .expect("a valid regex")
+});
+
 /// `Stop hook feedback:\n[command]: body` → the rule, keyed by the hook and the body's
 /// heading.
 fn stop_hook(text: &str, v: &Volatile) -> Option<(String, String, String)> {
@@ -123,6 +144,9 @@ fn stop_hook(text: &str, v: &Volatile) -> Option<(String, String, String)> {
         // A list of files is this occurrence's, not the rule's.
         .filter(|l| !looks_like_path(l))
         .collect();
+    if said.is_empty() {
+        return None;
+    }
     let body = cut(&collapse(&said.join(" ")), 360);
     let text = format!(
         "The Stop hook `{hook}` blocks stopping{}: {}",
@@ -149,15 +173,11 @@ fn looks_like_path(l: &str) -> bool {
 /// `<system-reminder>\nPostToolUse:Edit hook additional context: [CHECKER]\n[F] → path:1:2
 /// message` → one rule per checker and message class.
 fn additional_context(text: &str, v: &Volatile) -> Vec<(String, String, String)> {
-    static RE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?m)^(\w+):(\w+) hook additional context:\s*(?:\[([^\]\n]+)\])?\s*\n?")
-            .expect("a valid regex")
-    });
     static LOCATION: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^\s*(?:\[\w\]\s*)?[↘↗→←↑↓]?\s*\S+:\d+(?::\d+)?\s*").expect("a valid regex")
     });
     let mut out = Vec::new();
-    let Some(c) = RE.captures(text) else {
+    let Some(c) = CONTEXT.captures(text) else {
         return out;
     };
     let event = c[1].to_string();

@@ -3,19 +3,25 @@
 //!
 //! | extractor | reads | kind | memory |
 //! |---|---|---|---|
-//! | `requests` | the user's "remember that…", "from now on…", "always/never…" | `Instruction` | `/instructions.md`, `[project]` |
-//! | `corrections` | the user's "no — …", "that's wrong, …", "actually, …", "X, not Y" after the assistant acted | `Correction` | `/instructions.md`, `[project]` |
-//! | `lessons` | a tool error, then the same program or file working | `Lesson` | `/lessons.md`, `[project]` |
-//! | `facts` | a statement with a detail made in two sessions, or already in the store | `Fact` | `/facts.md`, `[project]` |
+//! | `requests` | the user's requests: "remember that…", "from now on…", "always/never…", "don't …" | `Instruction` | `/instructions.md` |
+//! | `corrections` | the user's "no — …", "that's wrong, …", "actually, …", "X, not Y" after the assistant acted | `Correction` | `/instructions.md` |
+//! | `lessons` | a tool error followed along its chain to what worked, keyed by its signature; an error that kept coming back unfixed | `Lesson` | `/lessons.md`, `[program]` |
+//! | `summaries` | a compaction summary's "Errors and fixes" items that name a fix | `Lesson` | `/lessons.md`, `[Errors and fixes]` |
+//! | `facts` | a statement with a detail made in two sessions, or already in the store | `Fact` | `/facts.md` |
+//! | `commands` | the project's commands that worked, grouped by program | `Fact` | `/commands.md`, `[program]` |
+//! | `manifests` | manifests the agent read: scripts, dependencies, the stack | `Fact` | `/project.md` |
+//! | `feedback` | Stop hook feedback, hooks' additional context | `Instruction` (from tool output) | `/environment.md`, `[Hooks]` |
+//! | `said` | custom slash commands the user ran, free-text answers to the agent's questions | `Instruction` | `/instructions.md` |
 //! | `glossary` | "by 'X' we mean Y", "X is short for Y"… | `Glossary` | `/glossary.md` |
 //! | `memory_writes` | the memory tool's writes, `Write`/`Edit` of memory files | `MemoryWrite` | the written path |
-//! | `injection` | tool output that reads as an instruction to the agent | `Instruction`, flagged | `/instructions.md`, `[project]` |
+//! | `injection` | tool output that reads as an instruction to the agent | `Instruction`, flagged | `/instructions.md` |
 //! | `episodes` | what the people in a conversation (a session without tools) said, compressed, within the budget's room | `Episode` | `/conversations/YYYY-MM.md`, `[YYYY-MM-DD]` |
 //!
-//! What is never read (`junk`): thinking, summaries and compactions (they restate earlier
-//! turns), subagents' prompts, injected tags (`<system-reminder>`…), harness messages,
-//! greetings, thanks and filler, personas and restated system prompts, tool output dumps, and
-//! anything holding a redacted secret.
+//! What is never read (`junk`): thinking, summaries and compactions but for their "Errors and
+//! fixes" (they restate earlier turns), subagents' prompts, injected tags
+//! (`<system-reminder>`…), harness messages, greetings, thanks and filler, personas and
+//! restated system prompts, tool output dumps, and anything holding a redacted secret. A
+//! summary or hook line in an unknown shape is a counted skip ([`unreadable`]).
 //!
 //! The output is the same for the same input, sorted by path, section and text; candidates
 //! saying the same thing in the same place are one, with all their evidence.
@@ -109,6 +115,19 @@ pub fn extract(input: &DreamInput, known: &Known) -> Vec<Candidate> {
         });
     }
     out
+}
+
+/// The parts of the input's sessions no reader could read (see [`reverie_core::curation::Stats`]'s
+/// `skipped`): counted whatever the curator, as the input's shape, not a curator's choice.
+pub fn unreadable(input: &DreamInput) -> usize {
+    input
+        .sessions
+        .iter()
+        .map(|s| {
+            let ctx = util::Ctx::new(s);
+            summaries::unreadable(&ctx) + feedback::unreadable(&ctx)
+        })
+        .sum()
 }
 
 /// What the user's words name but do not say: a note that names a script of the project
@@ -240,4 +259,51 @@ fn sort(out: &mut [Candidate]) {
             &b.evidence,
         ))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use reverie_core::policy::Policy;
+    use reverie_core::session::{Event, EventKind};
+
+    use super::util::build::{assistant, session, user};
+    use super::*;
+    use crate::input::StoreSnapshot;
+
+    fn input_of(events: Vec<Event>) -> DreamInput {
+        DreamInput {
+            dream_id: "drm_t".into(),
+            store: StoreSnapshot {
+                store_id: "memstore_t".into(),
+                revision: 0,
+                memories: Vec::new(),
+                entries: Vec::new(),
+                policy: Policy::default(),
+            },
+            sessions: vec![session("sesn_t", events)],
+            servings: Vec::new(),
+            instructions: None,
+        }
+    }
+
+    #[test]
+    fn malformed_summaries_and_hook_lines_are_counted_skips() {
+        let summary = |t: &str| Event::new(EventKind::Summary).with_text(t);
+        let input = input_of(vec![
+            user("add a dark mode toggle"),
+            assistant("Done."),
+            // An "Errors and fixes" heading with nothing under it, an empty summary.
+            summary("Summary:\n4. Errors and fixes:\n\n5. Problem Solving:\n   x\n"),
+            summary("   "),
+            // A Stop hook that says nothing, a hook context without its event and tool.
+            user("Stop hook feedback:\n[~/.claude/hooks/stop.sh]: \n"),
+            user("<system-reminder>\nhook additional context: [CREDO]\n</system-reminder>"),
+            // Well-formed, with nothing durable: not skipped, no candidate either.
+            summary("Summary:\n1. Primary Request:\n   a toggle\n"),
+        ]);
+        assert_eq!(extract(&input, &Known::default()), Vec::new());
+        assert_eq!(unreadable(&input), 4);
+        let fine = input_of(vec![user("add a dark mode toggle"), assistant("Done.")]);
+        assert_eq!(unreadable(&fine), 0);
+    }
 }

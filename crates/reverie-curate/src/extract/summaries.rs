@@ -24,12 +24,7 @@ pub(crate) fn extract(ctx: &Ctx) -> Vec<Candidate> {
         let Some(text) = e.text.as_deref() else {
             continue;
         };
-        let is_summary = e.kind == EventKind::Summary
-            || e.kind == EventKind::User
-                && text
-                    .trim_start()
-                    .starts_with("This session is being continued from a previous conversation");
-        if !is_summary {
+        if !is_summary(e) {
             continue;
         }
         for item in errors_and_fixes(text) {
@@ -50,14 +45,31 @@ pub(crate) fn extract(ctx: &Ctx) -> Vec<Candidate> {
     out
 }
 
+/// Whether an event is a compaction summary.
+fn is_summary(e: &reverie_core::session::Event) -> bool {
+    e.kind == EventKind::Summary
+        || e.kind == EventKind::User
+            && e.text.as_deref().is_some_and(|t| {
+                t.trim_start()
+                    .starts_with("This session is being continued from a previous conversation")
+            })
+}
+
+/// Compaction summaries of a session that could not be read: empty, or with an "Errors and
+/// fixes" heading and no item under it. Counted, never a candidate.
+pub(crate) fn unreadable(ctx: &Ctx) -> usize {
+    ctx.events()
+        .iter()
+        .filter(|e| is_summary(e))
+        .filter(|e| {
+            let text = e.text.as_deref().unwrap_or("");
+            text.trim().is_empty() || section(text).is_some_and(|s| items(s).is_empty())
+        })
+        .count()
+}
+
 /// The items of a summary's "Errors and fixes" section that name a fix.
 pub(crate) fn errors_and_fixes(summary: &str) -> Vec<String> {
-    static HEADING: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"(?mi)^\s*(?:\d+\.\s*|#+\s*)?\**errors? and (?:fixes|solutions)\**:?\s*$")
-            .expect("a valid regex")
-    });
-    static NEXT: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(?m)^\s*(?:\d+\.\s+\S|#+\s)").expect("a valid regex"));
     static FIXED: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"(?i)\bfix(?:ed)?\b|\bresolved\b|\bworkaround\b|\bafter running\b|\bused\b|\bby (?:running|adding|using|reading|changing|extracting|updating|removing)\b|\brelaunched\b|\bchanged\b|\badded\b|\bextracted\b|\bswitched\b")
             .expect("a valid regex")
@@ -66,15 +78,34 @@ pub(crate) fn errors_and_fixes(summary: &str) -> Vec<String> {
         Regex::new(r"(?i)current blocking|still (?:fail|failing|broken)|not yet|pending|unresolved")
             .expect("a valid regex")
     });
-    let Some(h) = HEADING.find(summary) else {
+    let Some(section) = section(summary) else {
         return Vec::new();
     };
+    items(section)
+        .into_iter()
+        .map(|i| collapse(&i.replace("**", "")))
+        .filter(|i| FIXED.is_match(i) && !OPEN.is_match(i) && i.split_whitespace().count() >= 6)
+        .collect()
+}
+
+/// A summary's "Errors and fixes" section, up to the next heading.
+fn section(summary: &str) -> Option<&str> {
+    static HEADING: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?mi)^\s*(?:\d+\.\s*|#+\s*)?\**errors? and (?:fixes|solutions)\**:?\s*$")
+            .expect("a valid regex")
+    });
+    static NEXT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?m)^\s*(?:\d+\.\s+\S|#+\s)").expect("a valid regex"));
+    let h = HEADING.find(summary)?;
     let rest = &summary[h.end()..];
-    let section = match NEXT.find(rest) {
+    Some(match NEXT.find(rest) {
         Some(n) => &rest[..n.start()],
         None => rest,
-    };
-    // Items: `- ` lines, their continuation lines (indented deeper) joined to them.
+    })
+}
+
+/// A section's items: `- ` lines, their continuation lines (indented deeper) joined to them.
+fn items(section: &str) -> Vec<String> {
     let mut items: Vec<String> = Vec::new();
     let mut indent = usize::MAX;
     for line in section.lines() {
@@ -96,10 +127,6 @@ pub(crate) fn errors_and_fixes(summary: &str) -> Vec<String> {
         }
     }
     items
-        .into_iter()
-        .map(|i| collapse(&i.replace("**", "")))
-        .filter(|i| FIXED.is_match(i) && !OPEN.is_match(i) && i.split_whitespace().count() >= 6)
-        .collect()
 }
 
 #[cfg(test)]
