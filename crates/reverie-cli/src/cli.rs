@@ -475,7 +475,7 @@ pub struct IngestArgs {
     #[arg(long, requires = "outcome")]
     pub score: Option<f64>,
     /// A note for --outcome.
-    #[arg(long, requires = "outcome")]
+    #[arg(long, requires = "outcome", allow_hyphen_values = true)]
     pub note: Option<String>,
     /// No progress bar.
     #[arg(long)]
@@ -509,7 +509,7 @@ pub enum SessionsCmd {
         status: String,
         #[arg(long)]
         score: Option<f64>,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         note: Option<String>,
     },
 }
@@ -519,7 +519,7 @@ pub enum StoreCmd {
     /// Create a memory store.
     Create {
         name: String,
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", allow_hyphen_values = true)]
         description: String,
         /// A metadata pair (repeatable).
         #[arg(long = "metadata", value_name = "KEY=VALUE")]
@@ -543,7 +543,7 @@ pub enum StoreCmd {
         store: String,
         #[arg(long)]
         name: Option<String>,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         description: Option<String>,
         /// Set a pair with KEY=VALUE, remove one with KEY= (repeatable).
         #[arg(long = "metadata", value_name = "KEY=[VALUE]")]
@@ -601,7 +601,7 @@ pub struct RecallArgs {
 pub struct RememberArgs {
     #[command(flatten)]
     pub store: StoreArg,
-    /// The note.
+    /// The note (after `--` when it starts with `-`: `remember -s notes -- "- a list item"`).
     #[arg(required = true, num_args = 1.., value_name = "TEXT")]
     pub text: Vec<String>,
     /// The memory to append it to.
@@ -621,7 +621,7 @@ pub struct ContextArgs {
     #[command(flatten)]
     pub store: StoreArg,
     /// What the session is about: picks the glossary entries and the relevant entries.
-    #[arg(long, short = 'q')]
+    #[arg(long, short = 'q', allow_hyphen_values = true)]
     pub query: Option<String>,
     /// The most tokens the context may take (o200k tokens times the safety factor).
     #[arg(long, default_value_t = reverie_core::context::DEFAULT_BUDGET)]
@@ -644,8 +644,9 @@ pub struct PutArgs {
     pub store: StoreArg,
     /// The memory's path, e.g. /projects/foo/notes.md.
     pub path: String,
-    /// The content (otherwise --file, otherwise standard input).
-    #[arg(long, conflicts_with = "file")]
+    /// The content (otherwise --file, otherwise standard input). It may start with `-` (a
+    /// list item): `--content "- build with cargo build --locked"`.
+    #[arg(long, conflicts_with = "file", allow_hyphen_values = true)]
     pub content: Option<String>,
     /// Read the content from this file.
     #[arg(long)]

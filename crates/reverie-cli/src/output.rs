@@ -17,10 +17,24 @@ pub fn emit(line: &str) {
     }
 }
 
-/// Writes text exactly as given (no newline added), for memory content.
+/// Writes memory content as it is (a newline added only on a terminal).
 pub fn emit_raw(text: &str) {
+    use std::io::IsTerminal;
     let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+    // Byte-exact into a pipe or a file; on a terminal, content without a final newline gets
+    // one, so that the prompt does not land at the end of its last line.
+    let newline = !text.is_empty() && !text.ends_with('\n') && out.is_terminal();
+    let written = out
+        .write_all(text.as_bytes())
+        .and_then(|_| {
+            if newline {
+                out.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|_| out.flush());
+    if let Err(e) = written {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }

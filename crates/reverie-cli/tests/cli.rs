@@ -198,7 +198,12 @@ fn memory_tool_single_and_batch() {
         "\n"
     );
     let out = env.piped(&["memory-tool", "-s", "agent", "--batch"], input.as_bytes());
-    assert!(out.status.success());
+    // The stream went on past the bad line, and the exit status says one failed.
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("1 command of the batch answered with an error")
+    );
     let lines: Vec<Value> = String::from_utf8(out.stdout)
         .unwrap()
         .lines()

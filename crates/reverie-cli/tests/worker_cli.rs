@@ -52,6 +52,8 @@ fn the_schedule_decides(postgres: bool) {
     env.ok(&["store", "create", "sched"]);
     env.ingest(SESSIONS[0]);
     assert!(env.work().is_empty(), "no schedule: never by itself");
+    // For people, a pass that dreamed nothing says so.
+    env.fails(&["worker", "--once"], 0, "no store is due for a dream");
     env.ok(&["policy", "set", "-s", "sched", "--after-sessions", "2"]);
     assert!(env.work().is_empty(), "one new session of two");
     env.ingest(SESSIONS[1]);

@@ -107,6 +107,21 @@ mod tests;
 
 use syntax::{dedent, heading_text, item_marker, split_lines};
 
+/// Whether `name` can be written as a heading that reads back as `name` (one line, no
+/// leading or trailing space, no closing `#`s): what a section of an edit must be.
+pub fn is_heading_name(name: &str) -> bool {
+    !name.contains(['\n', '\r']) && heading_text(&format!("# {name}")) == name
+}
+
+/// `name` made writable as a heading: on one line, trimmed of spaces and `#`s at its ends;
+/// `None` when nothing is left.
+pub fn heading_name(name: &str) -> Option<String> {
+    let one_line = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let cleaned = one_line.trim_matches(|c: char| c == '#' || c.is_whitespace());
+    let cleaned = cleaned.to_string();
+    (!cleaned.is_empty() && is_heading_name(&cleaned)).then_some(cleaned)
+}
+
 /// What a block of a memory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum BlockKind {

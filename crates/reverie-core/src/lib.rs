@@ -30,3 +30,23 @@ pub use model::{
     Actor, ListItem, Memory, MemoryPrefix, MemoryStore, MemoryVersion, Operation, View,
 };
 pub use timestamp::Timestamp;
+
+/// A count with its noun, for messages: `1 session`, `2 sessions`, `0 candidates`.
+pub fn counted(n: impl Into<i64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_agree_with_their_nouns() {
+        assert_eq!(super::counted(1, "session"), "1 session");
+        assert_eq!(super::counted(0, "candidate"), "0 candidates");
+        assert_eq!(super::counted(2_u32, "file"), "2 files");
+    }
+}

@@ -77,10 +77,19 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
     let entries_before = known.entries.len() as i64;
 
     // Gather.
-    let candidates = curator
+    let mut candidates = curator
         .extract(input, &known)
         .await
         .map_err(|e| Failure::new(error_kind::INTERNAL, format!("the curator: {e}")))?;
+    // Whatever the curator, a section is a heading to write: made writable, or left out (a
+    // section named `#`, or two lines, would otherwise fail the edit at assembly).
+    for c in &mut candidates {
+        c.section = c
+            .section
+            .iter()
+            .filter_map(|s| reverie_core::entry::heading_name(s))
+            .collect();
+    }
     let n_candidates = candidates.len() as i64;
 
     // Consolidate.

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use reverie_core::counted;
 use reverie_core::curation::{Changeset, Op, OpKind};
 
 /// A short sign per operation, so a long changeset can be scanned.
@@ -95,10 +96,10 @@ pub fn summary(cs: &Changeset) -> String {
     };
     let _ = writeln!(
         out,
-        "{} sessions ({} events) read; {} candidates{skipped}; entries {} → {}; {} → {} bytes (budget {})",
-        s.sessions,
-        s.events,
-        s.candidates,
+        "{} ({}) read; {}{skipped}; entries {} → {}; {} → {} bytes (budget {})",
+        counted(s.sessions, "session"),
+        counted(s.events, "event"),
+        counted(s.candidates, "candidate"),
         s.entries_before,
         s.entries_after,
         s.bytes_before,

@@ -73,6 +73,9 @@ pub async fn worker(ctx: &Ctx, a: WorkerArgs) -> Result<i32> {
             }
         }
         if a.once {
+            if done.is_empty() && !ctx.json {
+                eprintln!("reverie: no store is due for a dream");
+            }
             return Ok(0);
         }
         tokio::select! {

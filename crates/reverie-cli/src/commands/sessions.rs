@@ -115,14 +115,14 @@ pub async fn ingest(ctx: &Ctx, a: IngestArgs) -> Result<i32> {
             }
         }
         let mut total = format!(
-            "{} files: {} sessions created, {} appended, {} unchanged, {} skipped, {} failed; {} events from {}",
-            report.files.len(),
-            report.sessions_created,
+            "{}: {} created, {} appended, {} unchanged, {} skipped, {} failed; {} from {}",
+            reverie_core::counted(report.files.len() as i64, "file"),
+            reverie_core::counted(report.sessions_created as i64, "session"),
             report.sessions_appended,
             report.unchanged,
             report.skipped_files,
             report.failed,
-            report.events_added,
+            reverie_core::counted(report.events_added as i64, "event"),
             mb(report.bytes_read),
         );
         if report.redactions.total() > 0 {

@@ -25,7 +25,8 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
         return Ok(if out.is_error { exit::REPORTED } else { 0 });
     }
     // One JSON command per line in, one JSON result per line out; a bad line gets an error
-    // result of its own and the stream goes on.
+    // result of its own and the stream goes on, and the exit status says that one failed.
+    let mut failed = 0_usize;
     for line in std::io::stdin().lock().lines() {
         let line = line?;
         if line.trim().is_empty() {
@@ -39,7 +40,15 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
                 revision: None,
             },
         };
+        failed += usize::from(out.is_error);
         emit(&serde_json::to_string(&out).expect("outcomes serialize"));
+    }
+    if failed > 0 {
+        eprintln!(
+            "reverie: {} of the batch answered with an error",
+            reverie_core::counted(failed as i64, "command")
+        );
+        return Ok(exit::REPORTED);
     }
     Ok(0)
 }

@@ -380,7 +380,7 @@ fn place(
         ));
     }
     for name in missing {
-        if name.contains(['\n', '\r']) || heading_text(&format!("# {name}")) != *name {
+        if !super::is_heading_name(name) {
             return Err(Error::invalid(
                 "edit",
                 format!("section name {name:?} cannot be written as a heading"),

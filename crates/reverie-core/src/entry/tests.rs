@@ -911,3 +911,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn section_names_made_writable_as_headings() {
+    use super::{heading_name, is_heading_name};
+    assert!(is_heading_name("git") && is_heading_name("Agent tools"));
+    for bad in ["#", "B ##", " B", "x\ny"] {
+        assert!(!is_heading_name(bad), "{bad:?}");
+    }
+    assert_eq!(heading_name("#"), None);
+    assert_eq!(heading_name("  "), None);
+    assert_eq!(heading_name("B ##").as_deref(), Some("B"));
+    assert_eq!(heading_name("x\ny").as_deref(), Some("x y"));
+    assert_eq!(heading_name("、テスト").as_deref(), Some("、テスト"));
+}

@@ -483,9 +483,12 @@ fn split_line(line: &str, out: &mut Vec<String>) {
             continue;
         }
         if c == '.' && k == j - 1 {
+            // After the character found, whatever its width (`、` is three bytes).
             let word_start = line[..i]
-                .rfind(|ch: char| !(ch.is_alphanumeric() || ch == '.'))
-                .map_or(0, |p| p + 1);
+                .char_indices()
+                .rev()
+                .find(|&(_, ch)| !(ch.is_alphanumeric() || ch == '.'))
+                .map_or(0, |(p, ch)| p + ch.len_utf8());
             let word = line[word_start..i].to_lowercase();
             if ABBREVIATIONS.contains(&word.as_str()) {
                 k = j;
