@@ -120,16 +120,37 @@ fn ingest_report_and_sessions_commands() {
 
     // A failed file makes the command exit 5, naming it.
     let bin = dir.path().join("x.jsonl");
-    std::fs::write(&bin, b"\0\x01\x02").unwrap();
+    std::fs::write(&bin, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\x01\x02").unwrap();
     let out = reverie(&db, &["ingest", "-s", "agent", bin.to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(5));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("failed") && stdout.contains("x.jsonl") && stdout.contains("binary file"),
+        stdout.contains("failed") && stdout.contains("x.jsonl") && stdout.contains("a PNG image"),
         "{stdout}"
     );
+    // Nothing at the path: not found (3), as the README's exit codes say; beside a file that
+    // exists it is one failure among others (5).
+    let missing = dir.path().join("nowhere.jsonl");
+    let out = reverie(&db, &["ingest", "-s", "agent", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no such file or folder"));
+    let out = reverie(
+        &db,
+        &[
+            "ingest",
+            "-s",
+            "agent",
+            missing.to_str().unwrap(),
+            bin.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(5));
 }
 
 #[test]

@@ -307,30 +307,63 @@ impl Glob {
     }
 }
 
+/// Whether `parts` match `pattern` segment by segment, `**` standing for any number of
+/// segments. Greedy with one backtrack point (the last `**` seen), so a pattern of many `**`
+/// costs at most `pattern × parts` segment comparisons instead of exponentially many.
 fn match_segments(pattern: &[String], parts: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => parts.is_empty(),
-        Some((p, rest)) if p == "**" => {
-            (0..=parts.len()).any(|skip| match_segments(rest, &parts[skip..]))
+    let (mut p, mut s) = (0, 0);
+    // After the latest `**`: the pattern index that follows it, and the part it resumes at.
+    let mut star: Option<(usize, usize)> = None;
+    while s < parts.len() {
+        if pattern.get(p).is_some_and(|x| x == "**") {
+            star = Some((p + 1, s));
+            p += 1;
+        } else if pattern
+            .get(p)
+            .is_some_and(|x| match_one(x.as_bytes(), parts[s].as_bytes()))
+        {
+            p += 1;
+            s += 1;
+        } else if let Some((after, at)) = star {
+            // Let the `**` take one more segment and retry what follows it. An earlier `**`
+            // never needs to be revisited: the later one can absorb whatever it would.
+            p = after;
+            s = at + 1;
+            star = Some((after, at + 1));
+        } else {
+            return false;
         }
-        Some((p, rest)) => match parts.split_first() {
-            Some((first, others)) => {
-                match_one(p.as_bytes(), first.as_bytes()) && match_segments(rest, others)
-            }
-            None => false,
-        },
     }
+    pattern[p..].iter().all(|x| x == "**")
 }
 
 /// `*` and `?` within one segment (byte-wise; `?` matches one byte of a multi-byte character,
-/// which only matters for patterns that split characters).
+/// which only matters for patterns that split characters). The same greedy walk as
+/// [`match_segments`], one byte at a time: `O(pattern × segment)` whatever the stars.
 fn match_one(p: &[u8], s: &[u8]) -> bool {
-    match p.split_first() {
-        None => s.is_empty(),
-        Some((b'*', rest)) => (0..=s.len()).any(|i| match_one(rest, &s[i..])),
-        Some((b'?', rest)) => !s.is_empty() && match_one(rest, &s[1..]),
-        Some((c, rest)) => s.first() == Some(c) && match_one(rest, &s[1..]),
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < s.len() {
+        match p.get(i) {
+            Some(b'*') => {
+                star = Some((i + 1, j));
+                i += 1;
+            }
+            Some(&c) if c == b'?' || c == s[j] => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                Some((after, at)) => {
+                    i = after;
+                    j = at + 1;
+                    star = Some((after, at + 1));
+                }
+                None => return false,
+            },
+        }
     }
+    p[i..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -388,6 +421,51 @@ mod tests {
             );
         }
         assert!(Glob::new("team/**").is_err());
+    }
+
+    #[test]
+    fn globs_keep_their_meaning_at_the_edges() {
+        for (pattern, path, want) in [
+            ("/team/**", "/team", true),
+            ("/**", "/", true),
+            ("/**", "/a/b/c", true),
+            ("/a/**/b/**/c", "/a/x/b/y/z/c", true),
+            ("/a/**/b/**/c", "/a/x/c/y/b", false),
+            ("/a*b*c", "/aXbYc", true),
+            ("/a*b*c", "/aXbYcd", false),
+            ("/*.md", "/.md", true),
+            ("/a**b", "/axxb", true),
+            ("/a**b", "/ax/xb", false),
+            ("/?", "/", false),
+            ("/**/x/**", "/a/x", true),
+        ] {
+            assert_eq!(
+                Glob::new(pattern).unwrap().matches(path),
+                want,
+                "{pattern} {path}"
+            );
+        }
+    }
+
+    /// Hardening: patterns that made the old recursive matcher backtrack exponentially (many
+    /// `*` in a segment, many `**` segments) against long paths that almost match. This test
+    /// returning at all is the assertion; on the old matcher it did not finish.
+    #[test]
+    fn pathological_globs_finish() {
+        let stars = format!("/{}b", "*a".repeat(40));
+        let long = format!("/{}", "a".repeat(1000));
+        assert!(!Glob::new(&stars).unwrap().matches(&long));
+        assert!(Glob::new(&stars).unwrap().matches(&format!("{long}b")));
+        let p = Policy {
+            protected: vec!["/*a*a*a*a*a*a*a*a*a*a*a*a*b".into()],
+            ..Policy::default()
+        };
+        assert!(!p.is_protected(&long));
+
+        let deep = format!("/{}b", "**/a/".repeat(60));
+        let path = format!("/{}", vec!["a"; 300].join("/"));
+        assert!(!Glob::new(&deep).unwrap().matches(&path));
+        assert!(Glob::new(&deep).unwrap().matches(&format!("{path}/b")));
     }
 
     #[test]

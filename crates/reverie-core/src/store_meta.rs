@@ -14,8 +14,9 @@ pub const MAX_METADATA_PAIRS: usize = 16;
 pub const METADATA_KEY_CHARS: std::ops::RangeInclusive<usize> = 1..=64;
 /// Most characters in a metadata value.
 pub const MAX_METADATA_VALUE_CHARS: usize = 512;
-/// Default for the most memories a store holds; configurable per store.
-pub const DEFAULT_MAX_MEMORIES: i64 = 2000;
+/// Default for the most memories a store holds, the hosted API's limit since September 2026
+/// (the Bedrock variant keeps 2,000); configurable per store.
+pub const DEFAULT_MAX_MEMORIES: i64 = 10_000;
 
 /// Validates a store name: 1 to 255 characters, no control characters.
 pub fn validate_name(name: &str) -> Result<()> {

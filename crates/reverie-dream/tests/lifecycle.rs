@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use common::scripted::{Meddle, Scripted, cand};
 use common::*;
+use reverie_core::ErrorType;
 use reverie_core::curation::{EntryKind, EntryState};
 use reverie_core::dream::{DreamStatus, ReviewState, error_kind};
 use reverie_core::session::OutcomeStatus;
-use reverie_core::{Error, ErrorType};
 use reverie_store::Store;
 
 on_both_backends!(
@@ -312,16 +312,38 @@ async fn finished_dreams_refuse_what_the_contract_refuses(s: Arc<dyn Store>) {
         a.archived_at,
         "unchanged"
     );
-    // A session of another store, and one that does not exist.
+    // A session of another store is the workspace's: the store is dreamed over it, and the
+    // other store's own dreams still have it to read. One that does not exist is not found.
     let other = new_store(s.as_ref(), "other").await;
-    let foreign = session(s.as_ref(), &other, "f", 1, &[Turn::User("x")], None).await;
-    let err = r
-        .create(request(&store, &[foreign], true, false))
+    let foreign = session(
+        s.as_ref(),
+        &other,
+        "f",
+        1,
+        &[Turn::User(
+            "from now on, always run `cargo fmt --all` before committing",
+        )],
+        None,
+    )
+    .await;
+    let d = r
+        .create(request(
+            &store,
+            std::slice::from_ref(&foreign),
+            false,
+            false,
+        ))
         .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::Invalid { .. }) && err.to_string().contains("belongs to memory store"),
-        "{err}"
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+    assert_eq!(d.session_ids(), std::slice::from_ref(&foreign));
+    assert_eq!(
+        reverie_dream::schedule::undreamed(s.as_ref(), &other)
+            .await
+            .unwrap(),
+        std::slice::from_ref(&foreign),
+        "still unread by the other store's dreams"
     );
     let err = r
         .create(request(&store, &["sesn_01nope".into()], true, false))

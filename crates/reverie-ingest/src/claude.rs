@@ -39,8 +39,46 @@ macro_rules! fields {
                 })*
                 Value::Object(m)
             }
+
+            /// Can every picked field be built into a value? Picking skips nested values
+            /// without serde_json's recursion limit, which building them then hits: a field
+            /// nested deeper than [`MAX_PICKED_DEPTH`] is left to the full parse to judge.
+            fn buildable(&self) -> bool {
+                true $(&& self.$field.is_none_or(|raw| depth(raw.get()) < MAX_PICKED_DEPTH))*
+            }
         }
     };
+}
+
+/// Nesting a picked field may have and still be built by [`Fields::to_value`]: well under
+/// serde_json's recursion limit (128).
+const MAX_PICKED_DEPTH: usize = 100;
+
+/// The deepest nesting of arrays and objects in `json` (valid JSON), strings skipped.
+fn depth(json: &str) -> usize {
+    let (mut d, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for &b in json.as_bytes() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                d += 1;
+                max = max.max(d);
+            }
+            b']' | b'}' => d = d.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 fields! {
@@ -66,7 +104,10 @@ impl<'a> Line<'a> {
     /// Validates `text` as one JSON value and keeps what the parser reads.
     pub fn read(text: &'a str) -> serde_json::Result<Line<'a>> {
         match serde_json::from_str::<Fields>(text) {
-            Ok(f) => Ok(Line::Fields(f)),
+            Ok(f) if f.buildable() => Ok(Line::Fields(f)),
+            // nested too deep to build (found by fuzzing: it panicked in `to_value`): the full
+            // parse accepts it as a value or rejects it as invalid JSON
+            Ok(_) => serde_json::from_str(text).map(Line::Value),
             // valid JSON of another shape, or invalid JSON: the full parse tells which
             Err(_) => serde_json::from_str(text).map(Line::Value),
         }
@@ -298,6 +339,22 @@ mod tests {
         let mut meta = Meta::default();
         let events = parse_line(&v, 7, &mut meta);
         (events, meta)
+    }
+
+    /// Found by `tests/fuzz.rs`: a field nested past serde_json's recursion limit passed
+    /// picking (which skips it without the limit) and then panicked when built into a value.
+    #[test]
+    fn deeply_nested_fields_do_not_panic() {
+        for depth in [99, 100, 126, 127, 128, 300] {
+            let line = format!(
+                r#"{{"type":"user","message":{{"role":"user","content":{}"x"{}}}}}"#,
+                "[".repeat(depth),
+                "]".repeat(depth)
+            );
+            if let Ok(l) = Line::read(&line) {
+                l.events(1, &mut Meta::default());
+            }
+        }
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub struct LineReader<R> {
     max: usize,
     /// Bytes of the source's buffer still lent out as the last line, consumed on the next call.
     pending: usize,
+    /// The byte that ends a line: `\n` (a `\r` before it is dropped too), or `\r` for files
+    /// written with classic Mac line endings.
+    term: u8,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -43,7 +46,14 @@ impl<R: BufRead> LineReader<R> {
             offset,
             max: MAX_LINE_BYTES,
             pending: 0,
+            term: b'\n',
         }
+    }
+
+    /// Ends lines at `term` instead of `\n` (see [`crate::detect::line_terminator`]).
+    pub fn with_terminator(mut self, term: u8) -> Self {
+        self.term = term;
+        self
     }
 
     /// Sets the line limit (tests).
@@ -57,7 +67,7 @@ impl<R: BufRead> LineReader<R> {
         // What the line handed out last still holds in the source's buffer.
         self.inner.consume(std::mem::take(&mut self.pending));
         // Most lines lie whole in the source's buffer: hand them out from there, uncopied.
-        let whole = memchr::memchr(b'\n', self.inner.fill_buf()?);
+        let whole = memchr::memchr(self.term, self.inner.fill_buf()?);
         if let Some(i) = whole
             && i <= self.max
         {
@@ -66,7 +76,7 @@ impl<R: BufRead> LineReader<R> {
             self.offset += i as u64 + 1;
             self.number += 1;
             let mut bytes = &chunk[..i];
-            if bytes.last() == Some(&b'\r') {
+            if self.term == b'\n' && bytes.last() == Some(&b'\r') {
                 bytes = &bytes[..i - 1];
             }
             return Ok(Some(Item::Line {
@@ -85,7 +95,7 @@ impl<R: BufRead> LineReader<R> {
             if chunk.is_empty() {
                 break;
             }
-            let (take, found) = match memchr::memchr(b'\n', chunk) {
+            let (take, found) = match memchr::memchr(self.term, chunk) {
                 Some(i) => (i, true),
                 None => (chunk.len(), false),
             };
@@ -117,7 +127,7 @@ impl<R: BufRead> LineReader<R> {
                 end: self.offset,
             }));
         }
-        if self.buf.last() == Some(&b'\r') {
+        if self.term == b'\n' && self.buf.last() == Some(&b'\r') {
             self.buf.pop();
         }
         Ok(Some(Item::Line {
@@ -163,6 +173,16 @@ mod tests {
         );
         assert_eq!(all(b"", 100), Vec::<String>::new());
         assert_eq!(all(b"x\n", 100), ["1:x:true:2"]);
+    }
+
+    #[test]
+    fn carriage_return_endings() {
+        let mut r = LineReader::new(&b"a\rbb\r\rc"[..], 0, 1).with_terminator(b'\r');
+        let mut out = Vec::new();
+        while let Some(Item::Line { bytes, end, .. }) = r.next_item().unwrap() {
+            out.push(format!("{}:{end}", String::from_utf8_lossy(bytes)));
+        }
+        assert_eq!(out, ["a:2", "bb:5", ":6", "c:7"]);
     }
 
     #[test]

@@ -52,6 +52,9 @@ fn has_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
+/// The error of an argument that names nothing on disk.
+pub const NO_SUCH_PATH: &str = "no such file or folder";
+
 /// Expands arguments into files: a file is itself, a folder is every file below it (sorted,
 /// hidden entries and symlinked folders left out), a glob is its matches. Arguments that name
 /// nothing come back as failed reports.
@@ -79,7 +82,7 @@ pub fn expand(args: &[String]) -> (Vec<Target>, Vec<FileReport>) {
                 }
             }
         } else {
-            failures.push(FileReport::new(arg).fail("no such file or folder"));
+            failures.push(FileReport::new(arg).fail(NO_SUCH_PATH));
         }
     }
     (targets, failures)

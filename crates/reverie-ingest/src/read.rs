@@ -18,7 +18,7 @@ use std::path::Path;
 use reverie_core::session::{Event, SessionMeta, SourceFormat};
 use serde_json::Value;
 
-use crate::detect::{Detected, HEAD_BYTES, detect};
+use crate::detect::{Detected, HEAD_BYTES, detect_with, is_blank, line_terminator, strip_bom};
 use crate::lines::{Item, LineReader};
 use crate::redact::{RedactionCounts, Redactor};
 use crate::report::FileReport;
@@ -122,6 +122,18 @@ fn event_fingerprint(events: &[Event]) -> String {
     format!("{DOC_PREFIX}{}", h.finalize().to_hex())
 }
 
+/// A reader of `File` from an offset, leaving the file's own cursor alone (detection reads the
+/// file while `read_inner` still holds its cursor after the head).
+struct ReadAt(File, u64);
+
+impl Read for ReadAt {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.0.read_at(buf, self.1)?;
+        self.1 += n as u64;
+        Ok(n)
+    }
+}
+
 /// Is `format` one of JSON lines?
 fn reads_lines(format: SourceFormat) -> bool {
     matches!(format, SourceFormat::ClaudeCode | SourceFormat::CodexCli)
@@ -196,8 +208,15 @@ fn read_inner(
     let layout = match &resume {
         Some(r) if r.consumed > 0 && is_doc_session => Detected::Document,
         Some(r) if r.consumed > 0 => Detected::Lines(r.format),
-        _ => detect(&head, complete),
+        // lines past the head are read from the file, so that a first line of any length is
+        // probed whole
+        _ => {
+            let source = file.try_clone().map_err(|e| format!("cannot read: {e}"))?;
+            let source = BufReader::new(ReadAt(source, 0));
+            detect_with(&head, complete, source).map_err(|e| format!("cannot read: {e}"))?
+        }
     };
+    let term = line_terminator(&head);
     match layout {
         Detected::Empty => {
             report.status = crate::report::FileStatus::Skipped;
@@ -215,7 +234,9 @@ fn read_inner(
                 }
                 None => resume.as_ref().map_or(detected, |r| r.format),
             };
-            read_lines(&file, size, format, resume, limits, redactor, send, report)
+            read_lines(
+                &file, size, format, term, resume, limits, redactor, send, report,
+            )
         }
         Detected::Document => {
             drop(head);
@@ -231,6 +252,7 @@ fn read_lines(
     file: &File,
     size: u64,
     format: SourceFormat,
+    term: u8,
     resume: Option<Resume>,
     limits: &Limits,
     redactor: &Redactor,
@@ -271,7 +293,8 @@ fn read_lines(
         BufReader::with_capacity(1 << 20, reader_file),
         start,
         next_line,
-    );
+    )
+    .with_terminator(term);
     let mut meta = SessionMeta::default();
     let mut counts = RedactionCounts::default();
     let mut chunk_lines: Vec<(i64, String)> = Vec::new();
@@ -336,7 +359,22 @@ fn read_lines(
                 terminated,
                 end,
             } => {
-                if bytes.trim_ascii().is_empty() {
+                // a byte order mark before the first line is no part of it
+                let bytes = if number == 1 && start == 0 {
+                    strip_bom(bytes)
+                } else {
+                    bytes
+                };
+                if is_blank(bytes) {
+                    if !terminated && bytes.contains(&0) {
+                        // a NUL-filled tail (preallocated, or a crash mid-write): not a line,
+                        // and left unconsumed in case the writer fills it in
+                        report.warnings.push(format!(
+                            "ends in {} bytes of NULs (a preallocated or interrupted write): left unread",
+                            bytes.len()
+                        ));
+                        break;
+                    }
                     consumed = end;
                     next_line = number + 1;
                     continue;
@@ -451,6 +489,20 @@ fn read_document(
     file.seek(SeekFrom::Start(0))
         .and_then(|_| file.read_to_end(&mut bytes))
         .map_err(|e| format!("cannot read: {e}"))?;
+    // a byte order mark, a NUL-filled tail, and `\r`-only line endings are the writer's, not
+    // the document's
+    let bom = bytes.len() - strip_bom(&bytes).len();
+    bytes.drain(..bom);
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    if line_terminator(&bytes) == b'\r' {
+        for b in &mut bytes {
+            if *b == b'\r' {
+                *b = b'\n';
+            }
+        }
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         format!(
             "not a transcript: not UTF-8 text (invalid byte at offset {})",

@@ -133,7 +133,7 @@ async fn foreign_and_empty_files(f: Fresh) {
         (
             &png,
             FileStatus::Failed,
-            "not a transcript: a binary file (a NUL byte at offset 8)",
+            "not a transcript: a binary file (a PNG image, by its first bytes)",
         ),
         (&rust, FileStatus::Failed, "no speaker lines like `User:`"),
         (&json, FileStatus::Failed, "JSON, but no conversation in it"),

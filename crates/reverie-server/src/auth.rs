@@ -18,17 +18,23 @@ pub async fn require_key(
     next: Next,
 ) -> Response {
     let headers = req.headers();
+    // An empty `x-api-key` (some clients send the header whatever) does not hide a bearer
+    // token; the scheme is case-insensitive (RFC 9110 §11.1).
+    fn nonempty(v: &str) -> Option<&str> {
+        Some(v.trim()).filter(|s| !s.is_empty())
+    }
     let secret = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
+        .and_then(nonempty)
         .or_else(|| {
             headers
                 .get("authorization")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|v| v.trim_start().split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .and_then(|(_, token)| nonempty(token))
         })
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
         .map(str::to_string);
     let Some(secret) = secret else {
         return ApiError::from(Error::Unauthenticated(

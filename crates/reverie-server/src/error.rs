@@ -12,8 +12,8 @@ use reverie_core::Error;
 pub enum ApiError {
     /// The store's (or a request rule's) error, with its own type and status.
     Core(Error),
-    /// The body is over [`crate::MAX_BODY_BYTES`].
-    TooLarge,
+    /// The body is over the route's limit, in bytes.
+    TooLarge(usize),
     /// No such route.
     NoRoute(String),
 }
@@ -27,14 +27,17 @@ impl From<Error> for ApiError {
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
         if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge
+            // `limits::body_limit` refuses bodies over a route's limit before its handler
+            // runs; this is the general limit, which only a route without one can reach.
+            ApiError::TooLarge(crate::MAX_BODY_BYTES)
         } else {
             ApiError::Core(Error::invalid("body", r.body_text()))
         }
     }
 }
 
-fn body(status: StatusCode, kind: &str, message: String) -> Response {
+/// The contract's error body with `status`.
+pub(crate) fn error_body(status: StatusCode, kind: &str, message: String) -> Response {
     let json = serde_json::json!({
         "type": "error",
         "error": { "type": kind, "message": message },
@@ -52,17 +55,14 @@ impl IntoResponse for ApiError {
                 if status.is_server_error() {
                     tracing::error!(error = %e, "request failed");
                 }
-                body(status, t.as_str(), e.to_string())
+                error_body(status, t.as_str(), e.to_string())
             }
-            ApiError::TooLarge => body(
+            ApiError::TooLarge(max) => error_body(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request_too_large",
-                format!(
-                    "the request body is over the {} bytes allowed",
-                    crate::MAX_BODY_BYTES
-                ),
+                format!("the request body is over the {max} bytes this route accepts"),
             ),
-            ApiError::NoRoute(what) => body(StatusCode::NOT_FOUND, "not_found_error", what),
+            ApiError::NoRoute(what) => error_body(StatusCode::NOT_FOUND, "not_found_error", what),
         }
     }
 }

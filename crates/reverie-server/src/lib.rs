@@ -9,6 +9,7 @@
 
 mod auth;
 mod error;
+mod limits;
 pub mod mcp;
 mod own;
 mod params;
@@ -17,9 +18,13 @@ mod routes;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use reverie_store::Store;
 use tokio::net::TcpListener;
 
@@ -42,18 +47,46 @@ pub struct AppState {
 /// The API's routes over `state`. Every request needs an API key (`reverie keys create`);
 /// changes are recorded as made by it (an `api_actor`).
 pub fn router(state: AppState) -> Router {
-    let mcp = mcp::http_service(state.store.clone(), MAX_BODY_BYTES);
+    let mcp = Router::new()
+        .nest_service(
+            "/mcp",
+            mcp::http_service(state.store.clone(), MAX_BODY_BYTES),
+        )
+        .layer(from_fn(limits::mcp_json))
+        .layer(from_fn_with_state(MAX_BODY_BYTES, limits::body_limit));
     let state = Arc::new(state);
     routes::routes()
+        .route_layer(from_fn_with_state(MAX_BODY_BYTES, limits::body_limit))
         .merge(own::routes())
-        .nest_service("/mcp", mcp)
+        .merge(mcp)
         .fallback(error::unknown_route)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_key,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn(limits::json_errors))
         .with_state(state)
+}
+
+/// How `serve` guards its connections.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// A client must send a request's whole head within this time, or its connection is
+    /// closed: a client that trickles headers cannot hold a connection open for long.
+    pub header_read_timeout: Duration,
+    /// The most connections served at once; further clients wait in the listen backlog
+    /// rather than exhaust the process's file descriptors.
+    pub max_connections: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 512,
+        }
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` completes; requests in flight are finished
@@ -63,7 +96,56 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, state, ServeOptions::default(), shutdown).await
+}
+
+/// [`serve`] with explicit connection limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    let slots = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout)
+        // Above the limits `limits::json_errors` enforces, so that what it refuses gets the
+        // contract's JSON body; only heads beyond these get hyper's bare answer.
+        .max_headers(limits::HYPER_MAX_HEADERS)
+        .max_buf_size(limits::HYPER_MAX_BUF);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like pass: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended");
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -210,6 +210,34 @@ impl McpServer {
         Ok((store, actor))
     }
 
+    /// A session of a store the caller's key may not see does not exist, for it (the store's
+    /// own refusal names the session's store).
+    async fn visible_session(
+        &self,
+        session_id: Option<&str>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<()> {
+        let key = ctx
+            .extensions
+            .get::<Parts>()
+            .and_then(|p| p.extensions.get::<Arc<ApiKey>>());
+        let (Some(id), Some(key)) = (session_id, key) else {
+            return Ok(());
+        };
+        if key.stores.is_none() {
+            return Ok(());
+        }
+        let session = self.store.get_session(id).await?;
+        if key.allows(&session.memory_store_id) {
+            Ok(())
+        } else {
+            Err(Error::not_found(
+                reverie_core::id::IdKind::Session.noun(),
+                id,
+            ))
+        }
+    }
+
     #[tool(
         description = "The memory tool (memory_20250818) over this memory store: view a file or \
                        directory under /memories, create a file, str_replace, insert, delete, or \
@@ -245,6 +273,8 @@ impl McpServer {
     ) -> std::result::Result<CallToolResult, ErrorData> {
         let run = async {
             let (store, _) = self.target(args.store.as_deref(), &ctx).await?;
+            self.visible_session(args.session_id.as_deref(), &ctx)
+                .await?;
             let query = RecallQuery {
                 query: args.query,
                 limit: args.limit.unwrap_or(DEFAULT_RECALL_LIMIT),
@@ -300,6 +330,8 @@ impl McpServer {
     ) -> std::result::Result<CallToolResult, ErrorData> {
         let run = async {
             let (store, _) = self.target(args.store.as_deref(), &ctx).await?;
+            self.visible_session(args.session_id.as_deref(), &ctx)
+                .await?;
             let d = ContextRequest::default();
             let req = ContextRequest {
                 query: args.query,

@@ -11,7 +11,6 @@ use axum::http::Uri;
 use axum::routing::{get, post};
 use reverie_core::Error;
 use reverie_core::api_key::ApiKey;
-use reverie_core::id::IdKind;
 use reverie_core::policy::Policy;
 use reverie_core::search::{DEFAULT_RECALL_LIMIT, RecallQuery, Via, parse_since};
 use reverie_core::session::{Outcome, OutcomeStatus};
@@ -20,13 +19,14 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::params::{Params, json};
-use crate::routes::{Reply, actor, allowed, ok, visible_dream};
+use crate::routes::{Reply, actor, allowed, ok, visible_dream, visible_session};
 
 type S = State<Arc<AppState>>;
 type K = Extension<Arc<ApiKey>>;
 type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
 
 pub fn routes() -> Router<Arc<AppState>> {
+    let limit = |max| axum::middleware::from_fn_with_state(max, crate::limits::body_limit);
     Router::new()
         .route("/reverie/v1/memory_stores/{store}/recall", post(recall))
         .route("/reverie/v1/memory_stores/{store}/context", post(context))
@@ -44,14 +44,18 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(restore_memory),
         )
         .route("/reverie/v1/memory_stores/{store}/drift", get(drift))
-        .route(
-            "/reverie/v1/memory_stores/{store}/sessions",
-            post(ingest).layer(DefaultBodyLimit::max(MAX_TRANSCRIPT_BYTES)),
-        )
         .route("/reverie/v1/dreams/{dream}/changeset", get(changeset))
         .route("/reverie/v1/dreams/{dream}/approve", post(approve))
         .route("/reverie/v1/dreams/{dream}/reject", post(reject))
         .route("/reverie/v1/dreams/{dream}/revert", post(revert))
+        .route_layer(limit(crate::MAX_BODY_BYTES))
+        // Added after `route_layer`, so that transcripts get their own, larger limit.
+        .route(
+            "/reverie/v1/memory_stores/{store}/sessions",
+            post(ingest)
+                .layer(DefaultBodyLimit::max(MAX_TRANSCRIPT_BYTES))
+                .layer(limit(MAX_TRANSCRIPT_BYTES)),
+        )
 }
 
 #[derive(Deserialize)]
@@ -69,6 +73,9 @@ struct RecallBody {
 async fn recall(State(st): S, Extension(key): K, Path(store): Path<String>, body: Body) -> Reply {
     allowed(&key, &store)?;
     let b: RecallBody = json(&body?)?;
+    if let Some(s) = &b.session_id {
+        visible_session(&st, &key, s).await?;
+    }
     let q = RecallQuery {
         query: b.query,
         limit: b.limit.unwrap_or(DEFAULT_RECALL_LIMIT),
@@ -93,6 +100,9 @@ struct ContextBody {
 async fn context(State(st): S, Extension(key): K, Path(store): Path<String>, body: Body) -> Reply {
     allowed(&key, &store)?;
     let b: ContextBody = json(&body?)?;
+    if let Some(s) = &b.session_id {
+        visible_session(&st, &key, s).await?;
+    }
     let d = ContextRequest::default();
     let req = ContextRequest {
         query: b.query,
@@ -196,13 +206,58 @@ async fn drift(State(st): S, Extension(key): K, Path(store): Path<String>, uri: 
 /// The largest transcript one upload may carry (the rest of the API keeps its smaller limit).
 pub const MAX_TRANSCRIPT_BYTES: usize = 64 * 1024 * 1024;
 
-/// Removes an uploaded transcript's scratch file however the request ends.
-struct Scratch(std::path::PathBuf);
+/// An upload staged for the reader, which reads files: redacted first, in memory, the way the
+/// reader redacts (line by line for JSON lines, whole for a document), so that no secret of the
+/// transcript ever reaches the disk, then written to a file only its owner may read (0600),
+/// removed when the request ends however it ends. The reader redacts again, finding nothing.
+struct Staged {
+    file: tempfile::NamedTempFile,
+    /// What redaction replaced, by the offset in the staged file of the line it was in.
+    redactions: Vec<(u64, reverie_ingest::redact::RedactionCounts)>,
+}
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+fn stage_upload(body: &[u8], dir: &std::path::Path) -> reverie_core::Result<Staged> {
+    use reverie_ingest::detect::{Detected, HEAD_BYTES, detect};
+    use reverie_ingest::redact::{RedactionCounts, redactor};
+    use std::io::Write as _;
+
+    let head = &body[..body.len().min(HEAD_BYTES)];
+    let mut out: Vec<u8> = Vec::with_capacity(body.len());
+    let mut redactions = Vec::new();
+    let mut redact = |piece: &[u8], out: &mut Vec<u8>| {
+        let text = String::from_utf8_lossy(piece);
+        let mut counts = RedactionCounts::default();
+        let clean = redactor().redact(&text, &mut counts);
+        if counts.total() > 0 {
+            redactions.push((out.len() as u64, counts));
+        }
+        out.extend_from_slice(clean.as_bytes());
+    };
+    match detect(head, head.len() == body.len()) {
+        Detected::Lines(_) => {
+            for line in body.split_inclusive(|&b| b == b'\n') {
+                redact(line, &mut out);
+            }
+        }
+        Detected::Document => redact(body, &mut out),
+        Detected::Empty => out.extend_from_slice(body),
+        // Refused as the reader would, before a byte of it is written anywhere.
+        Detected::Binary(why) => {
+            return Err(Error::invalid(
+                "body",
+                format!("not a transcript: a binary file ({why})"),
+            ));
+        }
     }
+    let stage = |e: std::io::Error| Error::storage(format!("cannot stage the upload: {e}"));
+    // `tempfile` creates the file 0600 with a name no one can guess, and removes it on drop.
+    let mut file = tempfile::Builder::new()
+        .prefix("reverie-upload-")
+        .tempfile_in(dir)
+        .map_err(stage)?;
+    file.write_all(&out).map_err(stage)?;
+    file.flush().map_err(stage)?;
+    Ok(Staged { file, redactions })
 }
 
 /// `?source=NAME[&outcome=success|failure|partial]`, the transcript as the body (any format
@@ -244,12 +299,18 @@ async fn ingest(
     if s.archived_at.is_some() {
         return Err(Error::StoreArchived { store_id: s.id }.into());
     }
-    let scratch = Scratch(std::env::temp_dir().join(format!(
-        "reverie-upload-{}",
-        reverie_core::id::new_id(IdKind::Session)
-    )));
-    std::fs::write(&scratch.0, &body)
-        .map_err(|e| Error::storage(format!("cannot stage the upload: {e}")))?;
+    let key = format!("api:{source}");
+    // Redaction is CPU work over up to 64 MB: off the async threads.
+    let staged = tokio::task::spawn_blocking(move || stage_upload(&body, &std::env::temp_dir()))
+        .await
+        .map_err(|e| Error::storage(format!("cannot stage the upload: {e}")))??;
+    // Only what this upload adds is read (a source uploaded before resumes where it stopped),
+    // so only the secrets of that part count as this upload's redactions.
+    let consumed = st
+        .store
+        .session_source(&store, &key)
+        .await?
+        .map_or(0, |s| s.consumed_bytes.max(0) as u64);
     let ingest = reverie_ingest::Ingest::new(
         st.store.clone(),
         store,
@@ -258,14 +319,20 @@ async fn ingest(
             ..Default::default()
         },
     );
-    let report = ingest
+    let mut report = ingest
         .ingest_source(
-            scratch.0.clone(),
-            format!("api:{source}"),
+            staged.file.path().to_path_buf(),
+            key,
             source,
             &reverie_ingest::Quiet,
         )
         .await;
+    drop(staged.file);
+    for (at, counts) in &staged.redactions {
+        if *at >= consumed {
+            report.redactions.merge(counts);
+        }
+    }
     if report.status == reverie_ingest::FileStatus::Failed {
         return Err(Error::invalid(
             "body",
@@ -299,4 +366,40 @@ async fn reject(State(st): S, Extension(key): K, Path(dream): Path<String>) -> R
 async fn revert(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
     visible_dream(&st, &key, &dream).await?;
     ok(st.store.revert_dream(&dream, &actor(&key)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Finding 4: an upload was written as sent (secrets included) to a world-readable file in
+    /// `$TMPDIR` that stayed when the server died. Now the staged file holds the redacted text,
+    /// is its owner's alone, and is gone once the request ends.
+    #[test]
+    fn uploads_are_staged_redacted_private_and_removed() {
+        let secret = "ghp_R8vX2kPq9LmZ4tWc7YbN1sDf6HjA3uEo5GiK";
+        let line = serde_json::json!({"type": "user", "uuid": "u1", "sessionId": "s",
+            "timestamp": "2026-11-29T10:00:00Z",
+            "message": {"role": "user", "content": format!("my token is {secret}")}});
+        let dir = tempfile::tempdir().unwrap();
+        for body in [
+            format!("{line}\n{line}\n"),
+            format!("# notes\n\nexport GITHUB_TOKEN={secret}\n"),
+        ] {
+            let staged = stage_upload(body.as_bytes(), dir.path()).unwrap();
+            let path = staged.file.path().to_path_buf();
+            let on_disk = std::fs::read_to_string(&path).unwrap();
+            assert!(!on_disk.contains(secret), "{on_disk}");
+            assert!(!staged.redactions.is_empty());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600);
+            }
+            drop(staged);
+            assert!(!path.exists());
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

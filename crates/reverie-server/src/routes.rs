@@ -88,6 +88,9 @@ fn params(uri: &Uri) -> Result<Params, ApiError> {
 // Memory stores.
 
 #[derive(Deserialize)]
+// The hosted API refuses fields it does not know; ignoring one would turn a misspelled
+// `precondition` into an unconditional write.
+#[serde(deny_unknown_fields)]
 struct CreateStore {
     name: Option<String>,
     #[serde(default)]
@@ -142,6 +145,9 @@ async fn get_store(State(st): S, Extension(key): K, Path(store): Path<String>) -
 }
 
 #[derive(Deserialize)]
+// The hosted API refuses fields it does not know; ignoring one would turn a misspelled
+// `precondition` into an unconditional write.
+#[serde(deny_unknown_fields)]
 struct UpdateStore {
     #[serde(default)]
     name: Option<String>,
@@ -182,6 +188,9 @@ async fn archive_store(State(st): S, Extension(key): K, Path(store): Path<String
 // Memories.
 
 #[derive(Deserialize)]
+// The hosted API refuses fields it does not know; ignoring one would turn a misspelled
+// `precondition` into an unconditional write.
+#[serde(deny_unknown_fields)]
 struct CreateMemory {
     path: Option<String>,
     #[serde(default)]
@@ -251,6 +260,9 @@ async fn get_memory(
 }
 
 #[derive(Deserialize)]
+// The hosted API refuses fields it does not know; ignoring one would turn a misspelled
+// `precondition` into an unconditional write.
+#[serde(deny_unknown_fields)]
 struct Precondition {
     #[serde(rename = "type")]
     kind: String,
@@ -258,6 +270,9 @@ struct Precondition {
 }
 
 #[derive(Deserialize)]
+// The hosted API refuses fields it does not know; ignoring one would turn a misspelled
+// `precondition` into an unconditional write.
+#[serde(deny_unknown_fields)]
 struct UpdateMemory {
     #[serde(default)]
     content: Option<String>,
@@ -411,6 +426,14 @@ async fn create_dream(
         }
         _ => {}
     }
+    // After the permission checks, so a key learns of a session only once it may dream at all.
+    for input in &new.inputs {
+        if let DreamInput::Sessions { session_ids } = input {
+            for s in session_ids {
+                visible_session(&st, &key, s).await?;
+            }
+        }
+    }
     let dream = st.runner.create(new).await?;
     if st.queue_dreams {
         return ok(dream);
@@ -423,6 +446,19 @@ async fn create_dream(
         }
     });
     ok(dream)
+}
+
+/// A session of a store the key may not see does not exist, for it: the store's own answer
+/// (which names the session's store) is for keys that may see it.
+pub(crate) async fn visible_session(st: &AppState, key: &ApiKey, id: &str) -> Result<(), ApiError> {
+    if key.stores.is_none() {
+        return Ok(());
+    }
+    match st.store.get_session(id).await {
+        Ok(s) if key.allows(&s.memory_store_id) => Ok(()),
+        Ok(_) => Err(Error::not_found(IdKind::Session.noun(), id).into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A dream whose input store the key may not see does not exist, for it.
@@ -448,6 +484,7 @@ async fn list_dreams(State(st): S, Extension(key): K, uri: Uri) -> Reply {
         .collect::<reverie_core::Result<Vec<_>>>()?;
     let q = DreamQuery {
         store_id: None,
+        only: key.stores.clone(),
         statuses,
         include_archived: p.boolean("include_archived")?,
         created_at_gt: p.time("created_at_gt")?,
@@ -455,10 +492,8 @@ async fn list_dreams(State(st): S, Extension(key): K, uri: Uri) -> Reply {
         limit: p.int("limit")?,
         page: p.string("page"),
     };
-    let mut page = st.store.list_dreams(&q).await?;
-    // A page keeps the listing's cursor, so it may hold fewer than `limit` of the key's dreams.
-    page.data.retain(|d| key.allows(d.store_id()));
-    ok(page)
+    // The query holds only the key's stores, so its pages and cursors hold only their dreams.
+    ok(st.store.list_dreams(&q).await?)
 }
 
 async fn get_dream(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {

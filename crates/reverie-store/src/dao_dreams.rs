@@ -11,6 +11,8 @@ use crate::rows_dreams::{DreamRow, EntryRow};
 #[derive(Debug, Clone, Default)]
 pub struct DreamFilter {
     pub store_id: Option<String>,
+    /// Only dreams of these input stores.
+    pub only: Option<Vec<String>>,
     pub statuses: Vec<String>,
     pub include_archived: bool,
     pub created_gt: Option<i64>,
@@ -395,6 +397,20 @@ macro_rules! impl_dream_dao {
                     ));
                     if let Some(s) = &f.store_id {
                         q.push(" AND store_id = ").push_bind(s.clone());
+                    }
+                    match f.only.as_deref() {
+                        None => {}
+                        Some([]) => {
+                            q.push(" AND 1 = 0");
+                        }
+                        Some(only) => {
+                            q.push(" AND store_id IN (");
+                            let mut sep = q.separated(", ");
+                            for s in only {
+                                sep.push_bind(s.clone());
+                            }
+                            sep.push_unseparated(")");
+                        }
                     }
                     if !f.statuses.is_empty() {
                         q.push(" AND status IN (");

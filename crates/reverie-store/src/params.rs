@@ -158,6 +158,9 @@ pub struct SessionBatch {
 pub struct DreamQuery {
     /// Only the dreams of this input store.
     pub store_id: Option<String>,
+    /// Only the dreams of these input stores (an API key's scope), filtered in the query so
+    /// that pages and their cursors never name another store's dreams.
+    pub only: Option<Vec<String>>,
     pub statuses: Vec<reverie_core::dream::DreamStatus>,
     pub include_archived: bool,
     pub created_at_gt: Option<Timestamp>,

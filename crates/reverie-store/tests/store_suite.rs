@@ -40,7 +40,7 @@ async fn stores_lifecycle(s: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(a.id.starts_with("memstore_"));
-    assert_eq!(a.max_memories, 2000);
+    assert_eq!(a.max_memories, 10_000, "the hosted limit");
     assert_eq!(a.revision, 0);
     let json = serde_json::to_value(&a).unwrap();
     assert_eq!(json["type"], "memory_store");

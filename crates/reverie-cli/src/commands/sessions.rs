@@ -135,7 +135,20 @@ pub async fn ingest(ctx: &Ctx, a: IngestArgs) -> Result<i32> {
         }
         emit(&total);
     }
-    Ok(if report.failed > 0 { exit::REPORTED } else { 0 })
+    // Nothing there at all is "not found" (as the README's exit codes say); some files that
+    // failed among others is a reported problem.
+    let missing = |f: &reverie_ingest::report::FileReport| {
+        f.error.as_deref() == Some(reverie_ingest::pipeline::NO_SUCH_PATH)
+    };
+    Ok(
+        if !report.files.is_empty() && report.files.iter().all(missing) {
+            exit::NOT_FOUND
+        } else if report.failed > 0 {
+            exit::REPORTED
+        } else {
+            0
+        },
+    )
 }
 
 pub async fn run(ctx: &Ctx, cmd: SessionsCmd) -> Result<i32> {

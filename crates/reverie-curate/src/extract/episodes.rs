@@ -80,6 +80,23 @@ const WHEN_BONUS: f64 = 1.5;
 /// Words that turn a statement around: never left out.
 const NEGATIONS: &[&str] = &["never", "no", "nobody", "none", "nor", "not", "nothing"];
 
+/// Function words that change what a sentence says when dropped ("run it before the
+/// migration" is not "run it the migration"): order, exception, exclusion.
+const MEANING: &[&str] = &[
+    "after", "against", "before", "except", "instead", "only", "unless", "until", "without",
+];
+
+/// A token that is code, not prose: a flag (`--all`, `-n`), a code span, a path, an
+/// assignment. Kept as written.
+fn is_code_token(token: &str) -> bool {
+    let t =
+        token.trim_matches(|c: char| matches!(c, ',' | ';' | '.' | ':' | '!' | '?' | '(' | ')'));
+    (t.starts_with('-')
+        && t.trim_start_matches('-')
+            .starts_with(|c: char| c.is_alphanumeric()))
+        || t.contains(['`', '/', '=', '_'])
+}
+
 /// One sentence a participant said, compressed.
 #[derive(Debug, Clone)]
 struct Statement {
@@ -133,6 +150,9 @@ fn compress(sentence: &str) -> Option<String> {
                 // Punctuation of its own ("-", "–") carries nothing; emoji neither.
                 return false;
             }
+            if is_code_token(token) {
+                return true;
+            }
             // Contractions: "don't" and "can't" negate; "I'm", "it's", "we'll" do not.
             if let Some((head, tail)) = lower.split_once(['\'', '’']) {
                 if tail.starts_with('t') && !tail.starts_with("th") {
@@ -141,7 +161,7 @@ fn compress(sentence: &str) -> Option<String> {
                 let head: String = head.chars().filter(|c| c.is_alphanumeric()).collect();
                 return !search::is_stopword(&head);
             }
-            if NEGATIONS.contains(&core.as_str()) {
+            if NEGATIONS.contains(&core.as_str()) || MEANING.contains(&core.as_str()) {
                 return true;
             }
             !search::is_stopword(&core) && EVALUATIVE.binary_search(&core.as_str()).is_err()
@@ -411,6 +431,17 @@ mod tests {
         assert_eq!(
             compress("I don't eat meat, and I'm never going back!").as_deref(),
             Some("don't eat meat, never going back!")
+        );
+        // Flags and the words that order or exclude are kept: dropping `--all` or "before"
+        // changes what was said.
+        assert_eq!(
+            compress("You should run the tests with --all before you push to the main branch.")
+                .as_deref(),
+            Some("run tests --all before push main branch.")
+        );
+        assert_eq!(
+            compress("We deploy on Fridays only, never without the `deploy.sh` script.").as_deref(),
+            Some("deploy Fridays only, never without `deploy.sh` script.")
         );
         assert_eq!(compress("Wow, that's so awesome!"), None);
         assert_eq!(compress("Haha yes - totally 😂"), None);

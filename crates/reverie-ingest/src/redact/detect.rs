@@ -40,6 +40,13 @@ enum Rule {
     Assignment,
     /// Group `s` is a 40-character AWS secret after `AWS Secret Access Key`.
     AwsPrompt,
+    /// Group `s` is a Discord bot token: three base64url parts, the first a user id.
+    Discord,
+    /// One of the groups `v1`..`v3` is the password typed after `mysql -p` or
+    /// `mysql --password=`.
+    CliPassword,
+    /// Group `s` is the password that prose states: "the admin password is X", "pwd: X".
+    ProsePassword,
 }
 
 #[derive(Debug)]
@@ -129,8 +136,10 @@ fn specs() -> Vec<(Rule, String, String)> {
         ),
         (
             Rule::Token(Aws),
-            "AKIA|ASIA".to_string(),
-            format!(r"{b}(?P<s>(?:AKIA|ASIA)[A-Z2-7]{{16}})(?:[^A-Za-z0-9_]|$)"),
+            // the ids scanners match (gitleaks' older rule, trufflehog): any digit, not only
+            // base32's 2-7 — ids holding 0, 1, 8 or 9 were missed
+            "AKIA|ASIA|ABIA|ACCA".to_string(),
+            format!(r"{b}(?P<s>(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{{16}})(?:[^A-Za-z0-9_]|$)"),
         ),
         (
             Rule::AwsPrompt,
@@ -207,9 +216,45 @@ fn specs() -> Vec<(Rule, String, String)> {
         ),
         (
             Rule::Token(GenericSecret),
-            r"pm_|pypi-AgEIcHlwaS5vcmc|hf_|SG\.|sk-or-v1-|dop_v1_".to_string(),
+            r"pm_|pypi-AgEIcHlwaS5vcmc|hf_|SG\.|sk-or-v1-|dop_v1_|shpat_|shpss_|shpca_|shppa_|dckr_pat_|dckr_oat_|n_api_|hvs\.|hvb\.|hvr\.".to_string(),
             format!(
-                r"{b}(?P<s>npm_[A-Za-z0-9]{{36}}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{{50,}}|hf_[A-Za-z]{{34}}|SG\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}|sk-or-v1-[a-f0-9]{{64}}|dop_v1_[a-f0-9]{{64}})(?:[^A-Za-z0-9_-]|$)"
+                r"{b}(?P<s>npm_[A-Za-z0-9]{{36}}|pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_-]{{50,}}|hf_[A-Za-z]{{34}}|SG\.[A-Za-z0-9_-]{{22}}\.[A-Za-z0-9_-]{{43}}|sk-or-v1-[a-f0-9]{{64}}|dop_v1_[a-f0-9]{{64}}|shp(?:at|ss|ca|pa)_[a-fA-F0-9]{{32}}|dckr_(?:pat|oat)_[A-Za-z0-9_-]{{27,}}|lin_api_[A-Za-z0-9]{{40}}|hv[sbr]\.[A-Za-z0-9_-]{{24,}})(?:[^A-Za-z0-9_-]|$)"
+            ),
+        ),
+        // Mailgun private keys: `key-` and 32 hex digits, not part of a longer name
+        // (`cache-key-<md5>` is a cache key)
+        (
+            Rule::Token(GenericSecret),
+            "key-".to_string(),
+            r"(?:^|[^A-Za-z0-9_.-])(?P<s>key-[0-9a-f]{32})(?:[^A-Za-z0-9_-]|$)".to_string(),
+        ),
+        // Azure SAS tokens: the `sig=` HMAC of a query string or connection string; the other
+        // fields (`sv=`, `se=`, `sp=`) say what it grants, and are kept
+        (
+            Rule::Token(GenericSecret),
+            "sig=".to_string(),
+            r#"(?:^|[?&;\s"'`])sig=(?P<s>[A-Za-z0-9%+/=_-]{20,})"#.to_string(),
+        ),
+        // Discord bot tokens: base64url of the bot's numeric id, a timestamp, an HMAC
+        (
+            Rule::Discord,
+            r"[MNO][A-Za-z0-9_-]{23,25}\.[A-Za-z0-9_-]{6}\.".to_string(),
+            format!(
+                r"{b}(?P<s>(?P<p1>[MNO][A-Za-z0-9_-]{{23,25}})\.[A-Za-z0-9_-]{{6}}\.(?P<p3>[A-Za-z0-9_-]{{27,38}}))(?:[^A-Za-z0-9_.-]|$)"
+            ),
+        ),
+        // mysql -pPASSWORD, mysql --password=PASSWORD (`-p` alone, or `-p DB`, prompts)
+        (
+            Rule::CliPassword,
+            "mysql|mariadb".to_string(),
+            r#"(?:^|[\s"'`;|&(])(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlsh|mariadb|mariadb-dump)(?:[ \t]+[^\s;|&]+)*?[ \t]+(?:-p|--password=)(?:\\*"(?P<v1>[^"\\\r\n]+)|\\*'(?P<v2>[^'\\\r\n]+)|(?P<v3>[^\s"'`\\;|&)]+))"#.to_string(),
+        ),
+        // "the admin password is X", "password: X", "pwd is X", "passwd was `X`"
+        (
+            Rule::ProsePassword,
+            r"(?i:(?:pw|pwd|passwd|password|passphrase)[ \t]*(?:is|was|:))".to_string(),
+            format!(
+                r#"(?i:{b}(?:password|passwd|passphrase|pwd|pw))(?:[ \t]+(?i:is|was)|[ \t]*:)[ \t]+(?:\*\*)?\\*[`"']?(?P<s>[^\s`"'\\]+)"#
             ),
         ),
         // NAME = value, NAME: value, "NAME": "value", NAME := value, NAME => value,
@@ -570,6 +615,42 @@ impl Rule {
             Rule::AwsPrompt => {
                 let s = group("s")?;
                 value::is_aws_secret(s.as_str()).then_some((s.start(), s.end(), SecretKind::Aws))
+            }
+            Rule::Discord => {
+                let s = group("s")?;
+                let p3 = group("p3")?.as_str();
+                // the first part is the bot's id, base64: a real token decodes to digits; else
+                // it must at least look random (identifiers such as
+                // `MessageQueueDispatcherSvc.Worker.processIncomingMessages` do not)
+                let id_digits = base64_decode(group("p1")?.as_str())
+                    .is_some_and(|d| d.len() >= 17 && d.iter().take(17).all(u8::is_ascii_digit));
+                (id_digits || value::looks_random_token(p3)).then_some((
+                    s.start(),
+                    s.end(),
+                    SecretKind::GenericSecret,
+                ))
+            }
+            Rule::CliPassword => {
+                let (v, quoted) = ["v1", "v2", "v3"]
+                    .iter()
+                    .find_map(|g| group(g).map(|v| (v, *g != "v3")))?;
+                value::is_typed_password(v.as_str(), quoted).then_some((
+                    v.start(),
+                    v.end(),
+                    SecretKind::GenericSecret,
+                ))
+            }
+            Rule::ProsePassword => {
+                let s = group("s")?;
+                // sentence punctuation after the password is not part of it
+                let v = s
+                    .as_str()
+                    .trim_end_matches(['.', ',', ';', ':', '!', '?', ')']);
+                value::is_stated_password(v).then_some((
+                    s.start(),
+                    s.start() + v.len(),
+                    SecretKind::GenericSecret,
+                ))
             }
             Rule::Assignment => {
                 let name_match = group("name")?;

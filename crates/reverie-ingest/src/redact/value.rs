@@ -610,6 +610,53 @@ pub(super) fn is_placeholder(v: &str) -> bool {
     distinct.len() <= 3
 }
 
+/// Is `v`, typed after `mysql -p` or `--password=`, a password? Whatever the user typed there
+/// is one (no randomness asked: `-phunter2` is as secret as a random one), unless it is a
+/// placeholder, a reference to one kept elsewhere (`-p$MYSQL_PWD`, `-p"${DB_PASS}"`), or an
+/// earlier redaction.
+pub(super) fn is_typed_password(v: &str, quoted: bool) -> bool {
+    !v.is_empty()
+        && !v.contains("REDACTED")
+        && !v.starts_with('*')
+        && !is_placeholder(v)
+        && !is_reference(v, quoted)
+}
+
+/// Is `v`, stated in prose as a password ("the admin password is X", "password: X"), one?
+/// Prose says "the password is required" far more often than it gives one, so the value must
+/// look made up, not like a word, a path or an identifier: 6 to 64 characters, no leading
+/// `/`, `~`, `<`, `(`…, a digit or a symbol in it beside letters, and not a dotted path of
+/// words (`e.target.value`, `process.env.DB_PASSWORD`).
+pub(super) fn is_stated_password(v: &str) -> bool {
+    if !(6..=64).contains(&v.len()) || !is_typed_password(v, false) {
+        return false;
+    }
+    if v.starts_with([
+        '/', '~', '.', '<', '(', '[', '{', '%', '#', '@', '-', '\\', '$',
+    ]) {
+        return false;
+    }
+    // code, not prose: `password: Option<String>`, `pwd is getpass()`
+    if v.contains(['<', '>', '(', ')', '{', '}']) {
+        return false;
+    }
+    let b = v.as_bytes();
+    let letters = b.iter().any(u8::is_ascii_alphabetic);
+    let digits = b.iter().any(u8::is_ascii_digit);
+    let symbols = b.iter().any(|c| c.is_ascii_punctuation());
+    let non_ascii = b.iter().any(|c| !c.is_ascii());
+    letters && (digits || symbols) && !non_ascii && !is_time_format(v, 1) && !is_version(v)
+}
+
+/// `v1.2.3`, `2.0.1-beta`, `3.11`: a version, not a password.
+fn is_version(v: &str) -> bool {
+    let v = v.trim_start_matches(['v', 'V']);
+    v.split(['.', '-', '+'])
+        .next()
+        .is_some_and(|major| !major.is_empty() && major.bytes().all(|c| c.is_ascii_digit()))
+        && v.contains('.')
+}
+
 /// Is `v` a reference to a secret kept elsewhere (`$VAR`, `${VAR}`, `{{ secrets.X }}`,
 /// `%VAR%`, `process.env.X`, `os.environ["X"]`, `getenv("X")`, `settings.SECRET_KEY`)?
 pub(super) fn is_reference(v: &str, quoted: bool) -> bool {

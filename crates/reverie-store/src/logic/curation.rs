@@ -25,7 +25,11 @@ impl<B: Backend> SqlStore<B> {
 
     pub(crate) async fn set_policy_impl(&self, store_id: &str, policy: &Policy) -> Result<Policy> {
         policy.validate()?;
-        let (mut tx, _) = self.lock_store_fields(store_id).await?;
+        let (mut tx, store) = self.lock_store_fields(store_id).await?;
+        // An archived store is read-only, its policy included (as for every other write).
+        if store.archived_at.is_some() {
+            return Err(Error::StoreArchived { store_id: store.id });
+        }
         tx.upsert_policy(store_id, &to_json(policy), Timestamp::now().micros())
             .await?;
         tx.commit().await.map_err(db_err)?;

@@ -54,19 +54,12 @@ impl<B: Backend> SqlStore<B> {
         if store.archived_at.is_some() {
             return Err(Error::StoreArchived { store_id: store.id });
         }
+        // A dream's sessions are the workspace's, not only the store's (as on the hosted API):
+        // a store may be dreamed over another's sessions. Who may see which store is the
+        // caller's check (a scoped API key gets "not found" for the others' sessions).
         for s in &d.session_ids {
-            match tx.session(s).await? {
-                Some(row) if row.store_id == d.store_id => {}
-                Some(row) => {
-                    return Err(Error::invalid(
-                        "session_ids",
-                        format!(
-                            "session {s} belongs to memory store {}, not {}",
-                            row.store_id, d.store_id
-                        ),
-                    ));
-                }
-                None => return Err(Error::not_found(IdKind::Session.noun(), s.clone())),
+            if tx.session(s).await?.is_none() {
+                return Err(Error::not_found(IdKind::Session.noun(), s.clone()));
             }
         }
         let update = matches!(d.output_behavior, OutputBehavior::UpdateExisting { .. });
@@ -154,6 +147,7 @@ impl<B: Backend> SqlStore<B> {
         }
         let filter = DreamFilter {
             store_id: q.store_id.clone(),
+            only: q.only.clone(),
             statuses: q.statuses.iter().map(|s| s.as_str().to_string()).collect(),
             include_archived: q.include_archived,
             created_gt: q.created_at_gt.map(Timestamp::micros),

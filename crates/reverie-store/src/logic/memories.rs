@@ -112,9 +112,18 @@ impl<B: Backend> SqlStore<B> {
                         "the cursor belongs to a listing with another path_prefix or depth",
                     ));
                 }
+                // A cursor is only a position, but one outside the prefix would list (and
+                // slice) paths the listing does not cover: refuse it like any foreign cursor.
+                if !c.s.starts_with(&prefix) {
+                    return Err(Error::invalid(
+                        "page",
+                        "the cursor points outside the listing's path_prefix",
+                    ));
+                }
                 match c.k {
                     'a' => Seek::After(c.s),
-                    _ => Seek::From(c.s),
+                    'f' => Seek::From(c.s),
+                    _ => return Err(Error::invalid("page", "is not a cursor from this listing")),
                 }
             }
         };
