@@ -154,6 +154,8 @@ pub mod error_kind {
     pub const CONFLICT: &str = "conflict";
     /// A session, the store or the policy cannot be read as the dream needs.
     pub const INVALID_INPUT: &str = "invalid_input";
+    /// The output would hold more memories than the store's limit.
+    pub const STORE_FULL: &str = "store_full";
     /// The process running the dream stopped without finishing it.
     pub const RUNNER_LOST: &str = "runner_lost";
     /// Anything else.

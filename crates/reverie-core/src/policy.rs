@@ -253,7 +253,14 @@ impl Policy {
                     format!("{p:?} must have five fields: minute hour day month weekday"),
                 ));
             }
-            self.schedule.next_cron_time(crate::Timestamp(0))?;
+            // A pattern that parses but names no real time (`0 0 31 2 *`: February 31st)
+            // would leave the store undreamed without a word.
+            if self.schedule.next_cron_time(crate::Timestamp(0))?.is_none() {
+                return Err(Error::invalid(
+                    "schedule.cron",
+                    format!("{p:?} never fires: no time matches it"),
+                ));
+            }
         }
         if self.schedule.min_interval_secs > 366 * 86_400 {
             return Err(Error::invalid(
@@ -395,6 +402,16 @@ mod tests {
         }
         s.cron = None;
         assert_eq!(s.next_cron_time(at).unwrap(), None);
+        // Parses, but no day matches: refused by name.
+        let never = Policy {
+            schedule: Schedule {
+                cron: Some("0 0 31 2 *".into()),
+                ..Schedule::default()
+            },
+            ..Policy::default()
+        };
+        let e = never.validate().unwrap_err().to_string();
+        assert!(e.contains("never fires"), "{e}");
     }
 
     #[test]

@@ -142,6 +142,13 @@ impl Runner {
                     Failed::Store(Error::Conflict(m)) => {
                         (error_kind::CONFLICT.to_string(), m.clone())
                     }
+                    Failed::Store(e @ Error::StoreFull { .. }) => (
+                        error_kind::STORE_FULL.to_string(),
+                        format!(
+                            "{e}; raise the store's max_memories, or dream into a new store \
+                             (output create_new)"
+                        ),
+                    ),
                     Failed::Store(e) => (error_kind::INTERNAL.to_string(), e.to_string()),
                 };
                 self.store

@@ -25,6 +25,7 @@ on_both_backends!(
     metadata_follows_an_edited_entry,
     counters_follow_outcomes,
     recalled_entries_count_by_their_sessions_outcome,
+    a_full_store_fails_the_dream_by_name,
 );
 
 const NOTES: &str = "# Notes\n\n- The staging database is on port 5432.\n- Deploys go through `./scripts/deploy.sh`.\n";
@@ -520,4 +521,42 @@ async fn recalled_entries_count_by_their_sessions_outcome(s: Arc<dyn Store>) {
             .unwrap();
         assert_eq!((other.served, other.helpful, other.harmful), (0, 0, 0));
     }
+}
+
+/// A dream whose output would pass the store's memory limit fails as `store_full`, naming the
+/// limit and what to do, and changes nothing (it was reported as an internal error).
+async fn a_full_store_fails_the_dream_by_name(s: Arc<dyn Store>) {
+    let store = s
+        .create_store(reverie_store::NewStore {
+            name: "full".into(),
+            max_memories: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id;
+    put(s.as_ref(), &store, "/notes.md", NOTES).await;
+    let sid = session(s.as_ref(), &store, "a", 1, &[Turn::User("x")], None).await;
+    let before = snapshot(s.as_ref(), &store).await;
+    let r = scripted(
+        &s,
+        Scripted::new(vec![cand(
+            EntryKind::Lesson,
+            "`cargo test` needs `DATABASE_URL`; the test database is on port 5433.",
+            "/lessons.md",
+            &sid,
+            0,
+            1,
+        )]),
+    );
+    let d = r
+        .create(request(&store, std::slice::from_ref(&sid), true, false))
+        .await
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    assert_eq!(d.status, DreamStatus::Failed, "{d:?}");
+    let e = d.error.unwrap();
+    assert_eq!(e.kind, error_kind::STORE_FULL);
+    assert!(e.message.contains("max_memories"), "{}", e.message);
+    assert_eq!(snapshot(s.as_ref(), &store).await, before);
 }
