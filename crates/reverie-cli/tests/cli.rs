@@ -327,3 +327,49 @@ fn database_location_flag_env_and_default() {
         "it is a directory",
     );
 }
+
+/// One secrets policy for what is written directly: `put` and the memory tool refuse a secret
+/// (also hidden by zero-width characters or split by a space), name its kind, write nothing.
+#[test]
+fn written_secrets_are_refused_whole() {
+    let env = Env::new(false);
+    env.ok(&["store", "create", "s"]);
+    let key = "sk-ant-api03-Zq3vT9xLm2Rk8Wb4Yp7Nc1Hd6Fj0Gs5Ae3Ui9Ko2Xw4Tb8Vn6Ym1Qp7Rs3Lk";
+    env.fails(
+        &[
+            "put",
+            "-s",
+            "s",
+            "/a.md",
+            "--content",
+            &format!("- token {key}"),
+        ],
+        2,
+        "looks like a secret (anthropic)",
+    );
+    let hidden: String = key.chars().flat_map(|c| [c, '\u{200b}']).collect();
+    let (a, b) = key.split_at(20);
+    for text in [hidden, format!("{a} {b}")] {
+        let cmd = serde_json::json!({"command": "create", "path": "/memories/b.md", "file_text": format!("- {text}\n")});
+        let out = env.run(&["memory-tool", "-s", "s", &cmd.to_string()]);
+        assert_eq!(out.status.code(), Some(5), "{text}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("looks like a secret"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert!(
+        !env.ok(&["ls", "-s", "s"]).contains(".md"),
+        "nothing was written"
+    );
+    // An ordinary note goes through.
+    env.ok(&[
+        "put",
+        "-s",
+        "s",
+        "/a.md",
+        "--content",
+        "- tests need PostgreSQL 15\n",
+    ]);
+}

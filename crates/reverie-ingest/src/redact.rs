@@ -30,6 +30,9 @@ mod detect;
 mod hand;
 mod json;
 mod value;
+mod written;
+
+pub use written::{memory_tool_secret, refuse_secret, secret_in};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

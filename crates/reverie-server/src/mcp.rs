@@ -252,6 +252,13 @@ impl McpServer {
         let run = async {
             let (store, actor) = self.target(args.store.as_deref(), &ctx).await?;
             let command = command_of(args)?;
+            if let Some(refusal) = reverie_ingest::redact::memory_tool_secret(&command) {
+                return Ok(reverie_store::ToolOutcome {
+                    is_error: true,
+                    content: refusal,
+                    revision: None,
+                });
+            }
             self.store.memory_tool(&store.id, &command, &actor).await
         };
         Ok(match run.await {

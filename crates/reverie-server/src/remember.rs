@@ -14,7 +14,6 @@
 
 use reverie_core::model::Actor;
 use reverie_core::{Error, ErrorType, Result};
-use reverie_ingest::redact::redactor;
 use reverie_store::{MemoryPatch, Store};
 use serde::Serialize;
 
@@ -52,18 +51,7 @@ pub fn normalize(text: &str) -> Result<String> {
             format!("is {chars} characters; a note holds at most {MAX_NOTE_CHARS}"),
         ));
     }
-    if let Some(found) = redactor().find(&note).first() {
-        return Err(Error::invalid(
-            "text",
-            format!(
-                "holds what looks like a secret ({}) at characters {}..{}; nothing was written — \
-                 remember it without the secret",
-                found.kind.as_str(),
-                note[..found.range.start].chars().count(),
-                note[..found.range.end].chars().count(),
-            ),
-        ));
-    }
+    reverie_ingest::redact::refuse_secret("text", &note)?;
     if reverie_curate::extract::reads_as_injection(&note) {
         return Err(Error::invalid(
             "text",

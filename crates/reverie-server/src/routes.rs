@@ -217,6 +217,9 @@ async fn create_memory(
     let path = b
         .path
         .ok_or_else(|| Error::invalid("path", "is required"))?;
+    if let Some(c) = &b.content {
+        reverie_ingest::redact::refuse_secret("content", c)?;
+    }
     let m = st
         .store
         .create_memory(
@@ -306,6 +309,9 @@ async fn update_memory(
             .into());
         }
     };
+    if let Some(c) = &b.content {
+        reverie_ingest::redact::refuse_secret("content", c)?;
+    }
     let patch = MemoryPatch {
         content: b.content,
         path: b.path,

@@ -160,6 +160,7 @@ both_backends!(
     slow_and_oversized_requests_are_cut_off,
     errors_all_have_json_bodies,
     keys_are_read_leniently_and_archived_policies_refused,
+    written_secrets_are_refused,
 );
 
 /// Finding 2: a cursor pointing outside the listing's prefix made the handler panic (slicing a
@@ -501,4 +502,52 @@ async fn keys_are_read_leniently_and_archived_policies_refused(postgres: bool) {
     assert_eq!(b["type"], "error");
     let (_, got) = srv.admin("GET", &policy, Value::Null).await;
     assert_eq!(got["review"], true, "the policy did not change");
+}
+
+/// Finding 6: the memory routes stored secrets verbatim. A create or an update holding one
+/// (hidden by zero-width characters, too) is refused with 400 naming `content`, and nothing is
+/// written.
+async fn written_secrets_are_refused(postgres: bool) {
+    let srv = start(postgres).await;
+    let store = srv.new_store("s").await;
+    let memories = format!("/v1/memory_stores/{store}/memories");
+    let key = "sk-ant-api03-Zq3vT9xLm2Rk8Wb4Yp7Nc1Hd6Fj0Gs5Ae3Ui9Ko2Xw4Tb8Vn6Ym1Qp7Rs3Lk";
+    let hidden: String = key.chars().flat_map(|c| [c, '\u{200b}']).collect();
+    for text in [key.to_string(), hidden] {
+        let (st, b) = srv
+            .admin(
+                "POST",
+                &memories,
+                json!({"path": "/a.md", "content": format!("- key {text}\n")}),
+            )
+            .await;
+        invalid(st, &b, "content");
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains("secret"),
+            "{b}"
+        );
+    }
+    let (_, list) = srv.admin("GET", &memories, Value::Null).await;
+    assert_eq!(list["data"], json!([]), "nothing was created");
+    let (st, m) = srv
+        .admin(
+            "POST",
+            &memories,
+            json!({"path": "/a.md", "content": "- fine\n"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{m}");
+    let id = m["id"].as_str().unwrap();
+    let (st, b) = srv
+        .admin(
+            "POST",
+            &format!("{memories}/{id}"),
+            json!({"content": format!("- key {key}\n")}),
+        )
+        .await;
+    invalid(st, &b, "content");
+    let (_, m) = srv
+        .admin("GET", &format!("{memories}/{id}"), Value::Null)
+        .await;
+    assert_eq!(m["content"], "- fine\n", "unchanged");
 }

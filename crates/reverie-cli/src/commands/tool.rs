@@ -15,7 +15,7 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
     let st = ctx.store_ref(&a.store.store).await?;
     if !a.batch {
         let command = Command::parse(a.command.as_deref().unwrap_or_default())?;
-        let out = ctx.store.memory_tool(&st.id, &command, &ctx.actor).await?;
+        let out = run_command(ctx, &st.id, &command).await?;
         if ctx.json {
             json(&out);
         } else {
@@ -33,7 +33,7 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
             continue;
         }
         let out = match Command::parse(&line) {
-            Ok(command) => ctx.store.memory_tool(&st.id, &command, &ctx.actor).await?,
+            Ok(command) => run_command(ctx, &st.id, &command).await?,
             Err(e) => ToolOutcome {
                 is_error: true,
                 content: e.to_string(),
@@ -51,4 +51,16 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
         return Ok(exit::REPORTED);
     }
     Ok(0)
+}
+
+/// One command, refused like any bad command when it would write a secret.
+async fn run_command(ctx: &Ctx, store_id: &str, command: &Command) -> Result<ToolOutcome> {
+    if let Some(refusal) = reverie_ingest::redact::memory_tool_secret(command) {
+        return Ok(ToolOutcome {
+            is_error: true,
+            content: refusal,
+            revision: None,
+        });
+    }
+    Ok(ctx.store.memory_tool(store_id, command, &ctx.actor).await?)
 }
