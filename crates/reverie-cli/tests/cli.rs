@@ -372,4 +372,49 @@ fn written_secrets_are_refused_whole() {
         "--content",
         "- tests need PostgreSQL 15\n",
     ]);
+    // The same policy on a store's own fields, a session's note and a key's name.
+    env.fails(
+        &[
+            "store",
+            "create",
+            "t",
+            "--description",
+            &format!("uses {key}"),
+        ],
+        2,
+        "invalid description: holds what looks like a secret",
+    );
+    env.fails(
+        &[
+            "store",
+            "update",
+            "s",
+            "--metadata",
+            &format!("token={key}"),
+        ],
+        2,
+        "invalid metadata: holds what looks like a secret",
+    );
+    let run = env.write("run.txt", "User: hello\nAssistant: hi\n");
+    env.fails(
+        &[
+            "ingest",
+            "-s",
+            "s",
+            &run,
+            "--outcome",
+            "success",
+            "--note",
+            &format!("key {key}"),
+        ],
+        2,
+        "invalid note: holds what looks like a secret",
+    );
+    env.fails(
+        &["keys", "create", key, "--all"],
+        2,
+        "invalid name: holds what looks like a secret",
+    );
+    let shown = env.ok(&["store", "show", "s"]);
+    assert!(!shown.contains("sk-ant-"), "{shown}");
 }

@@ -277,6 +277,7 @@ async fn ingest(
         .get("source")
         .ok_or_else(|| Error::invalid("source", "is required: the transcript's name"))?
         .to_string();
+    reverie_ingest::redact::refuse_secret("source", &source)?;
     if source.is_empty() || source.len() > 1024 || source.chars().any(char::is_control) {
         return Err(Error::invalid(
             "source",

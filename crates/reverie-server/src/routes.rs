@@ -115,6 +115,11 @@ async fn create_store(
     let name = b
         .name
         .ok_or_else(|| Error::invalid("name", "is required"))?;
+    reverie_ingest::redact::refuse_secret_in_store(
+        Some(&name),
+        b.description.as_deref(),
+        b.metadata.iter().flatten().map(|(_, v)| v.as_str()),
+    )?;
     ok(st
         .store
         .create_store(NewStore {
@@ -165,6 +170,14 @@ async fn update_store(
 ) -> Reply {
     allowed(&key, &store)?;
     let b: UpdateStore = json(&body?)?;
+    reverie_ingest::redact::refuse_secret_in_store(
+        b.name.as_deref(),
+        b.description.as_deref(),
+        b.metadata
+            .iter()
+            .flatten()
+            .filter_map(|(_, v)| v.as_deref()),
+    )?;
     let patch = StorePatch {
         name: b.name,
         description: b.description,

@@ -550,4 +550,21 @@ async fn written_secrets_are_refused(postgres: bool) {
         .admin("GET", &format!("{memories}/{id}"), Value::Null)
         .await;
     assert_eq!(m["content"], "- fine\n", "unchanged");
+    // A store's own fields, through the same policy.
+    let (st, b) = srv
+        .admin(
+            "POST",
+            "/v1/memory_stores",
+            json!({"name": "t", "description": format!("uses {key}")}),
+        )
+        .await;
+    invalid(st, &b, "description");
+    let (st, b) = srv
+        .admin(
+            "POST",
+            &format!("/v1/memory_stores/{store}"),
+            json!({"metadata": {"token": key}}),
+        )
+        .await;
+    invalid(st, &b, "metadata");
 }

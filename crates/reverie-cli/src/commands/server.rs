@@ -97,6 +97,7 @@ pub async fn keys(ctx: &Ctx, cmd: KeysCmd) -> Result<i32> {
                 }
                 Some(ids)
             };
+            reverie_ingest::redact::refuse_secret("name", &a.name)?;
             let (key, secret) = ctx.store.create_api_key(&a.name, stores).await?;
             if ctx.json {
                 json(&serde_json::json!({ "key": key, "secret": secret }));

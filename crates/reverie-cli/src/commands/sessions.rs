@@ -36,6 +36,9 @@ impl Progress for Bar {
 }
 
 fn outcome(status: &str, score: Option<f64>, note: Option<String>) -> Result<Outcome> {
+    if let Some(n) = &note {
+        reverie_ingest::redact::refuse_secret("note", n)?;
+    }
     let o = Outcome {
         status: OutcomeStatus::parse(status)?,
         score,

@@ -44,10 +44,16 @@ pub async fn run(ctx: &Ctx, cmd: StoreCmd) -> Result<i32> {
             metadata,
             max_memories,
         } => {
-            let metadata = parse_pairs(&metadata, false)?
-                .into_iter()
-                .map(|(k, v)| (k, v.unwrap_or_default()))
-                .collect();
+            let metadata: std::collections::BTreeMap<String, String> =
+                parse_pairs(&metadata, false)?
+                    .into_iter()
+                    .map(|(k, v)| (k, v.unwrap_or_default()))
+                    .collect();
+            reverie_ingest::redact::refuse_secret_in_store(
+                Some(&name),
+                Some(&description),
+                metadata.values().map(String::as_str),
+            )?;
             let s = ctx
                 .store
                 .create_store(NewStore {
@@ -121,6 +127,11 @@ pub async fn run(ctx: &Ctx, cmd: StoreCmd) -> Result<i32> {
             } else {
                 Some(parse_pairs(&metadata, true)?)
             };
+            reverie_ingest::redact::refuse_secret_in_store(
+                name.as_deref(),
+                description.as_deref(),
+                metadata.iter().flatten().filter_map(|(_, v)| v.as_deref()),
+            )?;
             let patch = StorePatch {
                 name,
                 description,

@@ -89,6 +89,24 @@ pub fn memory_tool_secret(command: &reverie_core::memtool::Command) -> Option<St
     refuse_secret(field, text).err().map(|e| e.to_string())
 }
 
+/// [`refuse_secret`] over a store's own fields: its name, description and metadata values
+/// (a secret there is served with every listing of the store).
+pub fn refuse_secret_in_store<'a>(
+    name: Option<&str>,
+    description: Option<&str>,
+    metadata: impl IntoIterator<Item = &'a str>,
+) -> Result<(), Error> {
+    if let Some(n) = name {
+        refuse_secret("name", n)?;
+    }
+    if let Some(d) = description {
+        refuse_secret("description", d)?;
+    }
+    metadata
+        .into_iter()
+        .try_for_each(|v| refuse_secret("metadata", v))
+}
+
 /// Refuses `text` written into `field` when it holds a secret, naming the kind and where.
 pub fn refuse_secret(field: &'static str, text: &str) -> Result<(), Error> {
     match secret_in(text) {
