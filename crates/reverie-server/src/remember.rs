@@ -26,6 +26,20 @@ pub const MAX_NOTE_CHARS: usize = 2_000;
 /// Times the append is tried again when another writer changed the memory meanwhile.
 const ATTEMPTS: usize = 32;
 
+/// Waits before attempt `attempt` (1 or more): a random time up to 2^attempt ms, at most
+/// 200 ms. Writers that lost the same race and retried at once would collide again; spread
+/// out, a hundred concurrent notes on one memory all get in.
+async fn backoff(attempt: usize) {
+    let ceiling = (1u64 << attempt.min(8) as u32).min(200);
+    // Jitter from the clock's nanoseconds and the attempt: enough to spread writers out, and
+    // no random-number crate for it.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let wait = (nanos ^ (attempt as u64).wrapping_mul(0x9E37_79B9)) % (ceiling + 1);
+    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+}
+
 /// What `remember` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Remembered {
@@ -105,7 +119,10 @@ pub async fn remember(
 ) -> Result<Remembered> {
     let note = normalize(text)?;
     let path = path.unwrap_or(DEFAULT_PATH);
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            backoff(attempt).await;
+        }
         let existing = match store.get_memory_by_path(store_id, path).await {
             Ok(m) => Some(m),
             Err(Error::NotFound {
