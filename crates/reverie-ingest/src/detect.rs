@@ -65,13 +65,17 @@ const CLAUDE_MARKERS: [&str; 7] = [
 
 /// The line format a parsed line belongs to, if it is recognisably one.
 pub fn line_format(v: &Value) -> Option<SourceFormat> {
+    // The same rule as detection's, read off a built value.
     let obj = v.as_object()?;
-    let t = obj.get("type").and_then(Value::as_str)?;
-    if CODEX_TYPES.contains(&t) && obj.contains_key("payload") {
-        return Some(SourceFormat::CodexCli);
-    }
-    let claude_marker = CLAUDE_MARKERS.iter().any(|k| obj.contains_key(*k));
-    (CLAUDE_TYPES.contains(&t) && claude_marker).then_some(SourceFormat::ClaudeCode)
+    let probe = Probe {
+        kind: Some(obj.get("type").and_then(Value::as_str)?.to_string()),
+        keys: PROBE_KEYS
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| obj.contains_key(**k))
+            .fold(0, |bits, (i, _)| bits | 1 << i),
+    };
+    probe.format()
 }
 
 /// What detection reads of a line: its `type` and which marker keys it has. Everything else is
@@ -83,7 +87,7 @@ struct Probe {
     keys: u16,
 }
 
-/// The keys a [`Probe`] notes: [`CLAUDE_MARKERS`], then Codex's.
+/// The keys a [`Probe`] notes: [`CLAUDE_MARKERS`], then Codex's (`payload`, `timestamp`).
 const PROBE_KEYS: [&str; 9] = [
     "sessionId",
     "uuid",
