@@ -275,6 +275,16 @@ pub struct BenchDreamArgs {
     /// Run one scale in this process (used by the parent run).
     #[arg(long, hide = true)]
     pub child: Option<usize>,
+    /// Instead of generated sessions, --sessions sessions of --session-mb each built from the
+    /// real transcripts (*.jsonl) of this folder: the dream's peak memory on large sessions.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<std::path::PathBuf>,
+    /// With --from: the size of each session, in MB.
+    #[arg(long, default_value_t = 5, requires = "from")]
+    pub session_mb: usize,
+    /// Dream the sessions of this database (used by the parent run of --from).
+    #[arg(long, hide = true)]
+    pub child_db: Option<String>,
 }
 
 #[derive(Debug, Args)]

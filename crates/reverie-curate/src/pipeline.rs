@@ -171,7 +171,12 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
     });
 
     let metas = final_entries(&docs, entries.clone());
-    let events: usize = input.sessions.iter().map(|s| s.events.len()).sum();
+    // The sessions' events, also those the dream did not hold (see [`Curator::reads`]).
+    let events: usize = input
+        .sessions
+        .iter()
+        .map(|s| (s.session.event_count.max(0) as usize).max(s.events.len()))
+        .sum();
     let changeset = Changeset {
         base_revision: store.revision,
         ops,

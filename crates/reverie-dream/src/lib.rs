@@ -27,6 +27,10 @@ pub const MAX_ATTEMPTS: usize = 5;
 /// How long a runner may stay silent before its dream is taken for lost.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
 
+/// Events read from the store at a time: each page is condensed to what the curator reads
+/// before the next is loaded, so a page of raw events is all a dream holds beyond that.
+const PAGE: i64 = 2_000;
+
 /// Where a run's time went, for benchmarks (the last attempt's stages).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Timings {
@@ -226,17 +230,20 @@ impl Runner {
         for id in dream.session_ids() {
             let session = self.store.get_session(id).await?;
             let mut events = Vec::new();
+            let mut condenser = reverie_curate::input::Condenser::new();
             let mut after = -1;
             loop {
-                let page = self.store.session_events(id, after, 10_000).await?;
+                let page = self.store.session_events(id, after, PAGE).await?;
                 let Some(last) = page.last() else { break };
                 after = last.seq;
                 let n = page.len();
-                events.extend(page);
-                if n < 10_000 {
+                // Each page condensed as it arrives: the dream holds what the curator reads.
+                events.extend(page.into_iter().filter_map(|e| condenser.condense(e)));
+                if n < PAGE as usize {
                     break;
                 }
             }
+            events.shrink_to_fit();
             sessions.push(SessionInput { session, events });
         }
         sessions.sort_by(|a, b| {

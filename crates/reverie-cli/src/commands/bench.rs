@@ -366,6 +366,12 @@ async fn one(a: &BenchDreamArgs, scale: usize) -> Result<serde_json::Value> {
 }
 
 pub async fn dream(a: BenchDreamArgs, json_out: bool) -> Result<i32> {
+    if let Some(url) = &a.child_db {
+        return super::bench_sessions::child(url).await;
+    }
+    if let Some(from) = &a.from {
+        return super::bench_sessions::run(&a, from, json_out).await;
+    }
     if let Some(scale) = a.child {
         let line = one(&a, scale).await?;
         println!("{line}");

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_serve;
+pub mod bench_sessions;
 pub mod curation;
 pub mod demo;
 pub mod dream;

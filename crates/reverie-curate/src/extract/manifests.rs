@@ -46,7 +46,7 @@ struct Value {
 type Seen = BTreeMap<(String, Kind, String), Value>;
 
 /// The manifest kind of a file, by its name.
-fn manifest(path: &str) -> Option<&'static str> {
+pub(crate) fn manifest(path: &str) -> Option<&'static str> {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
     match name {
         "package.json" => Some("package.json"),

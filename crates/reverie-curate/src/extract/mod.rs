@@ -194,6 +194,12 @@ fn episode_room(input: &DreamInput, others: &[Candidate]) -> u64 {
         .saturating_sub(held + added + new_lines + index_header)
 }
 
+/// Whether an extractor reads a file's whole text when an agent reads it: manifests and
+/// memory files (what [`crate::input::Condenser`] holds whole).
+pub fn read_as_file(path: &str) -> bool {
+    manifests::manifest(path).is_some() || util::is_memory_file(path)
+}
+
 /// The store paths a session viewed through the memory tool (`/memories/x.md` → `/x.md`),
 /// and the memory files it read.
 pub fn viewed_paths(events: &[Event]) -> BTreeSet<String> {

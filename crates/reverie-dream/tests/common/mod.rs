@@ -107,6 +107,8 @@ pub enum Turn<'a> {
     Assistant(&'a str),
     /// A tool call and its result: (tool, input command, output, is_error).
     Tool(&'a str, &'a str, &'a str, bool),
+    /// A line of the source's own bookkeeping (an `other` event).
+    Other(&'a str),
 }
 
 /// Records a session of `turns`, starting at `day` (days after 2026-11-01), with an outcome.
@@ -145,6 +147,7 @@ pub async fn session(
         match t {
             Turn::User(text) => push(Event::new(EventKind::User).with_text(*text)),
             Turn::Assistant(text) => push(Event::new(EventKind::Assistant).with_text(*text)),
+            Turn::Other(text) => push(Event::new(EventKind::Other).with_text(*text)),
             Turn::Tool(tool, command, output, is_error) => {
                 let mut call = Event::new(EventKind::ToolUse);
                 call.tool_name = Some(tool.to_string());
