@@ -367,7 +367,7 @@ pub struct PolicySetArgs {
     #[command(flatten)]
     pub store: StoreArg,
     /// Replace the whole policy with this JSON file's.
-    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "must_contain", "must_not_contain", "recall", "clear_tests", "after_sessions", "cron", "min_interval"])]
+    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "secrets", "must_contain", "must_not_contain", "recall", "clear_tests", "after_sessions", "cron", "min_interval"])]
     pub file: Option<PathBuf>,
     /// The most bytes all memories together may hold.
     #[arg(long)]
@@ -390,6 +390,10 @@ pub struct PolicySetArgs {
     /// Dreams end as proposals: on or off.
     #[arg(long, value_name = "on|off")]
     pub review: Option<String>,
+    /// Memory content written directly that holds a secret: refused (the default) or
+    /// allowed as written.
+    #[arg(long, value_name = "refuse|allow")]
+    pub secrets: Option<String>,
     /// Add a memory test: some memory must contain TEXT (repeatable).
     #[arg(long, value_name = "TEXT")]
     pub must_contain: Vec<String>,

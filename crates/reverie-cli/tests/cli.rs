@@ -417,4 +417,36 @@ fn written_secrets_are_refused_whole() {
     );
     let shown = env.ok(&["store", "show", "s"]);
     assert!(!shown.contains("sk-ant-"), "{shown}");
+    // The refusal names the policy that allows it; once allowed, memory content keeps the
+    // secret as written (put and the memory tool), and the store's own fields still refuse it.
+    env.fails(
+        &["put", "-s", "s", "/c.md", "--content", &format!("- {key}")],
+        2,
+        "reverie policy set --secrets allow",
+    );
+    env.ok(&["policy", "set", "-s", "s", "--secrets", "allow"]);
+    assert!(
+        env.ok(&["policy", "show", "-s", "s"])
+            .contains("secrets: allowed")
+    );
+    env.ok(&["put", "-s", "s", "/c.md", "--content", &format!("- {key}")]);
+    assert!(env.ok(&["get", "-s", "s", "/c.md"]).contains(key));
+    let cmd = serde_json::json!({"command": "create", "path": "/memories/d.md", "file_text": format!("- {key}\n")});
+    env.ok(&["memory-tool", "-s", "s", &cmd.to_string()]);
+    env.fails(
+        &[
+            "store",
+            "update",
+            "s",
+            "--description",
+            &format!("uses {key}"),
+        ],
+        2,
+        "invalid description: holds what looks like a secret",
+    );
+    env.fails(
+        &["policy", "set", "-s", "s", "--secrets", "maybe"],
+        2,
+        "is not refuse or allow",
+    );
 }

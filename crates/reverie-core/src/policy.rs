@@ -156,6 +156,23 @@ pub struct Policy {
     pub review: bool,
     /// When `reverie worker` dreams the store by itself; none by default.
     pub schedule: Schedule,
+    /// What a direct write of memory content holding a secret does (`reverie put`, the memory
+    /// routes, the memory tool, `remember`): refused by default. Transcripts are redacted
+    /// whatever this says, and a store's name, description and metadata, session notes and key
+    /// names always refuse one: they are shown wherever the store is listed.
+    pub secrets: Secrets,
+}
+
+/// A store's secrets policy for memory content written directly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Secrets {
+    /// The write is refused whole, naming the kind of secret and where it is.
+    #[default]
+    Refuse,
+    /// The write is kept as written: for a store that is meant to hold credentials an agent
+    /// needs, behind keys scoped to it.
+    Allow,
 }
 
 /// A store's automatic dreams (`reverie worker`). Two triggers, either of which calls for a

@@ -32,7 +32,10 @@ mod json;
 mod value;
 mod written;
 
-pub use written::{memory_tool_secret, refuse_secret, refuse_secret_in_store, secret_in};
+pub use written::{
+    memory_tool_secret, memory_tool_secret_in, refuse_secret, refuse_secret_in_memory,
+    refuse_secret_in_store, secret_in,
+};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

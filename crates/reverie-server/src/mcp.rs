@@ -252,7 +252,13 @@ impl McpServer {
         let run = async {
             let (store, actor) = self.target(args.store.as_deref(), &ctx).await?;
             let command = command_of(args)?;
-            if let Some(refusal) = reverie_ingest::redact::memory_tool_secret(&command) {
+            if let Some(refusal) = reverie_ingest::redact::memory_tool_secret_in(
+                self.store.as_ref(),
+                &store.id,
+                &command,
+            )
+            .await?
+            {
                 return Ok(reverie_store::ToolOutcome {
                     is_error: true,
                     content: refusal,

@@ -52,7 +52,8 @@ pub struct Remembered {
     pub written: bool,
 }
 
-/// The note as it is stored: one line, whitespace runs collapsed, checked for size and secrets.
+/// The note as it is stored: one line, whitespace runs collapsed, checked for size and
+/// injection (secrets are the store's policy: [`remember`]).
 pub fn normalize(text: &str) -> Result<String> {
     let note = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if note.is_empty() {
@@ -65,7 +66,6 @@ pub fn normalize(text: &str) -> Result<String> {
             format!("is {chars} characters; a note holds at most {MAX_NOTE_CHARS}"),
         ));
     }
-    reverie_ingest::redact::refuse_secret("text", &note)?;
     if reverie_curate::extract::reads_as_injection(&note) {
         return Err(Error::invalid(
             "text",
@@ -118,6 +118,7 @@ pub async fn remember(
     actor: &Actor,
 ) -> Result<Remembered> {
     let note = normalize(text)?;
+    reverie_ingest::redact::refuse_secret_in_memory(store, store_id, "text", &note).await?;
     let path = path.unwrap_or(DEFAULT_PATH);
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {

@@ -231,7 +231,8 @@ async fn create_memory(
         .path
         .ok_or_else(|| Error::invalid("path", "is required"))?;
     if let Some(c) = &b.content {
-        reverie_ingest::redact::refuse_secret("content", c)?;
+        reverie_ingest::redact::refuse_secret_in_memory(st.store.as_ref(), &store, "content", c)
+            .await?;
     }
     let m = st
         .store
@@ -323,7 +324,8 @@ async fn update_memory(
         }
     };
     if let Some(c) = &b.content {
-        reverie_ingest::redact::refuse_secret("content", c)?;
+        reverie_ingest::redact::refuse_secret_in_memory(st.store.as_ref(), &store, "content", c)
+            .await?;
     }
     let patch = MemoryPatch {
         content: b.content,

@@ -559,6 +559,36 @@ async fn written_secrets_are_refused(postgres: bool) {
         )
         .await;
     invalid(st, &b, "metadata");
+    // A store meant to hold secrets says so in its policy; its memory content then keeps
+    // them as written, and its own fields still refuse them.
+    let (st, b) = srv
+        .admin(
+            "PUT",
+            &format!("/reverie/v1/memory_stores/{store}/policy"),
+            json!({"secrets": "allow"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let (st, b) = srv
+        .admin(
+            "POST",
+            &format!("{memories}/{id}"),
+            json!({"content": format!("- key {key}\n")}),
+        )
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let (_, m) = srv
+        .admin("GET", &format!("{memories}/{id}"), Value::Null)
+        .await;
+    assert_eq!(m["content"], format!("- key {key}\n"));
+    let (st, b) = srv
+        .admin(
+            "POST",
+            &format!("/v1/memory_stores/{store}"),
+            json!({"description": format!("uses {key}")}),
+        )
+        .await;
+    invalid(st, &b, "description");
 }
 
 /// Finding 10: a hundred concurrent `remember` calls on one memory gave 66 conflicts (retries

@@ -64,7 +64,13 @@ fn summary(verb: &str, m: &Memory) -> String {
 pub async fn put(ctx: &Ctx, a: PutArgs) -> Result<i32> {
     let st = ctx.store_ref(&a.store.store).await?;
     let content = content_of(&a)?;
-    reverie_ingest::redact::refuse_secret("content", &content)?;
+    reverie_ingest::redact::refuse_secret_in_memory(
+        ctx.store.as_ref(),
+        &st.id,
+        "content",
+        &content,
+    )
+    .await?;
     let existing = match ctx.store.get_memory_by_path(&st.id, &a.path).await {
         Ok(m) => Some(m),
         Err(Error::NotFound { .. }) => None,

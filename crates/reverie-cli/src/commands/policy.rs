@@ -4,7 +4,7 @@
 use anyhow::{Context as _, Result};
 use reverie_core::Error;
 use reverie_core::curation::EntryState;
-use reverie_core::policy::{MemoryTest, Policy};
+use reverie_core::policy::{MemoryTest, Policy, Secrets};
 
 use crate::cli::{EntriesCmd, PolicyCmd, PolicySetArgs};
 use crate::context::Ctx;
@@ -57,6 +57,17 @@ async fn set(ctx: &Ctx, a: PolicySetArgs) -> Result<i32> {
             "off" => false,
             other => {
                 return Err(Error::invalid("review", format!("{other:?} is not on or off")).into());
+            }
+        };
+    }
+    if let Some(r) = a.secrets.as_deref() {
+        p.secrets = match r {
+            "refuse" => Secrets::Refuse,
+            "allow" => Secrets::Allow,
+            other => {
+                return Err(
+                    Error::invalid("secrets", format!("{other:?} is not refuse or allow")).into(),
+                );
             }
         };
     }
@@ -132,6 +143,14 @@ fn print_policy(ctx: &Ctx, name: &str, p: &Policy) {
             "on (dreams end as proposals)"
         } else {
             "off"
+        }
+    ));
+    emit(&format!(
+        "  secrets: {}",
+        match p.secrets {
+            Secrets::Refuse => "refused in memory content written directly",
+            Secrets::Allow =>
+                "allowed in memory content written directly (transcripts are still redacted)",
         }
     ));
     emit(&format!(

@@ -55,7 +55,9 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
 
 /// One command, refused like any bad command when it would write a secret.
 async fn run_command(ctx: &Ctx, store_id: &str, command: &Command) -> Result<ToolOutcome> {
-    if let Some(refusal) = reverie_ingest::redact::memory_tool_secret(command) {
+    if let Some(refusal) =
+        reverie_ingest::redact::memory_tool_secret_in(ctx.store.as_ref(), store_id, command).await?
+    {
         return Ok(ToolOutcome {
             is_error: true,
             content: refusal,

@@ -89,6 +89,53 @@ pub fn memory_tool_secret(command: &reverie_core::memtool::Command) -> Option<St
     refuse_secret(field, text).err().map(|e| e.to_string())
 }
 
+/// [`refuse_secret`] for memory content written into a store, unless the store's policy
+/// allows secrets there ([`reverie_core::policy::Secrets`]); the policy is read only when the
+/// text holds one.
+pub async fn refuse_secret_in_memory(
+    store: &dyn reverie_store::Store,
+    store_id: &str,
+    field: &'static str,
+    text: &str,
+) -> Result<(), Error> {
+    match refuse_secret(field, text) {
+        Ok(()) => Ok(()),
+        Err(e) => match store.get_policy(store_id).await?.secrets {
+            reverie_core::policy::Secrets::Allow => Ok(()),
+            reverie_core::policy::Secrets::Refuse => Err(with_policy_hint(e)),
+        },
+    }
+}
+
+/// [`memory_tool_secret`] under the store's policy.
+pub async fn memory_tool_secret_in(
+    store: &dyn reverie_store::Store,
+    store_id: &str,
+    command: &reverie_core::memtool::Command,
+) -> Result<Option<String>, Error> {
+    match memory_tool_secret(command) {
+        None => Ok(None),
+        Some(refusal) => Ok(match store.get_policy(store_id).await?.secrets {
+            reverie_core::policy::Secrets::Allow => None,
+            reverie_core::policy::Secrets::Refuse => Some(format!("{refusal}{POLICY_HINT}")),
+        }),
+    }
+}
+
+/// How a store that is meant to hold secrets says so.
+const POLICY_HINT: &str =
+    " (a store meant to hold secrets says so in its policy: `reverie policy set --secrets allow`)";
+
+fn with_policy_hint(e: Error) -> Error {
+    match e {
+        Error::Invalid { field, reason } => Error::Invalid {
+            field,
+            reason: format!("{reason}{POLICY_HINT}"),
+        },
+        e => e,
+    }
+}
+
 /// [`refuse_secret`] over a store's own fields: its name, description and metadata values
 /// (a secret there is served with every listing of the store).
 pub fn refuse_secret_in_store<'a>(
