@@ -30,55 +30,18 @@ macro_rules! fields {
         }
 
         impl Fields<'_> {
-            /// The picked fields as a JSON object, for [`parse_line`].
-            pub fn to_value(&self) -> Value {
+            /// The picked fields as a JSON object, for [`parse_line`]. Picking skips nested
+            /// values without serde_json's recursion limit, which building them then applies:
+            /// a field nested too deep is an error here, and the full parse judges the line.
+            pub fn to_value(&self) -> serde_json::Result<Value> {
                 let mut m = Map::new();
                 $(if let Some(raw) = self.$field {
-                    let v = serde_json::from_str(raw.get()).expect("a validated JSON value");
-                    m.insert($name.to_string(), v);
+                    m.insert($name.to_string(), serde_json::from_str(raw.get())?);
                 })*
-                Value::Object(m)
-            }
-
-            /// Can every picked field be built into a value? Picking skips nested values
-            /// without serde_json's recursion limit, which building them then hits: a field
-            /// nested deeper than [`MAX_PICKED_DEPTH`] is left to the full parse to judge.
-            fn buildable(&self) -> bool {
-                true $(&& self.$field.is_none_or(|raw| depth(raw.get()) < MAX_PICKED_DEPTH))*
+                Ok(Value::Object(m))
             }
         }
     };
-}
-
-/// Nesting a picked field may have and still be built by [`Fields::to_value`]: well under
-/// serde_json's recursion limit (128).
-const MAX_PICKED_DEPTH: usize = 100;
-
-/// The deepest nesting of arrays and objects in `json` (valid JSON), strings skipped.
-fn depth(json: &str) -> usize {
-    let (mut d, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
-    for &b in json.as_bytes() {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_str = false;
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_str = true,
-            b'[' | b'{' => {
-                d += 1;
-                max = max.max(d);
-            }
-            b']' | b'}' => d = d.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
 }
 
 fields! {
@@ -90,34 +53,30 @@ fields! {
     content = "content", summary = "summary", operation = "operation", meta = "isMeta",
 }
 
-/// A line, validated: its picked fields, or the whole value when it is not an object of
-/// distinct fields (a bare string, a field given twice).
+/// A line, validated: its picked fields as a value, or the whole value when it is not an
+/// object of distinct fields (a bare string, a field given twice) or a picked field could not
+/// be built.
 #[derive(Debug)]
-// One lives on the stack per line read; boxing the fields would allocate once per line.
-#[allow(clippy::large_enum_variant)]
-pub enum Line<'a> {
-    Fields(Fields<'a>),
+pub enum Line {
+    Fields(Value),
     Value(Value),
 }
 
-impl<'a> Line<'a> {
+impl Line {
     /// Validates `text` as one JSON value and keeps what the parser reads.
-    pub fn read(text: &'a str) -> serde_json::Result<Line<'a>> {
-        match serde_json::from_str::<Fields>(text) {
-            Ok(f) if f.buildable() => Ok(Line::Fields(f)),
-            // nested too deep to build (found by fuzzing: it panicked in `to_value`): the full
-            // parse accepts it as a value or rejects it as invalid JSON
-            Ok(_) => serde_json::from_str(text).map(Line::Value),
-            // valid JSON of another shape, or invalid JSON: the full parse tells which
-            Err(_) => serde_json::from_str(text).map(Line::Value),
+    pub fn read(text: &str) -> serde_json::Result<Line> {
+        match serde_json::from_str::<Fields>(text).map(|f| f.to_value()) {
+            Ok(Ok(v)) => Ok(Line::Fields(v)),
+            // nested too deep to build (found by fuzzing: it panicked when built), valid JSON
+            // of another shape, or invalid JSON: the full parse tells which
+            Ok(Err(_)) | Err(_) => serde_json::from_str(text).map(Line::Value),
         }
     }
 
     /// The line's events.
     pub fn events(&self, line: i64, meta: &mut Meta) -> Vec<Event> {
         match self {
-            Line::Fields(f) => parse_line(&f.to_value(), line, meta),
-            Line::Value(v) => parse_line(v, line, meta),
+            Line::Fields(v) | Line::Value(v) => parse_line(v, line, meta),
         }
     }
 }

@@ -141,13 +141,13 @@ fn reads_lines(format: SourceFormat) -> bool {
 
 /// One line of a JSON-lines transcript, validated, not yet turned into events.
 #[allow(clippy::large_enum_variant)] // one at a time, on the stack
-enum Parsed<'a> {
-    Claude(claude::Line<'a>),
+enum Parsed {
+    Claude(claude::Line),
     Codex(Value),
 }
 
-impl<'a> Parsed<'a> {
-    fn read(format: SourceFormat, text: &'a str) -> serde_json::Result<Parsed<'a>> {
+impl Parsed {
+    fn read(format: SourceFormat, text: &str) -> serde_json::Result<Parsed> {
         match format {
             SourceFormat::ClaudeCode => claude::Line::read(text).map(Parsed::Claude),
             _ => serde_json::from_str(text).map(Parsed::Codex),
