@@ -59,6 +59,7 @@ pub fn score(e: &Work, now: Timestamp) -> f64 {
 /// will be (`None`: not created, or deleted).
 pub fn enforce(
     budget: &Budget,
+    required: &[&str],
     dream_id: &str,
     now: Timestamp,
     docs: &[Doc],
@@ -74,17 +75,29 @@ pub fn enforce(
     let size = |r: &Option<String>| r.as_ref().map_or(0, |s| s.len() as u64);
     let index = docs.iter().position(|d| d.path == budget.index_path);
 
-    // Candidates for the archive, least useful first (ties: older, then by id).
-    let mut order: Vec<(f64, Option<Timestamp>, String, usize)> = entries
+    // Candidates for the archive, least useful first (ties: older, then by id); entries
+    // holding a text the store's memory tests require go last, so that a tight budget
+    // archives anything else before what the tests need.
+    let needed = |e: &Work| required.iter().any(|t| e.meta.text.contains(t));
+    let mut order: Vec<(bool, f64, Option<Timestamp>, String, usize)> = entries
         .iter()
         .enumerate()
         .filter(|(_, e)| archivable(e))
-        .map(|(i, e)| (score(e, now), e.meta.last_seen, e.meta.id.clone(), i))
+        .map(|(i, e)| {
+            (
+                needed(e),
+                score(e, now),
+                e.meta.last_seen,
+                e.meta.id.clone(),
+                i,
+            )
+        })
         .collect();
     order.sort_by(|a, b| {
-        a.0.total_cmp(&b.0)
-            .then_with(|| a.1.cmp(&b.1))
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.total_cmp(&b.1))
             .then_with(|| a.2.cmp(&b.2))
+            .then_with(|| a.3.cmp(&b.3))
     });
 
     let archive = |i: usize, why: String, entries: &mut [Work], ops: &mut Vec<Op>| {
@@ -108,8 +121,8 @@ pub fn enforce(
     // The candidates of each memory, least useful first.
     let mut by_doc: Vec<Vec<usize>> = vec![Vec::new(); docs.len()];
     for o in &order {
-        if let Some(d) = entries[o.3].doc {
-            by_doc[d].push(o.3);
+        if let Some(d) = entries[o.4].doc {
+            by_doc[d].push(o.4);
         }
     }
     // Per memory, then the index's own limits: the least useful entries of that memory go.
@@ -161,7 +174,7 @@ pub fn enforce(
 
     // The whole store: the least useful entries anywhere go.
     let mut total: u64 = rendered.iter().map(size).sum();
-    let mut pending = order.iter().map(|o| o.3);
+    let mut pending = order.iter().map(|o| o.4);
     while total > budget.max_total_bytes {
         let Some(i) = pending.next() else {
             return Err(Failure::new(

@@ -102,6 +102,17 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
     // index, which changes the budget; a few rounds settle it.
     let now = input.now();
     let budget_policy = &store.policy.budget;
+    // Texts the memory tests need some entry to hold: the budget archives them last.
+    let required: Vec<&str> = store
+        .policy
+        .tests
+        .iter()
+        .filter_map(|t| match t {
+            reverie_core::policy::MemoryTest::MustContain { text, .. } => Some(text.as_str()),
+            reverie_core::policy::MemoryTest::Recall { expect, .. } => Some(expect.as_str()),
+            reverie_core::policy::MemoryTest::MustNotContain { .. } => None,
+        })
+        .collect();
     let mut rendered = assemble::render(&docs, &entries);
     for _ in 0..4 {
         assemble::refresh_index(
@@ -119,6 +130,7 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
             .collect();
         rendered = budget::enforce(
             budget_policy,
+            &required,
             &input.dream_id,
             now,
             &docs,

@@ -23,6 +23,7 @@ on_both_backends!(
     a_rewrite_that_drops_a_detail_is_refused,
     the_budget_holds_or_the_dream_fails,
     memory_tests_gate_the_output,
+    the_budget_archives_what_the_tests_need_last,
     the_same_input_gives_the_same_output,
     a_write_during_a_dream_is_never_lost,
     a_serving_during_a_dream_is_kept,
@@ -553,4 +554,54 @@ async fn a_serving_during_a_dream_is_kept(s: Arc<dyn Store>) {
         .expect("the deploy entry is live");
     assert_eq!(deploy.served, 1, "{deploy:?}");
     assert!(live.iter().any(|e| e.text.contains("port 6543")));
+}
+
+/// A budget that must archive something archives what the store's memory tests do not need
+/// first: the entry the budget would have archived, once a test requires its text, stays and
+/// another goes, and the dream completes instead of failing the test.
+async fn the_budget_archives_what_the_tests_need_last(s: Arc<dyn Store>) {
+    let mut p = Policy::default();
+    p.budget.max_total_bytes = 260;
+    let dream = |p: Policy| {
+        let s = s.clone();
+        async move {
+            let (store, sid) = setup(&s).await;
+            s.set_policy(&store, &p).await.unwrap();
+            let r = scripted(&s, Scripted::new(vec![moved(&sid)]));
+            let d = r
+                .create(request(&store, &[sid], true, false))
+                .await
+                .unwrap();
+            let d = r.run(&d.id).await.unwrap();
+            let cs = s.dream_changeset(&d.id).await.unwrap();
+            (d, cs, contents(s.as_ref(), &store).await)
+        }
+    };
+    let (d, cs, _) = dream(p.clone()).await;
+    assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+    let archived: Vec<String> = cs
+        .unwrap()
+        .ops_of(OpKind::Archive)
+        .filter_map(|o| o.before.clone())
+        .collect();
+    let first = archived
+        .first()
+        .expect("the budget archives something")
+        .clone();
+    p.tests = vec![MemoryTest::MustContain {
+        name: None,
+        text: first.trim_start_matches("- ").to_string(),
+        path: None,
+    }];
+    let (d, cs, after) = dream(p).await;
+    assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+    let text = first.trim_start_matches("- ");
+    assert!(
+        after.values().any(|c| c.contains(text)),
+        "{text:?} kept: {after:#?}"
+    );
+    assert!(
+        cs.unwrap().ops_of(OpKind::Archive).count() > 0,
+        "something else was archived"
+    );
 }
