@@ -241,3 +241,93 @@ mod a_killed_worker_is_recovered {
         super::a_killed_worker_is_recovered(true).await;
     }
 }
+
+/// Ctrl-C while the worker's first pass is dreaming: the dream in progress is finished, then
+/// the worker stops with exit 0. (Its signal handlers were installed only once the first pass
+/// was over, so the signal killed it mid-dream.)
+async fn an_interrupt_during_the_first_pass_finishes_the_dream(postgres: bool) {
+    use reverie_core::dream::DreamStatus;
+    use reverie_store::{DreamQuery, NewStore};
+
+    let env = Env::new(postgres);
+    let s = reverie_store::open(&env.database).await.unwrap();
+    let store = s
+        .create_store(NewStore {
+            name: "sched".into(),
+            max_memories: Some(5000),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id;
+    let user = reverie_core::Actor::User {
+        user_id: "user_int".into(),
+    };
+    // Enough memories that the dream takes a while.
+    for i in 0..400 {
+        let mut content = format!("# Service {i}\n\n");
+        for j in 0..8 {
+            content.push_str(&format!(
+                "- The service {} listens on port {} and logs to `/var/log/svc{}.log`.\n",
+                (i + j) % 150,
+                7000 + (i * j) % 97,
+                j
+            ));
+        }
+        s.create_memory(&store, &format!("/services/s{i:03}.md"), &content, &user)
+            .await
+            .unwrap();
+    }
+    env.ok(&["policy", "set", "-s", "sched", "--after-sessions", "1"]);
+    env.ingest(SESSIONS[5]);
+    let dreams = || async {
+        s.list_dreams(&DreamQuery {
+            store_id: Some(store.clone()),
+            ..DreamQuery::default()
+        })
+        .await
+        .unwrap()
+        .data
+    };
+    let mut worker = env
+        .cmd(&["worker"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = loop {
+        if worker.try_wait().unwrap().is_some() {
+            break false;
+        }
+        if dreams()
+            .await
+            .iter()
+            .any(|d| d.status == DreamStatus::Running)
+        {
+            break true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    };
+    assert!(running, "the worker ended before its dream ran");
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &worker.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = worker.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let all = dreams().await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].status, DreamStatus::Completed, "{all:?}");
+}
+
+mod an_interrupt_during_the_first_pass_finishes_the_dream {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::an_interrupt_during_the_first_pass_finishes_the_dream(false).await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::an_interrupt_during_the_first_pass_finishes_the_dream(true).await;
+    }
+}

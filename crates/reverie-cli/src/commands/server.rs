@@ -26,6 +26,8 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
              `reverie keys create NAME --all` makes one"
         );
     }
+    // Caught from the moment the server says it serves.
+    let stop = shutdown_signal();
     eprintln!("reverie: serving {} on http://{addr}", ctx.database);
     // Dreams left running by a server that died are failed (runner_lost) before new ones run.
     let runner = std::sync::Arc::new(reverie_dream::Runner::new(
@@ -44,7 +46,7 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
         runner,
         queue_dreams: a.queue_dreams,
     };
-    reverie_server::serve(listener, state, shutdown_signal()).await?;
+    reverie_server::serve(listener, state, stop).await?;
     eprintln!("reverie: stopped");
     Ok(0)
 }
@@ -154,20 +156,24 @@ fn scope(k: &reverie_core::api_key::ApiKey) -> String {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    // Registered now, not when first awaited: a signal that arrives while the first pass of
+    // work runs is then caught (and that work finished) rather than killing the process.
+    let term = signal(SignalKind::terminate()).ok();
+    let int = signal(SignalKind::interrupt()).ok();
+    let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+        match s {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
     };
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async move {
+        tokio::select! {
+            () = wait(term) => {},
+            () = wait(int) => {},
+        }
     }
 }
