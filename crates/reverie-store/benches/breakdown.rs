@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{MEMORIES, actor, content, new_path};
+use common::{actor, content, memories, new_path};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use reverie_store::{MemoryPatch, Store, Synchronous};
@@ -259,8 +259,9 @@ async fn breakdown<S: Store>(store: &S) {
     let started = Instant::now();
     let filled = common::fill(store, false).await;
     eprintln!(
-        "{}: filled {MEMORIES} memories in {:.1} s",
+        "{}: filled {} memories in {:.1} s",
         store.backend(),
+        memories(),
         started.elapsed().as_secs_f64()
     );
     let actor = actor();
@@ -270,7 +271,7 @@ async fn breakdown<S: Store>(store: &S) {
 
     let mut create = |traced: bool| {
         n += 1;
-        let (path, body) = (new_path(n), content(MEMORIES + n as usize, 0));
+        let (path, body) = (new_path(n), content(memories() + n as usize, 0));
         let actor = &actor;
         async move {
             STATEMENTS.lock().unwrap().clear();

@@ -60,14 +60,14 @@ use tokio::runtime::Runtime;
 
 mod common;
 
-use common::{FOLDERS, MEMORIES, actor, content, new_path};
+use common::{FOLDERS, actor, content, memories, new_path};
 
 // ---------------------------------------------------------------------------------------------
 // Raw sqlx baselines.
 
 /// The minimal raw-sqlx equivalent of each measured operation, on the store's own pool.
 trait Raw {
-    /// Creates the scratch tables and fills `bench_scratch` with `MEMORIES` rows.
+    /// Creates the scratch tables and fills `bench_scratch` with `memories()` rows.
     async fn prepare(&self);
     async fn get(&self, memory_id: &str) -> usize;
     /// Inserts one row in its own transaction; returns its id.
@@ -87,7 +87,7 @@ macro_rules! impl_raw {
                 $(sqlx::query($ddl).execute(self).await.unwrap();)+
                 let mut tx = self.begin_with($begin).await.unwrap();
                 sqlx::query("DELETE FROM bench_scratch").execute(&mut *tx).await.unwrap();
-                for i in 0..MEMORIES {
+                for i in 0..memories() {
                     sqlx::query("INSERT INTO bench_scratch (id, body) VALUES ($1, $2)")
                         .bind(i as i64 + 1)
                         .bind(content(i, 0).into_bytes())
@@ -275,7 +275,7 @@ impl<S, P> Env<S, P> {
     }
 }
 
-/// Fills a new store with `MEMORIES` memories, then updates each once, and prepares the
+/// Fills a new store with `memories()` memories, then updates each once, and prepares the
 /// baselines' scratch tables.
 async fn fill<S: Store, P: Raw>(
     store: S,
@@ -287,8 +287,9 @@ async fn fill<S: Store, P: Raw>(
     let filled = common::fill(&store, true).await;
     raw.prepare().await;
     eprintln!(
-        "{}: filled {MEMORIES} memories and updated each once in {:.1} s (revisions {} and {})",
+        "{}: filled {} memories and updated each once in {:.1} s (revisions {} and {})",
         store.backend(),
+        memories(),
         started.elapsed().as_secs_f64(),
         filled.rev_filled,
         filled.rev_updated,
@@ -458,7 +459,7 @@ fn bench_create<'a, S: Store, P: Raw>(
             for _ in 0..iters {
                 let n = c.next();
                 let path = new_path(n);
-                let body = content(MEMORIES + n as usize, 0);
+                let body = content(memories() + n as usize, 0);
                 let t = Instant::now();
                 let m = c
                     .store
@@ -482,7 +483,7 @@ fn bench_create<'a, S: Store, P: Raw>(
             for _ in 0..iters {
                 let n = c.next();
                 let path = new_path(n);
-                let body = content(MEMORIES + n as usize, 0);
+                let body = content(memories() + n as usize, 0);
                 let t = Instant::now();
                 let id = c.raw.insert(&path, &body).await;
                 timed += t.elapsed();
@@ -584,8 +585,8 @@ fn bench_restore<'a, S: Store, P: Raw>(
                     .await
                     .unwrap();
                 timed += t.elapsed();
-                assert_eq!(report.modified.len(), MEMORIES, "a full restore");
-                assert_eq!(report.changed(), MEMORIES, "a full restore");
+                assert_eq!(report.modified.len(), memories(), "a full restore");
+                assert_eq!(report.changed(), memories(), "a full restore");
             }
             timed
         });
@@ -605,7 +606,7 @@ fn bench_restore<'a, S: Store, P: Raw>(
                 let t = Instant::now();
                 let n = c.raw.restore(c.store_id, after, upto).await;
                 timed += t.elapsed();
-                assert_eq!(n, MEMORIES);
+                assert_eq!(n, memories());
             }
             timed
         });

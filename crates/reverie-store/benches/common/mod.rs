@@ -1,5 +1,6 @@
 //! Shared by the store's benchmarks: the benchmark store's content — 2,000 distinct
-//! markdown-ish memories of about 1 KB under eight folders — and how it is filled.
+//! markdown-ish memories of about 1 KB under eight folders (`REVERIE_BENCH_MEMORIES` for
+//! another size: 10000 is the hosted limit, a full store) — and how it is filled.
 
 #![allow(dead_code)]
 
@@ -8,8 +9,16 @@ use rand::{RngExt, SeedableRng};
 use reverie_core::Actor;
 use reverie_store::{MemoryPatch, NewStore, Store};
 
-/// Memories in the benchmark store.
-pub const MEMORIES: usize = 2_000;
+/// Memories in the benchmark store: 2,000, or `REVERIE_BENCH_MEMORIES`.
+pub fn memories() -> usize {
+    static N: std::sync::LazyLock<usize> = std::sync::LazyLock::new(|| {
+        std::env::var("REVERIE_BENCH_MEMORIES")
+            .ok()
+            .map(|v| v.parse().expect("REVERIE_BENCH_MEMORIES is a number"))
+            .unwrap_or(2_000)
+    });
+    *N
+}
 /// Folders the memories are spread over: `/projects/p0/` to `/projects/p7/`.
 pub const FOLDERS: usize = 8;
 
@@ -107,7 +116,7 @@ pub struct Filled {
     pub rev_updated: i64,
 }
 
-/// Creates a store (with room for far more than `MEMORIES` memories), fills it with `MEMORIES`
+/// Creates a store (with room for far more than `memories()` memories), fills it with `memories()`
 /// memories through the store's API and, with `update_all`, then updates each once.
 pub async fn fill<S: Store>(store: &S, update_all: bool) -> Filled {
     let actor = actor();
@@ -119,8 +128,8 @@ pub async fn fill<S: Store>(store: &S, update_all: bool) -> Filled {
         })
         .await
         .unwrap();
-    let mut ids = Vec::with_capacity(MEMORIES);
-    for i in 0..MEMORIES {
+    let mut ids = Vec::with_capacity(memories());
+    for i in 0..memories() {
         let m = store
             .create_memory(&st.id, &path(i), &content(i, 0), &actor)
             .await
