@@ -202,7 +202,11 @@ impl Schedule {
                 format!("{pattern:?} is not a cron pattern: {e}"),
             )
         })?;
-        let Some(start) = chrono::DateTime::from_timestamp_micros(after.micros()) else {
+        // croner works in whole seconds and keeps any fraction of the start in what it finds
+        // (after 00:00:00.25, `0 3 * * *` gave 03:00:00.25): start from the whole second, which
+        // it steps past, so that the time found is one of the pattern's and still later.
+        let Some(start) = chrono::DateTime::from_timestamp(after.micros().div_euclid(1_000_000), 0)
+        else {
             return Ok(None);
         };
         Ok(cron
@@ -416,6 +420,19 @@ mod tests {
             p.schedule = s.clone();
             let e = p.validate().unwrap_err();
             assert!(e.to_string().contains("schedule.cron"), "{bad}: {e}");
+        }
+        // Regression (found by `tests/fuzz`): a start with a fraction of a second gave a
+        // time with the same fraction, which is none of the pattern's.
+        s.cron = Some("0 3 * * *".into());
+        for (after, want) in [
+            ("2026-11-29T10:00:00.25Z", "2026-11-30T03:00:00Z"),
+            ("2026-11-30T02:59:59.999999Z", "2026-11-30T03:00:00Z"),
+            ("2026-11-30T03:00:00.5Z", "2026-12-01T03:00:00Z"),
+            ("1969-12-31T23:59:59.5Z", "1970-01-01T03:00:00Z"),
+        ] {
+            let after = crate::Timestamp::parse(after).unwrap();
+            let want = crate::Timestamp::parse(want).unwrap();
+            assert_eq!(s.next_cron_time(after).unwrap(), Some(want), "{after}");
         }
         s.cron = None;
         assert_eq!(s.next_cron_time(at).unwrap(), None);

@@ -182,10 +182,12 @@ macro_rules! impl_session_dao {
                     before: Option<(i64, String)>,
                     limit: i64,
                 ) -> Result<Vec<SessionRow>> {
+                    // No cursor: before every real time. (An empty id must not mean "no
+                    // cursor": a forged `(t, "")` listed from the top instead of before `t`.)
                     let (t, id) = before.unwrap_or((i64::MAX, String::new()));
                     let rows = sqlx::query(concat!(
                         "SELECT ", session_cols!(), " FROM sessions WHERE store_id = $1 \
-                         AND (created_at < $2 OR (created_at = $2 AND id < $3) OR $3 = '') \
+                         AND (created_at < $2 OR (created_at = $2 AND id < $3)) \
                          ORDER BY created_at DESC, id DESC LIMIT $4"
                     ))
                     .bind(store_id)

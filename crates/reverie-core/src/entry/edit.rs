@@ -446,8 +446,8 @@ fn join(units: &[Unit], eol: &str) -> String {
     let mut text = String::new();
     let mut prev: Option<(&Unit, bool)> = None;
     for unit in units {
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push_str(eol);
+        if !text.is_empty() {
+            end_line(&mut text, eol);
         }
         let mut joined = false;
         if let Some((before, before_joined)) = prev {
@@ -475,6 +475,17 @@ fn join(units: &[Unit], eol: &str) -> String {
     text
 }
 
+/// Gives the last line of `text` a line ending if it has none. A final `\r` already reads as
+/// one (see `split_lines`): it only needs its `\n`, or the `\r` would become part of the line
+/// (`# H\r` then `\r\n` is a heading named `H\r`).
+fn end_line(text: &mut String, eol: &str) {
+    if text.ends_with('\r') {
+        text.push('\n');
+    } else if !text.ends_with('\n') {
+        text.push_str(eol);
+    }
+}
+
 /// Whether a blank line must go between two adjacent non-blank units.
 fn needs_blank(before: &Unit, before_joined: bool, unit: &Unit, eol: &str) -> bool {
     if unit.origin == Origin::New {
@@ -500,9 +511,7 @@ fn fuses(before: &Unit, unit: &Unit, eol: &str) -> bool {
     }
     // After a blank line, so that `before` is not read as front matter.
     let mut text = format!("{eol}{}", before.raw);
-    if !text.ends_with('\n') {
-        text.push_str(eol);
-    }
+    end_line(&mut text, eol);
     let at = text.len();
     text.push_str(&unit.raw);
     let mut offset = 0;

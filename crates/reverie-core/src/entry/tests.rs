@@ -483,6 +483,30 @@ fn append_to_an_existing_section() {
     );
 }
 
+/// Regression (found by `tests/fuzz`): a document ending in a lone `\r` (its last line's
+/// ending) got the document's `\r\n` after it when something was appended, so that the `\r`
+/// became text: in a CRLF memory, `# H\r` turned into a heading named `H\r`, and the entry
+/// appended to `H` read back in another section.
+#[test]
+fn a_final_lone_cr_stays_a_line_ending() {
+    let text = "a\r\n\r\n# H\r";
+    let out = apply(text, &[append(&["H"], "x", false)]);
+    assert_eq!(out, "a\r\n\r\n# H\r\n\r\nx\r\n");
+    let doc = Document::parse(&out);
+    let x = doc.entries().into_iter().find(|e| e.body == "x").unwrap();
+    assert_eq!(x.section, vec!["H"]);
+    // An item after a final `\r`, joined to the list it ends.
+    assert_eq!(
+        apply("- a\r\n- b\r", &[append(&[], "c", true)]),
+        "- a\r\n- b\r\n- c\r\n"
+    );
+    // In an LF memory too.
+    assert_eq!(
+        apply("# H\r", &[append(&["H"], "x", true)]),
+        "# H\r\n\n- x\n"
+    );
+}
+
 #[test]
 fn append_creates_missing_sections() {
     // Nested under an existing section, after its subsections.

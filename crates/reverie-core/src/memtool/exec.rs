@@ -268,9 +268,10 @@ fn str_replace(vfs: &mut Vfs, path: &str, old_str: &str, new_str: &str) -> Res<S
         }
         1 => {}
         _ => {
-            let lines: Vec<String> = python::overlapping_positions(&content, old_str)
+            let positions = python::overlapping_positions(&content, old_str);
+            let lines: Vec<String> = python::lines_of(&content, &positions)
                 .into_iter()
-                .map(|p| python::line_of(&content, p).to_string())
+                .map(|n| n.to_string())
                 .collect();
             return Err(Fail::Tool(format!(
                 "No replacement was performed. Multiple occurrences of old_str `{old_str}` in lines: {}. Please ensure it is unique",

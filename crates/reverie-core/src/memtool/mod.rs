@@ -57,11 +57,20 @@ pub enum Command {
 impl Command {
     /// Parses a command from its JSON input, naming what is wrong with it.
     pub fn parse(json: &str) -> Result<Self> {
+        if json
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('[')
+        {
+            return Err(not_an_object());
+        }
         serde_json::from_str(json).map_err(|e| Error::invalid("memory tool command", e.to_string()))
     }
 
     /// Parses a command from an already-decoded JSON value.
     pub fn from_value(value: serde_json::Value) -> Result<Self> {
+        if value.is_array() {
+            return Err(not_an_object());
+        }
         serde_json::from_value(value)
             .map_err(|e| Error::invalid("memory tool command", e.to_string()))
     }
@@ -70,6 +79,12 @@ impl Command {
     pub fn is_read_only(&self) -> bool {
         matches!(self, Command::View { .. })
     }
+}
+
+/// serde reads an internally tagged enum from an array too (`["delete", "/memories/a"]`, the
+/// fields in order); the tool's input is an object, as the SDK's models are.
+fn not_an_object() -> Error {
+    Error::invalid("memory tool command", "must be a JSON object, not an array")
 }
 
 /// The tool's answer: the string the model reads, and whether it is an error.

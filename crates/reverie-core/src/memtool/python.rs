@@ -88,6 +88,22 @@ pub fn line_of(haystack: &str, pos: usize) -> usize {
         + 1
 }
 
+/// The lines (1-based) holding each of `positions`, which must be increasing: one pass over
+/// the text, where [`line_of`] on each would take time quadratic in its length (a 100 KB
+/// memory has 100,001 positions of `""`).
+pub fn lines_of(haystack: &str, positions: &[usize]) -> Vec<usize> {
+    let bytes = haystack.as_bytes();
+    let (mut line, mut at) = (1, 0);
+    positions
+        .iter()
+        .map(|&pos| {
+            line += bytes[at..pos].iter().filter(|&&b| b == b'\n').count();
+            at = pos;
+            line
+        })
+        .collect()
+}
+
 /// `str.rstrip("\n")`.
 pub fn rstrip_newlines(s: &str) -> &str {
     s.trim_end_matches('\n')
@@ -172,6 +188,11 @@ mod tests {
         let pos = overlapping_positions("aaaa\naaa", "aa");
         let lines: Vec<usize> = pos.iter().map(|&p| line_of("aaaa\naaa", p)).collect();
         assert_eq!(lines, vec![1, 1, 1, 2, 2]);
+        assert_eq!(lines_of("aaaa\naaa", &pos), lines);
+        assert_eq!(
+            lines_of("a\n\nb\n", &[0, 1, 2, 3, 4, 5]),
+            vec![1, 1, 2, 3, 3, 4]
+        );
         assert_eq!(overlapping_positions("abc", "").len(), 4);
         assert_eq!(overlapping_positions("éé", ""), vec![0, 2, 4]);
     }

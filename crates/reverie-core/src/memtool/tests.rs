@@ -198,3 +198,64 @@ fn reverie_refusals_change_nothing() {
     assert!(err && out.contains("full (5 memories)"), "{out}");
     assert_eq!(m.files.len(), 5);
 }
+
+/// Regression (found by `tests/fuzz`): serde reads an internally tagged enum from an array,
+/// so `["delete", "/memories/a"]` parsed as a `delete` of `/memories/a`. Only an object is a
+/// command.
+#[test]
+fn only_objects_are_commands() {
+    for text in [
+        r#"["delete", "/memories/a"]"#,
+        r#" ["view","view"]"#,
+        "\n[\"create\", \"/memories/a\", \"x\"]",
+    ] {
+        let msg = Command::parse(text).unwrap_err().to_string();
+        assert_eq!(
+            msg,
+            "invalid memory tool command: must be a JSON object, not an array"
+        );
+        let value: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(Command::from_value(value).unwrap_err().to_string(), msg);
+    }
+    assert_eq!(
+        Command::parse(r#"{"command": "delete", "path": "/memories/a"}"#).unwrap(),
+        Command::Delete {
+            path: "/memories/a".into()
+        }
+    );
+}
+
+/// Regression (found by `tests/fuzz`): a `str_replace` whose `old_str` occurs many times
+/// listed the line of each occurrence by counting from the start of the file every time,
+/// quadratic in the file's length: `""` in a 100 KB memory (100,001 occurrences) took minutes.
+/// This test returning at all is the assertion.
+#[test]
+fn many_occurrences_are_listed_in_linear_time() {
+    let mut m = Mem::new();
+    let content = "a\n".repeat(51_200);
+    m.run(json!({"command": "create", "path": "/memories/big", "file_text": content}));
+    for old_str in ["", "a", "\n"] {
+        let (err, out) = m.run(
+            json!({"command": "str_replace", "path": "/memories/big", "old_str": old_str, "new_str": "b"}),
+        );
+        assert!(err);
+        let lines = out
+            .split("in lines: ")
+            .nth(1)
+            .and_then(|rest| rest.split(". Please").next())
+            .unwrap();
+        let numbers: Vec<usize> = lines.split(", ").map(|n| n.parse().unwrap()).collect();
+        let want = match old_str {
+            // Each character and the end.
+            "" => 102_401,
+            _ => 51_200,
+        };
+        assert_eq!(numbers.len(), want, "{old_str:?}");
+        assert!(numbers.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(numbers[0], 1);
+        assert_eq!(
+            *numbers.last().unwrap(),
+            51_201_usize.min(51_200 + usize::from(old_str.is_empty()))
+        );
+    }
+}
