@@ -195,7 +195,7 @@ impl Forged {
         let s = match &self.s {
             Position::Inside(t) => format!("{prefix}{t}"),
             Position::Edge(0) => prefix.to_string(),
-            Position::Edge(1) => prefix[..prefix.len().saturating_sub(1)].to_string(),
+            Position::Edge(1) => prefix.strip_suffix('/').unwrap_or(prefix).to_string(),
             Position::Edge(_) => prefix_upper_bound(prefix).unwrap_or_default(),
             Position::Anywhere(s) => s.clone(),
         };
