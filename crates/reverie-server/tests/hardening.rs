@@ -559,6 +559,19 @@ async fn written_secrets_are_refused(postgres: bool) {
         )
         .await;
     invalid(st, &b, "metadata");
+    // `remember` refuses one too, naming the policy that would allow it.
+    let actor = reverie_core::Actor::User {
+        user_id: "user_t".into(),
+    };
+    let note = "the deploy key is AKIAIOSFODNN7EXAMPLE for prod";
+    let e = reverie_server::remember::remember(srv.store.as_ref(), &store, note, None, &actor)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("secret") && e.contains("nothing was written") && e.contains("--secrets allow"),
+        "{e}"
+    );
     // A store meant to hold secrets says so in its policy; its memory content then keeps
     // them as written, and its own fields still refuse them.
     let (st, b) = srv
@@ -581,6 +594,9 @@ async fn written_secrets_are_refused(postgres: bool) {
         .admin("GET", &format!("{memories}/{id}"), Value::Null)
         .await;
     assert_eq!(m["content"], format!("- key {key}\n"));
+    reverie_server::remember::remember(srv.store.as_ref(), &store, note, None, &actor)
+        .await
+        .unwrap();
     let (st, b) = srv
         .admin(
             "POST",
