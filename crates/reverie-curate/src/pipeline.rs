@@ -183,7 +183,7 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
     });
 
     let metas = final_entries(&docs, entries.clone());
-    // The sessions' events, also those the dream did not hold (see [`Curator::reads`]).
+    // The sessions' events, also those the dream did not hold (`input::Condenser`).
     let events: usize = input
         .sessions
         .iter()
