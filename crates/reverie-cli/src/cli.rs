@@ -70,6 +70,9 @@ pub enum Cmd {
     /// Show or change a store's policy: budget, protected paths, memory tests, review.
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// The configuration: model providers and their keys, the default curator.
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Create, list and revoke API keys for `reverie serve`.
     #[command(subcommand)]
     Keys(KeysCmd),
@@ -218,6 +221,9 @@ pub struct BenchCurationArgs {
     /// Exit with status 1 when more junk tests than this are hit.
     #[arg(long, value_name = "N")]
     pub max_junk: Option<usize>,
+    /// The curator, as `reverie dream --model` takes it (default: deterministic).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -313,6 +319,26 @@ pub struct DreamArgs {
     /// Also print each changed memory as a unified diff.
     #[arg(long)]
     pub diff: bool,
+    /// The curator: `deterministic`, a Claude model (`claude-sonnet-4-6`, needs
+    /// ANTHROPIC_API_KEY), `openai:URL#MODEL` (any OpenAI-compatible server), `exec:COMMAND`
+    /// (the request as JSON on the command's input, the answer on its output), or a name from
+    /// the config file. Default: the store's policy, then the config file, then deterministic.
+    /// A model that cannot be served is an error, never a silent fallback.
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Dream again from a model dream's recorded exchanges (no model needed): on the same store
+    /// state and sessions, the same result.
+    #[arg(long, value_name = "DREAM", conflicts_with = "model")]
+    pub replay: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// The effective configuration (defaults, the config file, REVERIE_* and provider
+    /// variables), secrets masked.
+    Show,
+    /// Where the config file is read from.
+    Path,
 }
 
 #[derive(Debug, Subcommand)]
@@ -337,6 +363,10 @@ pub enum DreamsCmd {
         /// Also print each changed memory as a unified diff.
         #[arg(long)]
         diff: bool,
+        /// Also print a model dream's exchanges: every request (what the model saw) and reply
+        /// (what it said).
+        #[arg(long)]
+        exchanges: bool,
     },
     /// Apply a proposal (rebased onto later writes, refused if they touch what it changes).
     Approve { dream: String },
@@ -367,7 +397,7 @@ pub struct PolicySetArgs {
     #[command(flatten)]
     pub store: StoreArg,
     /// Replace the whole policy with this JSON file's.
-    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "secrets", "must_contain", "must_not_contain", "recall", "clear_tests", "after_sessions", "cron", "min_interval"])]
+    #[arg(long, conflicts_with_all = ["max_total_bytes", "max_memory_bytes", "index_max_lines", "index_max_bytes", "protect", "unprotect", "review", "secrets", "must_contain", "must_not_contain", "recall", "clear_tests", "after_sessions", "cron", "min_interval", "model", "max_input_tokens", "max_output_tokens", "max_cost_usd"])]
     pub file: Option<PathBuf>,
     /// The most bytes all memories together may hold.
     #[arg(long)]
@@ -418,6 +448,21 @@ pub struct PolicySetArgs {
     /// ... and in both cases at least this many seconds after its last dream (86400: a day).
     #[arg(long, value_name = "SECS")]
     pub min_interval: Option<u64>,
+    /// The curator the store's dreams use when they name none (`reverie worker`, `reverie
+    /// dream` without --model): a model name as `reverie dream --model` takes, or `default`
+    /// for the config file's.
+    #[arg(long, value_name = "NAME|default")]
+    pub model: Option<String>,
+    /// Most input tokens one model dream may send (`default`: 2,000,000).
+    #[arg(long, value_name = "N|default")]
+    pub max_input_tokens: Option<String>,
+    /// Most output tokens one model dream may receive (`default`: 200,000).
+    #[arg(long, value_name = "N|default")]
+    pub max_output_tokens: Option<String>,
+    /// Most one model dream may cost in US dollars, where the model's prices are known
+    /// (`off`: no ceiling).
+    #[arg(long, value_name = "USD|off")]
+    pub max_cost_usd: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -94,6 +94,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Cmd::Bench(cli::BenchCmd::Drift(a)) = cli.command {
         return commands::bench::drift(a, cli.json).await;
     }
+    if let Cmd::Config(cmd) = cli.command {
+        return commands::model::config(cmd, cli.json);
+    }
     let ctx = Ctx::open(&cli).await?;
     match cli.command {
         Cmd::Store(cmd) => commands::store::run(&ctx, cmd).await,
@@ -123,6 +126,6 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Serve(a) => commands::server::serve(&ctx, a).await,
         Cmd::Worker(a) => commands::server::worker(&ctx, a).await,
         Cmd::Demo(a) => commands::demo::run(&ctx, a).await,
-        Cmd::Bench(_) => unreachable!("handled before opening a database"),
+        Cmd::Bench(_) | Cmd::Config(_) => unreachable!("handled before opening a database"),
     }
 }

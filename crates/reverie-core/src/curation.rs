@@ -270,6 +270,68 @@ pub struct Changeset {
     pub ops: Vec<Op>,
     pub memories: Vec<MemoryChange>,
     pub stats: Stats,
+    /// What a model curator did (absent when the deterministic curator ran as asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub curator: Option<CuratorRun>,
+}
+
+/// A dream's curator run: which curator ran, what it cost, what the guard refused of what it
+/// proposed, and the exchanges with the model, recorded so the dream can be replayed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CuratorRun {
+    /// The curator that ran (`anthropic:claude-sonnet-4-6`, `reverie-deterministic`).
+    pub curator: String,
+    /// The model the dream asked for, when another curator ran instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    /// Why another curator ran, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub usage: crate::dream::Usage,
+    /// What the tokens cost in US dollars, where the model's prices are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// Requests the dream needed, and how many of them were answered from earlier answers to
+    /// the same request (an attempt after a conflict) instead of the model.
+    pub requests: i64,
+    pub cached: i64,
+    /// Operations the model proposed that the guard refused, each with the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<RejectedOp>,
+    /// Every request and its reply, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchanges: Vec<Exchange>,
+}
+
+/// An operation a model proposed and the guard refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedOp {
+    /// `add`, `rewrite`, `merge`, `supersede`, `archive`, or what the model wrote.
+    pub op: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The entries it named, by their texts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    /// The events it cited, as it cited them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cites: Vec<String>,
+    pub reason: String,
+}
+
+/// One request to a model and its reply, as sent and received (the sessions in it are
+/// redacted at ingest; the reply is redacted before it is stored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// The request's digest: the cache and replay key.
+    pub digest: String,
+    pub request: serde_json::Value,
+    pub reply: serde_json::Value,
+    /// Answered from an earlier attempt's reply, not by the model.
+    #[serde(default)]
+    pub cached: bool,
 }
 
 impl Changeset {

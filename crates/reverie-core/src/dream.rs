@@ -160,6 +160,14 @@ pub mod error_kind {
     pub const RUNNER_LOST: &str = "runner_lost";
     /// Anything else.
     pub const INTERNAL: &str = "internal_error";
+    /// The model curator's provider failed (unreachable, refused, a malformed or cut answer);
+    /// nothing was written.
+    pub const MODEL_FAILED: &str = "model_failed";
+    /// The model dream would have gone over the policy's token or cost limits; nothing was
+    /// written.
+    pub const MODEL_BUDGET: &str = "model_budget_exceeded";
+    /// The dream names a model no provider is configured for, and the server refuses those.
+    pub const MODEL_UNAVAILABLE: &str = "model_unavailable";
 }
 
 /// Where a proposal stands.

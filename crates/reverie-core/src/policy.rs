@@ -161,7 +161,64 @@ pub struct Policy {
     /// whatever this says, and a store's name, description and metadata, session notes and key
     /// names always refuse one: they are shown wherever the store is listed.
     pub secrets: Secrets,
+    /// Which curator dreams the store when a dream names none (`reverie worker`, `reverie
+    /// dream` without `--model`), and what one model dream may spend.
+    #[serde(skip_serializing_if = "ModelPolicy::is_default")]
+    pub model: ModelPolicy,
 }
+
+/// A store's model settings: the curator its dreams use by default, and a model dream's budget.
+/// A dream that would go over a limit fails before it sends the request that would, with the
+/// store untouched.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelPolicy {
+    /// The curator (`deterministic`, `claude-sonnet-4-6`, `openai:URL#MODEL`, `exec:CMD`);
+    /// none: the configuration's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub curator: Option<String>,
+    /// Most input tokens one dream sends, cached or not (default [`DEFAULT_MAX_INPUT_TOKENS`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_input_tokens: Option<u64>,
+    /// Most output tokens one dream may receive (default [`DEFAULT_MAX_OUTPUT_TOKENS`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u64>,
+    /// Most one dream may cost, in US dollars, where the model's prices are known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<Dollars>,
+}
+
+/// A model dream's input-token limit when the policy sets none.
+pub const DEFAULT_MAX_INPUT_TOKENS: u64 = 2_000_000;
+/// A model dream's output-token limit when the policy sets none.
+pub const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 200_000;
+
+impl ModelPolicy {
+    pub fn is_default(&self) -> bool {
+        *self == ModelPolicy::default()
+    }
+
+    pub fn input_limit(&self) -> u64 {
+        self.max_input_tokens.unwrap_or(DEFAULT_MAX_INPUT_TOKENS)
+    }
+
+    pub fn output_limit(&self) -> u64 {
+        self.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
+    }
+}
+
+/// An amount of US dollars; equal when the same number (policies compare for equality).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Dollars(pub f64);
+
+impl PartialEq for Dollars {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Dollars {}
 
 /// A store's secrets policy for memory content written directly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -222,6 +279,24 @@ pub const MAX_DREAM_SESSIONS: u32 = 100;
 impl Policy {
     /// Checks every field; the error names the field and the rule.
     pub fn validate(&self) -> Result<()> {
+        let m = &self.model;
+        if m.max_input_tokens == Some(0) {
+            return Err(Error::invalid("model.max_input_tokens", "must be positive"));
+        }
+        if m.max_output_tokens == Some(0) {
+            return Err(Error::invalid("model.max_output_tokens", "must be positive"));
+        }
+        if let Some(Dollars(c)) = m.max_cost_usd
+            && !(c.is_finite() && c > 0.0)
+        {
+            return Err(Error::invalid(
+                "model.max_cost_usd",
+                format!("must be a positive number of dollars, got {c}"),
+            ));
+        }
+        if m.curator.as_deref().is_some_and(|c| c.trim().is_empty() || c.len() > 1024) {
+            return Err(Error::invalid("model.curator", "must be 1 to 1024 bytes"));
+        }
         let b = &self.budget;
         if b.max_total_bytes == 0 {
             return Err(Error::invalid("budget.max_total_bytes", "must be positive"));

@@ -10,7 +10,38 @@ use crate::input::DreamInput;
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct CuratorError {
+    /// A code of [`reverie_core::dream::error_kind`] (`model_failed`, `model_budget_exceeded`).
+    pub kind: &'static str,
     pub message: String,
+}
+
+impl CuratorError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        CuratorError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What a curator found in the sessions.
+#[derive(Debug, Clone, Default)]
+pub struct Extraction {
+    pub candidates: Vec<Candidate>,
+    /// Live entries to move out of the served memory (obsolete, by the curator's reading of the
+    /// sessions), each with its reason and evidence. Pinned and protected entries never are.
+    pub archive: Vec<ArchiveRequest>,
+    /// What a model curator did, for the changeset.
+    pub run: Option<reverie_core::curation::CuratorRun>,
+}
+
+/// An entry a curator asks to archive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchiveRequest {
+    pub path: String,
+    pub text: String,
+    pub reason: String,
+    pub evidence: Vec<reverie_core::curation::Evidence>,
 }
 
 /// What the curator knows of the store when it extracts: its live entries and glossary terms.
@@ -20,6 +51,10 @@ pub struct Known {
     pub entries: Vec<(String, String)>,
     /// Terms the store's glossary defines.
     pub terms: Vec<String>,
+    /// For each entry: pinned or in a protected memory (no dream changes it).
+    pub fixed: Vec<bool>,
+    /// For each entry: the section it is in.
+    pub sections: Vec<Vec<String>>,
 }
 
 /// Extracts candidate entries from sessions, and writes one text for entries about the same
@@ -34,7 +69,7 @@ pub trait Curator: Send + Sync + std::fmt::Debug {
         &self,
         input: &DreamInput,
         known: &Known,
-    ) -> Result<Vec<Candidate>, CuratorError>;
+    ) -> Result<Extraction, CuratorError>;
 
     /// One text for `texts`, entries about the same subject that agree; `None` keeps the most
     /// specific of them as it is. Whatever is returned must keep every detail of every text
@@ -56,8 +91,11 @@ impl Curator for Deterministic {
         &self,
         input: &DreamInput,
         known: &Known,
-    ) -> Result<Vec<Candidate>, CuratorError> {
-        Ok(crate::extract::extract(input, known))
+    ) -> Result<Extraction, CuratorError> {
+        Ok(Extraction {
+            candidates: crate::extract::extract(input, known),
+            ..Extraction::default()
+        })
     }
 
     async fn merge(&self, _texts: &[&str]) -> Result<Option<String>, CuratorError> {

@@ -27,6 +27,7 @@ pub mod drift;
 pub mod extract;
 pub mod guard;
 pub mod input;
+pub mod model;
 pub mod orient;
 pub mod pipeline;
 pub mod report;

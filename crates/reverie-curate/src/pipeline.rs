@@ -65,22 +65,25 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
     // Orient.
     let oriented = orient(store);
     let terms = glossary_terms(&oriented.entries);
+    let live: Vec<&Work> = oriented.entries.iter().filter(|e| e.is_live()).collect();
     let known = Known {
-        entries: oriented
-            .entries
+        entries: live
             .iter()
-            .filter(|e| e.is_live())
             .map(|e| (e.meta.text.clone(), e.meta.path.clone()))
             .collect(),
         terms: terms.clone(),
+        fixed: live.iter().map(|e| e.fixed || e.meta.pinned).collect(),
+        sections: live.iter().map(|e| e.meta.section.clone()).collect(),
     };
     let entries_before = known.entries.len() as i64;
 
     // Gather.
-    let mut candidates = curator
+    let extraction = curator
         .extract(input, &known)
         .await
-        .map_err(|e| Failure::new(error_kind::INTERNAL, format!("the curator: {e}")))?;
+        .map_err(|e| Failure::new(e.kind, format!("the curator: {e}")))?;
+    let (mut candidates, archive_requests, run) =
+        (extraction.candidates, extraction.archive, extraction.run);
     // Whatever the curator, a section is a heading to write: made writable, or left out (a
     // section named `#`, or two lines, would otherwise fail the edit at assembly).
     for c in &mut candidates {
@@ -97,6 +100,7 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
         .await
         .map_err(|e| Failure::new(error_kind::INTERNAL, format!("the curator: {e}")))?;
     let (mut docs, mut entries, mut ops) = (c.docs, c.entries, c.ops);
+    archive_requested(&input.dream_id, &archive_requests, &mut entries, &mut ops);
 
     // Budget, with the index kept current: archiving can empty a memory, which changes the
     // index, which changes the budget; a few rounds settle it.
@@ -204,6 +208,7 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
             bytes_after: output.values().map(|c| c.len() as i64).sum(),
             budget_bytes: budget_policy.max_total_bytes as i64,
         },
+        curator: run,
     };
 
     // Guard.
@@ -213,6 +218,39 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
         entries: metas,
         changeset,
     })
+}
+
+/// Archives the live entries a curator found obsolete. Fixed entries (pinned, or in protected
+/// memories) stay whatever it asked; the curator's own guard has said so already.
+fn archive_requested(
+    dream_id: &str,
+    requests: &[crate::curator::ArchiveRequest],
+    entries: &mut [Work],
+    ops: &mut Vec<reverie_core::curation::Op>,
+) {
+    use reverie_core::curation::{EntryState, Op, OpKind};
+    for r in requests {
+        let Some(e) = entries
+            .iter_mut()
+            .find(|e| e.is_live() && !e.fixed && e.meta.path == r.path && e.meta.text == r.text)
+        else {
+            continue;
+        };
+        e.meta.state = EntryState::Archived;
+        e.meta.dream_id = Some(dream_id.to_string());
+        ops.push(Op {
+            op: OpKind::Archive,
+            entry_id: e.meta.id.clone(),
+            path: e.meta.path.clone(),
+            section: e.meta.section.clone(),
+            before: Some(e.meta.text.clone()),
+            after: None,
+            sources: Vec::new(),
+            reason: r.reason.clone(),
+            evidence: r.evidence.clone(),
+            flags: Vec::new(),
+        });
+    }
 }
 
 /// The metadata to store: every entry but the candidates folded before being stored, with live

@@ -117,6 +117,9 @@ pub fn summary(cs: &Changeset) -> String {
         count(OpKind::Keep),
         cs.memories.len()
     );
+    if let Some(run) = &cs.curator {
+        out.push_str(&curator_line(run));
+    }
     for kind in [
         OpKind::Keep,
         OpKind::Supersede,
@@ -194,4 +197,55 @@ mod tests {
             "{d}"
         );
     }
+}
+
+/// What the curator did, when it was not the deterministic curator as asked: which curator
+/// ran (and why, after a fallback), its requests and tokens, its cost, and what the guard
+/// refused of what it proposed.
+pub fn curator_line(run: &reverie_core::curation::CuratorRun) -> String {
+    let mut out = String::new();
+    match (&run.requested, &run.note) {
+        (Some(req), Some(note)) => {
+            let _ = writeln!(out, "curator: {} (asked for {req}: {note})", run.curator);
+        }
+        _ => {
+            let u = &run.usage;
+            let cached = if run.cached > 0 {
+                format!(", {} answered from an earlier attempt", run.cached)
+            } else {
+                String::new()
+            };
+            let cost = run
+                .cost_usd
+                .map(|c| format!(", ${c:.4}"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "curator: {} — {}{cached}; {} input tokens ({} cache write, {} cache read), {} output tokens{cost}",
+                run.curator,
+                counted(run.requests, "request"),
+                u.input_tokens,
+                u.cache_creation_input_tokens,
+                u.cache_read_input_tokens,
+                u.output_tokens,
+            );
+        }
+    }
+    if !run.rejected.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} the model proposed refused by the guard:",
+            counted(run.rejected.len() as i64, "operation")
+        );
+        for r in &run.rejected {
+            let what = r
+                .text
+                .as_deref()
+                .or(r.targets.first().map(String::as_str))
+                .unwrap_or("");
+            let what: String = what.chars().take(100).collect();
+            let _ = writeln!(out, "  ✗ {} {what:?}: {}", r.op, r.reason);
+        }
+    }
+    out
 }

@@ -44,21 +44,58 @@ pub struct Timings {
     pub attempts: usize,
 }
 
+/// Chooses the curator for a dream from the model it names (`reverie-model` resolves names to
+/// providers; the runner only asks).
+pub trait CuratorSource: Send + Sync + std::fmt::Debug {
+    /// The curator for `model`, or why none can serve it.
+    fn curator(&self, model: &str) -> std::result::Result<Arc<dyn Curator>, String>;
+
+    /// Whether a dream whose model no provider serves is dreamed by the deterministic
+    /// curator instead (recorded on the dream), rather than refused.
+    fn falls_back(&self) -> bool;
+
+    /// The model of a dream that names none (a scheduled dream of a store whose policy names
+    /// none).
+    fn default_model(&self) -> String {
+        reverie_core::dream::DETERMINISTIC_MODEL.to_string()
+    }
+}
+
+/// One curator for every dream, whatever model it names (tests, benchmarks, the demo).
+#[derive(Debug, Clone)]
+pub struct Fixed(pub Arc<dyn Curator>);
+
+impl CuratorSource for Fixed {
+    fn curator(&self, _model: &str) -> std::result::Result<Arc<dyn Curator>, String> {
+        Ok(self.0.clone())
+    }
+
+    fn falls_back(&self) -> bool {
+        true
+    }
+}
+
 /// Runs dreams against a store with a curator.
 #[derive(Debug, Clone)]
 pub struct Runner {
     store: Arc<dyn Store>,
-    curator: Arc<dyn Curator>,
+    curators: Arc<dyn CuratorSource>,
     /// `host:pid`, recorded on the dreams this runner runs.
     name: String,
     lease: Duration,
 }
 
 impl Runner {
+    /// A runner that dreams every dream with `curator`.
     pub fn new(store: Arc<dyn Store>, curator: Arc<dyn Curator>) -> Runner {
+        Runner::with_curators(store, Arc::new(Fixed(curator)))
+    }
+
+    /// A runner that chooses each dream's curator from the model it names.
+    pub fn with_curators(store: Arc<dyn Store>, curators: Arc<dyn CuratorSource>) -> Runner {
         Runner {
             store,
-            curator,
+            curators,
             name: runner_name(),
             lease: DEFAULT_LEASE,
         }
@@ -74,9 +111,20 @@ impl Runner {
         &self.name
     }
 
-    /// Validates and records a new pending dream.
+    /// The model of a dream that names none.
+    pub fn default_model(&self) -> String {
+        self.curators.default_model()
+    }
+
+    /// Validates and records a new pending dream. A model no provider serves is refused here
+    /// (naming how to configure one) unless the curators fall back.
     pub async fn create(&self, new: NewDream) -> Result<Dream> {
         let valid = new.validate()?;
+        if let Err(why) = self.curators.curator(&valid.model.id)
+            && !self.curators.falls_back()
+        {
+            return Err(Error::invalid("model", why));
+        }
         self.recover().await?;
         self.store.create_dream(valid).await
     }
@@ -132,7 +180,14 @@ impl Runner {
     async fn run_inner(&self, dream_id: &str, timings: &mut Timings) -> Result<Dream> {
         let dream = self.store.claim_dream(dream_id, &self.name).await?;
         let heartbeat = self.heartbeat(dream_id);
-        let outcome = self.attempts(&dream, timings).await;
+        // The curator is chosen once per dream, so that its answers are kept across attempts.
+        let outcome = match self.choose(&dream.model.id) {
+            Ok(chosen) => self.attempts(&dream, &chosen, timings).await,
+            Err(why) => Err(Failed::Pipeline(reverie_curate::Failure::new(
+                error_kind::MODEL_UNAVAILABLE,
+                why,
+            ))),
+        };
         heartbeat.abort();
         match outcome {
             Ok(d) => Ok(d),
@@ -162,9 +217,33 @@ impl Runner {
         }
     }
 
+    /// The dream's curator: the one its model names, or the deterministic one with a note
+    /// saying why when no provider serves the model and the curators fall back.
+    fn choose(&self, model: &str) -> std::result::Result<Chosen, String> {
+        match self.curators.curator(model) {
+            Ok(curator) => Ok(Chosen {
+                curator,
+                fallback: None,
+            }),
+            Err(why) if self.curators.falls_back() => Ok(Chosen {
+                curator: Arc::new(reverie_curate::Deterministic),
+                fallback: Some(reverie_core::curation::CuratorRun {
+                    curator: reverie_core::dream::DETERMINISTIC_MODEL.to_string(),
+                    requested: Some(model.to_string()),
+                    note: Some(format!(
+                        "{why}; the deterministic curator ran instead"
+                    )),
+                    ..Default::default()
+                }),
+            }),
+            Err(why) => Err(why),
+        }
+    }
+
     async fn attempts(
         &self,
         dream: &Dream,
+        chosen: &Chosen,
         timings: &mut Timings,
     ) -> std::result::Result<Dream, Failed> {
         let mut last = None;
@@ -180,9 +259,12 @@ impl Runner {
                 .await?;
             timings.orient = started.elapsed();
             let started = std::time::Instant::now();
-            let output = reverie_curate::dream(&input, self.curator.as_ref())
+            let mut output = reverie_curate::dream(&input, chosen.curator.as_ref())
                 .await
                 .map_err(Failed::Pipeline)?;
+            if output.changeset.curator.is_none() {
+                output.changeset.curator = chosen.fallback.clone();
+            }
             timings.pipeline = started.elapsed();
             let result = DreamResult {
                 base_revision: input.store.revision,
@@ -302,6 +384,12 @@ impl Runner {
             }
         })
     }
+}
+
+/// A dream's curator, and the record of a fallback.
+struct Chosen {
+    curator: Arc<dyn Curator>,
+    fallback: Option<reverie_core::curation::CuratorRun>,
 }
 
 /// Why an attempt failed.

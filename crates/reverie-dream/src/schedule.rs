@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use reverie_core::dream::{
-    DETERMINISTIC_MODEL, Dream, DreamInput, DreamStatus, ModelParam, NewDream, OutputBehavior,
+    Dream, DreamInput, DreamStatus, ModelParam, NewDream, OutputBehavior,
     ReviewState,
 };
 use reverie_core::policy::MAX_DREAM_SESSIONS;
@@ -172,6 +172,13 @@ pub async fn tick(runner: &Runner) -> Result<Vec<Dreamt>> {
         let Some(sessions) = due(store.as_ref(), &id, Timestamp::now()).await? else {
             continue;
         };
+        // The store's policy names its curator; else the process's default.
+        let model = store
+            .get_policy(&id)
+            .await?
+            .model
+            .curator
+            .unwrap_or_else(|| runner.default_model());
         let created = runner
             .create(NewDream {
                 inputs: vec![
@@ -182,7 +189,7 @@ pub async fn tick(runner: &Runner) -> Result<Vec<Dreamt>> {
                         session_ids: sessions,
                     },
                 ],
-                model: ModelParam::Id(DETERMINISTIC_MODEL.into()),
+                model: ModelParam::Id(model),
                 instructions: None,
                 output_behavior: Some(OutputBehavior::UpdateExisting {
                     memory_store_id: id.clone(),

@@ -212,8 +212,13 @@ async fn ingest(s: &Arc<dyn Store>, store: &str, file: &Path) -> Result<Option<S
 }
 
 /// Dreams `sessions` into the store in place; the candidates the dreams found.
-async fn dream(s: &Arc<dyn Store>, store: &str, sessions: &[String]) -> Result<i64> {
-    let runner = reverie_dream::Runner::new(s.clone(), Arc::new(reverie_curate::Deterministic));
+async fn dream(
+    s: &Arc<dyn Store>,
+    store: &str,
+    sessions: &[String],
+    curator: &Arc<dyn reverie_curate::Curator>,
+) -> Result<i64> {
+    let runner = reverie_dream::Runner::new(s.clone(), curator.clone());
     let mut candidates = 0;
     for chunk in sessions.chunks(SESSIONS_PER_DREAM) {
         let d = runner
@@ -243,6 +248,9 @@ async fn dream(s: &Arc<dyn Store>, store: &str, sessions: &[String]) -> Result<i
         }
         if let Some(c) = s.dream_changeset(&d.id).await? {
             candidates += c.stats.candidates;
+            if let Some(run) = &c.curator {
+                eprint!("  {}", reverie_curate::report::curator_line(run));
+            }
         }
     }
     Ok(candidates)
@@ -306,6 +314,7 @@ pub async fn run_project(
     data: &Path,
     dir: &Path,
     growth: bool,
+    curator: &Arc<dyn reverie_curate::Curator>,
 ) -> Result<ProjectOutcome> {
     let files: Vec<PathBuf> = project.files.iter().map(|f| data.join(f)).collect();
     let mut transcript_bytes = 0;
@@ -324,7 +333,7 @@ pub async fn run_project(
         }
     }
     let started = Instant::now();
-    let candidates = dream(&s, &store, &sessions)
+    let candidates = dream(&s, &store, &sessions, curator)
         .await
         .with_context(|| project.project.clone())?;
     let dream_ms = started.elapsed().as_millis();
@@ -335,7 +344,7 @@ pub async fn run_project(
         let (g, gstore) = fresh(dir, &format!("{}-growth", project.project)).await?;
         for (i, f) in files.iter().enumerate() {
             if let Some(id) = ingest(&g, &gstore, f).await? {
-                dream(&g, &gstore, &[id])
+                dream(&g, &gstore, &[id], curator)
                     .await
                     .with_context(|| format!("{} (growth, {})", project.project, f.display()))?;
             }
@@ -550,13 +559,21 @@ pub async fn run(a: BenchCurationArgs, json_out: bool) -> Result<i32> {
     };
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot make the folder {}", dir.display()))?;
+    let curator: Arc<dyn reverie_curate::Curator> = match &a.model {
+        None => Arc::new(reverie_curate::Deterministic),
+        Some(m) => {
+            let curators = super::model::Curators::load(false)?;
+            reverie_dream::CuratorSource::curator(&curators, m)
+                .map_err(|why| Error::invalid("model", why))?
+        }
+    };
     let mut outcomes = Vec::new();
     let mut result = Ok(());
     for p in projects {
         if !json_out {
             eprintln!("reverie: {} ({} files)…", p.project, p.files.len());
         }
-        match run_project(p, &a.data, &dir, !a.no_growth).await {
+        match run_project(p, &a.data, &dir, !a.no_growth, &curator).await {
             Ok(o) => outcomes.push(o),
             Err(e) => {
                 result = Err(e);

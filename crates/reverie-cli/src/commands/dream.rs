@@ -19,8 +19,42 @@ use crate::context::Ctx;
 use crate::exit;
 use crate::output::{emit, json, table};
 
-fn runner(ctx: &Ctx) -> Runner {
-    Runner::new(ctx.store.clone(), Arc::new(reverie_curate::Deterministic))
+/// The runner and model of a new dream: `--replay`'s recorded answers, `--model`, the store's
+/// policy, or the config file's default — and an error, never a fallback, when no provider
+/// serves it.
+async fn dream_runner(ctx: &Ctx, a: &DreamArgs, policy_model: Option<&str>) -> Result<(Runner, String)> {
+    if let Some(id) = &a.replay {
+        let d = ctx.store.get_dream(id).await?;
+        let run = ctx
+            .store
+            .dream_changeset(&d.id)
+            .await?
+            .and_then(|cs| cs.curator)
+            .filter(|r| !r.exchanges.is_empty())
+            .ok_or_else(|| {
+                Error::invalid(
+                    "replay",
+                    format!("dream {} recorded no model exchanges to replay", d.id),
+                )
+            })?;
+        let replay = reverie_curate::model::Replay::new(&run.curator, &run.exchanges)
+            .map_err(|e| Error::invalid("replay", e))?;
+        let curator = reverie_curate::model::ModelCurator::new(Arc::new(replay));
+        return Ok((
+            Runner::new(ctx.store.clone(), Arc::new(curator)),
+            run.curator.clone(),
+        ));
+    }
+    let curators = super::model::Curators::load(false)?;
+    let model = a
+        .model
+        .clone()
+        .or_else(|| policy_model.map(str::to_string))
+        .unwrap_or_else(|| curators.config.dream_model.clone());
+    if let Err(why) = reverie_dream::CuratorSource::curator(&curators, &model) {
+        return Err(Error::invalid("model", why).into());
+    }
+    Ok((Runner::with_curators(ctx.store.clone(), Arc::new(curators)), model))
 }
 
 pub async fn dream(ctx: &Ctx, a: DreamArgs) -> Result<i32> {
@@ -50,6 +84,8 @@ pub async fn dream(ctx: &Ctx, a: DreamArgs) -> Result<i32> {
             sessions.truncate(reverie_core::dream::MAX_SESSIONS);
         }
     }
+    let policy = ctx.store.get_policy(&st.id).await?;
+    let (r, model) = dream_runner(ctx, &a, policy.model.curator.as_deref()).await?;
     let output_behavior = match a.output.as_str() {
         "update" => OutputBehavior::UpdateExisting {
             memory_store_id: st.id.clone(),
@@ -68,7 +104,11 @@ pub async fn dream(ctx: &Ctx, a: DreamArgs) -> Result<i32> {
                 session_ids: sessions,
             },
         ],
-        model: ModelParam::Id(DETERMINISTIC_MODEL.to_string()),
+        model: ModelParam::Id(if model == "deterministic" {
+            DETERMINISTIC_MODEL.to_string()
+        } else {
+            model
+        }),
         instructions: a.instructions.clone(),
         output_behavior: Some(output_behavior),
         review: if a.review {
@@ -79,7 +119,6 @@ pub async fn dream(ctx: &Ctx, a: DreamArgs) -> Result<i32> {
             None
         },
     };
-    let r = runner(ctx);
     let d = r.create(new).await?;
     let d = r.run(&d.id).await?;
     report_dream(ctx, &d, a.diff).await
@@ -88,7 +127,15 @@ pub async fn dream(ctx: &Ctx, a: DreamArgs) -> Result<i32> {
 /// Prints a dream: its status, then its changeset (and diffs); the exit code says whether it
 /// completed.
 async fn report_dream(ctx: &Ctx, d: &Dream, diff: bool) -> Result<i32> {
-    let changeset = ctx.store.dream_changeset(&d.id).await?;
+    report_dream_with(ctx, d, diff, false).await
+}
+
+/// [`report_dream`]; a model dream's exchanges (large: every request) only when asked.
+async fn report_dream_with(ctx: &Ctx, d: &Dream, diff: bool, exchanges: bool) -> Result<i32> {
+    let mut changeset = ctx.store.dream_changeset(&d.id).await?;
+    if !exchanges && let Some(run) = changeset.as_mut().and_then(|c| c.curator.as_mut()) {
+        run.exchanges.clear();
+    }
     if ctx.json {
         json(&serde_json::json!({"dream": d, "changeset": changeset}));
         return Ok(if d.status == DreamStatus::Failed {
@@ -274,9 +321,17 @@ pub async fn run(ctx: &Ctx, cmd: DreamsCmd) -> Result<i32> {
             table(&rows);
             Ok(0)
         }
-        DreamsCmd::Show { dream, diff } => {
+        DreamsCmd::Show {
+            dream,
+            diff,
+            exchanges,
+        } => {
             let d = ctx.store.get_dream(&dream).await?;
-            report_dream(ctx, &d, diff).await
+            let code = report_dream_with(ctx, &d, diff, exchanges).await?;
+            if exchanges && !ctx.json {
+                print_exchanges(ctx, &d).await?;
+            }
+            Ok(code)
         }
         DreamsCmd::Approve { dream } => {
             let d = ctx.store.decide_dream(&dream, true, &ctx.actor).await?;
@@ -314,4 +369,45 @@ fn done(ctx: &Ctx, d: &Dream, what: &str) -> Result<i32> {
 fn short_time(t: Timestamp) -> String {
     let s = t.to_rfc3339();
     format!("{} {}", &s[..10], &s[11..19])
+}
+
+/// A model dream's exchanges as text: what the model was asked and what it answered.
+async fn print_exchanges(ctx: &Ctx, d: &Dream) -> Result<()> {
+    let run = ctx
+        .store
+        .dream_changeset(&d.id)
+        .await?
+        .and_then(|c| c.curator);
+    let Some(run) = run.filter(|r| !r.exchanges.is_empty()) else {
+        emit("");
+        emit("no model exchanges: the deterministic curator ran");
+        return Ok(());
+    };
+    let n = run.exchanges.len();
+    for (i, x) in run.exchanges.iter().enumerate() {
+        let req: reverie_curate::model::ModelRequest = serde_json::from_value(x.request.clone())
+            .map_err(|e| Error::invalid("exchange", format!("{} cannot be read: {e}", i + 1)))?;
+        let reply: reverie_curate::model::ModelReply = serde_json::from_value(x.reply.clone())
+            .map_err(|e| Error::invalid("exchange", format!("{} cannot be read: {e}", i + 1)))?;
+        emit("");
+        emit(&format!(
+            "── exchange {} of {n} ({}{}) ──",
+            i + 1,
+            &x.digest[..12.min(x.digest.len())],
+            if x.cached { ", answered from an earlier attempt" } else { "" }
+        ));
+        emit(&format!(
+            "request: the system prompt ({} bytes, the same for every dream), schema {}, max {} tokens; the user message:",
+            req.system.len(),
+            req.schema_name,
+            req.max_tokens
+        ));
+        crate::output::emit_raw(&req.user);
+        emit(&format!(
+            "reply from {} (stop: {:?}; {} input, {} output tokens):",
+            reply.model, reply.stop, reply.usage.input_tokens, reply.usage.output_tokens
+        ));
+        emit(&serde_json::to_string_pretty(&reply.output).expect("json values serialize"));
+    }
+    Ok(())
 }

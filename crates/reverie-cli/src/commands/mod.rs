@@ -10,6 +10,7 @@ pub mod drift;
 pub mod history;
 pub mod locomo;
 pub mod memory;
+pub mod model;
 pub mod policy;
 pub mod serve;
 pub mod server;

@@ -85,6 +85,31 @@ async fn set(ctx: &Ctx, a: PolicySetArgs) -> Result<i32> {
     if let Some(secs) = a.min_interval {
         p.schedule.min_interval_secs = secs;
     }
+    if let Some(m) = a.model {
+        p.model.curator = (m != "default").then_some(m);
+    }
+    let tokens = |field: &'static str, v: &str| -> Result<Option<u64>> {
+        if v == "default" {
+            return Ok(None);
+        }
+        Ok(Some(v.parse().map_err(|_| {
+            Error::invalid(field, format!("{v:?} is not a number of tokens or default"))
+        })?))
+    };
+    if let Some(v) = a.max_input_tokens.as_deref() {
+        p.model.max_input_tokens = tokens("max_input_tokens", v)?;
+    }
+    if let Some(v) = a.max_output_tokens.as_deref() {
+        p.model.max_output_tokens = tokens("max_output_tokens", v)?;
+    }
+    if let Some(v) = a.max_cost_usd.as_deref() {
+        p.model.max_cost_usd = match v {
+            "off" => None,
+            v => Some(reverie_core::policy::Dollars(v.parse().map_err(|_| {
+                Error::invalid("max_cost_usd", format!("{v:?} is not an amount of dollars or off"))
+            })?)),
+        };
+    }
     if a.clear_tests {
         p.tests.clear();
     }
@@ -172,6 +197,18 @@ fn print_policy(ctx: &Ctx, name: &str, p: &Policy) {
                 )
             }
         }
+    ));
+    let m = &p.model;
+    emit(&format!(
+        "  curator: {}; a model dream may send {} input and receive {} output tokens{}",
+        m.curator
+            .as_deref()
+            .unwrap_or("the config file's default (deterministic unless set)"),
+        m.input_limit(),
+        m.output_limit(),
+        m.max_cost_usd
+            .map(|c| format!(", and cost ${}", c.0))
+            .unwrap_or_default()
     ));
     if p.tests.is_empty() {
         emit("  memory tests: none");

@@ -30,9 +30,11 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
     let stop = shutdown_signal();
     eprintln!("reverie: serving {} on http://{addr}", ctx.database);
     // Dreams left running by a server that died are failed (runner_lost) before new ones run.
-    let runner = std::sync::Arc::new(reverie_dream::Runner::new(
+    // A dream naming a model no provider serves runs with the deterministic curator, or is
+    // refused, as the configuration says (the SDK always sends a model name).
+    let runner = std::sync::Arc::new(reverie_dream::Runner::with_curators(
         ctx.store.clone(),
-        std::sync::Arc::new(reverie_curate::Deterministic),
+        std::sync::Arc::new(super::model::Curators::load(true)?),
     ));
     let lost = runner.recover().await?;
     if !lost.is_empty() {
@@ -54,9 +56,9 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
 /// `reverie worker`: passes over the stores until Ctrl-C or SIGTERM (a dream in progress is
 /// finished first), or one pass with `--once`. Prints what it dreamed.
 pub async fn worker(ctx: &Ctx, a: WorkerArgs) -> Result<i32> {
-    let runner = reverie_dream::Runner::new(
+    let runner = reverie_dream::Runner::with_curators(
         ctx.store.clone(),
-        std::sync::Arc::new(reverie_curate::Deterministic),
+        std::sync::Arc::new(super::model::Curators::load(true)?),
     );
     let stop = shutdown_signal();
     tokio::pin!(stop);

@@ -45,6 +45,11 @@ mod util;
 
 pub use injection::reads_as_injection;
 
+/// What an event said, collapsed and cut as evidence quotes it.
+pub fn quote_of(said: &str) -> String {
+    util::quote(said)
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_core::session::{Event, EventKind};

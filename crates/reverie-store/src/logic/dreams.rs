@@ -265,6 +265,7 @@ impl<B: Backend> SqlStore<B> {
             row.status = DreamStatus::Completed.as_str().to_string();
             row.base_revision = Some(result.base_revision);
             row.changeset = Some(to_json(&result.changeset));
+            row.usage = to_json(&usage_of(&result.changeset));
             row.proposal = Some(to_json(&result));
             row.ended_at = Some(now);
             row.updated_at = now;
@@ -431,6 +432,7 @@ impl<B: Backend> SqlStore<B> {
         dream.base_revision = Some(result.base_revision);
         dream.applied_revision = Some(w.store.revision);
         dream.changeset = Some(to_json(&result.changeset));
+        dream.usage = to_json(&usage_of(&result.changeset));
         if row.is_update_existing() {
             dream.entries_undo = Some(to_json(&undo));
         }
@@ -865,4 +867,13 @@ fn entries_undo(before: &[EntryMeta], after: &[EntryMeta]) -> EntriesUndo {
             .map(|a| a.id.clone())
             .collect(),
     }
+}
+
+/// The tokens a dream's curator spent (none for the deterministic curator).
+fn usage_of(changeset: &reverie_core::curation::Changeset) -> Usage {
+    changeset
+        .curator
+        .as_ref()
+        .map(|c| c.usage)
+        .unwrap_or_default()
 }
