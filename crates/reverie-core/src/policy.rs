@@ -284,7 +284,10 @@ impl Policy {
             return Err(Error::invalid("model.max_input_tokens", "must be positive"));
         }
         if m.max_output_tokens == Some(0) {
-            return Err(Error::invalid("model.max_output_tokens", "must be positive"));
+            return Err(Error::invalid(
+                "model.max_output_tokens",
+                "must be positive",
+            ));
         }
         if let Some(Dollars(c)) = m.max_cost_usd
             && !(c.is_finite() && c > 0.0)
@@ -294,7 +297,10 @@ impl Policy {
                 format!("must be a positive number of dollars, got {c}"),
             ));
         }
-        if m.curator.as_deref().is_some_and(|c| c.trim().is_empty() || c.len() > 1024) {
+        if m.curator
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty() || c.len() > 1024)
+        {
             return Err(Error::invalid("model.curator", "must be 1 to 1024 bytes"));
         }
         let b = &self.budget;

@@ -65,11 +65,7 @@ pub trait Curator: Send + Sync + std::fmt::Debug {
     fn name(&self) -> &str;
 
     /// Candidate entries from the input's sessions, each with its evidence.
-    async fn extract(
-        &self,
-        input: &DreamInput,
-        known: &Known,
-    ) -> Result<Extraction, CuratorError>;
+    async fn extract(&self, input: &DreamInput, known: &Known) -> Result<Extraction, CuratorError>;
 
     /// One text for `texts`, entries about the same subject that agree; `None` keeps the most
     /// specific of them as it is. Whatever is returned must keep every detail of every text
@@ -87,11 +83,7 @@ impl Curator for Deterministic {
         reverie_core::dream::DETERMINISTIC_MODEL
     }
 
-    async fn extract(
-        &self,
-        input: &DreamInput,
-        known: &Known,
-    ) -> Result<Extraction, CuratorError> {
+    async fn extract(&self, input: &DreamInput, known: &Known) -> Result<Extraction, CuratorError> {
         Ok(Extraction {
             candidates: crate::extract::extract(input, known),
             ..Extraction::default()

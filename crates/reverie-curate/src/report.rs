@@ -156,49 +156,6 @@ pub fn diff(path: &str, before: Option<&str>, after: Option<&str>) -> String {
         .to_string()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reverie_core::curation::{Evidence, Stats};
-
-    #[test]
-    fn a_changeset_reads_as_text() {
-        let cs = Changeset {
-            base_revision: 3,
-            ops: vec![Op {
-                op: OpKind::Supersede,
-                entry_id: "ent_01a".into(),
-                path: "/facts.md".into(),
-                section: vec!["tallyho".into()],
-                before: Some("The staging database is on port 5432.".into()),
-                after: None,
-                sources: vec!["ent_01b".into()],
-                reason: "contradicted by newer evidence".into(),
-                evidence: vec![Evidence {
-                    session_id: "sesn_01x".into(),
-                    seq: 12,
-                    quote: String::new(),
-                }],
-                flags: Vec::new(),
-            }],
-            memories: Vec::new(),
-            stats: Stats::default(),
-        };
-        let text = summary(&cs);
-        assert!(text.contains("× supersede /facts.md › tallyho"), "{text}");
-        assert!(
-            text.contains("port 5432") && text.contains("from: sesn_01x #12"),
-            "{text}"
-        );
-        assert!(text.contains("1 superseded"), "{text}");
-        let d = diff("/facts.md", Some("a\nb\n"), Some("a\nc\n"));
-        assert!(
-            d.contains("--- a/facts.md") && d.contains("-b") && d.contains("+c"),
-            "{d}"
-        );
-    }
-}
-
 /// What the curator did, when it was not the deterministic curator as asked: which curator
 /// ran (and why, after a fallback), its requests and tokens, its cost, and what the guard
 /// refused of what it proposed.
@@ -248,4 +205,48 @@ pub fn curator_line(run: &reverie_core::curation::CuratorRun) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reverie_core::curation::{Evidence, Stats};
+
+    #[test]
+    fn a_changeset_reads_as_text() {
+        let cs = Changeset {
+            base_revision: 3,
+            ops: vec![Op {
+                op: OpKind::Supersede,
+                entry_id: "ent_01a".into(),
+                path: "/facts.md".into(),
+                section: vec!["tallyho".into()],
+                before: Some("The staging database is on port 5432.".into()),
+                after: None,
+                sources: vec!["ent_01b".into()],
+                reason: "contradicted by newer evidence".into(),
+                evidence: vec![Evidence {
+                    session_id: "sesn_01x".into(),
+                    seq: 12,
+                    quote: String::new(),
+                }],
+                flags: Vec::new(),
+            }],
+            memories: Vec::new(),
+            stats: Stats::default(),
+            curator: None,
+        };
+        let text = summary(&cs);
+        assert!(text.contains("× supersede /facts.md › tallyho"), "{text}");
+        assert!(
+            text.contains("port 5432") && text.contains("from: sesn_01x #12"),
+            "{text}"
+        );
+        assert!(text.contains("1 superseded"), "{text}");
+        let d = diff("/facts.md", Some("a\nb\n"), Some("a\nc\n"));
+        assert!(
+            d.contains("--- a/facts.md") && d.contains("-b") && d.contains("+c"),
+            "{d}"
+        );
+    }
 }

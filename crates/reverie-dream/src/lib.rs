@@ -230,9 +230,7 @@ impl Runner {
                 fallback: Some(reverie_core::curation::CuratorRun {
                     curator: reverie_core::dream::DETERMINISTIC_MODEL.to_string(),
                     requested: Some(model.to_string()),
-                    note: Some(format!(
-                        "{why}; the deterministic curator ran instead"
-                    )),
+                    note: Some(format!("{why}; the deterministic curator ran instead")),
                     ..Default::default()
                 }),
             }),

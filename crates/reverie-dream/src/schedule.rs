@@ -8,8 +8,7 @@
 use std::collections::BTreeSet;
 
 use reverie_core::dream::{
-    Dream, DreamInput, DreamStatus, ModelParam, NewDream, OutputBehavior,
-    ReviewState,
+    Dream, DreamInput, DreamStatus, ModelParam, NewDream, OutputBehavior, ReviewState,
 };
 use reverie_core::policy::MAX_DREAM_SESSIONS;
 use reverie_core::{ErrorType, Result, Timestamp};

@@ -22,7 +22,11 @@ use crate::output::{emit, json, table};
 /// The runner and model of a new dream: `--replay`'s recorded answers, `--model`, the store's
 /// policy, or the config file's default — and an error, never a fallback, when no provider
 /// serves it.
-async fn dream_runner(ctx: &Ctx, a: &DreamArgs, policy_model: Option<&str>) -> Result<(Runner, String)> {
+async fn dream_runner(
+    ctx: &Ctx,
+    a: &DreamArgs,
+    policy_model: Option<&str>,
+) -> Result<(Runner, String)> {
     if let Some(id) = &a.replay {
         let d = ctx.store.get_dream(id).await?;
         let run = ctx
@@ -54,7 +58,10 @@ async fn dream_runner(ctx: &Ctx, a: &DreamArgs, policy_model: Option<&str>) -> R
     if let Err(why) = reverie_dream::CuratorSource::curator(&curators, &model) {
         return Err(Error::invalid("model", why).into());
     }
-    Ok((Runner::with_curators(ctx.store.clone(), Arc::new(curators)), model))
+    Ok((
+        Runner::with_curators(ctx.store.clone(), Arc::new(curators)),
+        model,
+    ))
 }
 
 pub async fn dream(ctx: &Ctx, a: DreamArgs) -> Result<i32> {
@@ -394,7 +401,11 @@ async fn print_exchanges(ctx: &Ctx, d: &Dream) -> Result<()> {
             "── exchange {} of {n} ({}{}) ──",
             i + 1,
             &x.digest[..12.min(x.digest.len())],
-            if x.cached { ", answered from an earlier attempt" } else { "" }
+            if x.cached {
+                ", answered from an earlier attempt"
+            } else {
+                ""
+            }
         ));
         emit(&format!(
             "request: the system prompt ({} bytes, the same for every dream), schema {}, max {} tokens; the user message:",

@@ -26,8 +26,8 @@ impl Curators {
     /// The configuration as loaded (file, environment); its warnings are printed.
     pub fn load(fallback_as_configured: bool) -> Result<Curators> {
         let config = load_config()?;
-        let fallback = fallback_as_configured
-            && config.unconfigured == reverie_model::Unconfigured::Fallback;
+        let fallback =
+            fallback_as_configured && config.unconfigured == reverie_model::Unconfigured::Fallback;
         Ok(Curators { config, fallback })
     }
 }

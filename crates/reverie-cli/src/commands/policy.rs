@@ -106,7 +106,10 @@ async fn set(ctx: &Ctx, a: PolicySetArgs) -> Result<i32> {
         p.model.max_cost_usd = match v {
             "off" => None,
             v => Some(reverie_core::policy::Dollars(v.parse().map_err(|_| {
-                Error::invalid("max_cost_usd", format!("{v:?} is not an amount of dollars or off"))
+                Error::invalid(
+                    "max_cost_usd",
+                    format!("{v:?} is not an amount of dollars or off"),
+                )
             })?)),
         };
     }

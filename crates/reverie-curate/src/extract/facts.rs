@@ -426,6 +426,7 @@ mod tests {
                     .map(|t| (t.to_string(), "/facts.md".to_string()))
                     .collect(),
                 terms: vec![],
+                ..Known::default()
             };
             let got: Vec<String> = extract(&stmts, &known, &[])
                 .into_iter()

@@ -234,7 +234,10 @@ fn judge_op(
     let at = evidence
         .iter()
         .filter_map(|ev| {
-            let s = input.sessions.iter().find(|s| s.session.id == ev.session_id)?;
+            let s = input
+                .sessions
+                .iter()
+                .find(|s| s.session.id == ev.session_id)?;
             s.events
                 .iter()
                 .find(|e| e.seq == ev.seq)

@@ -46,11 +46,7 @@ impl Curator for ModelCurator {
         self.client.name()
     }
 
-    async fn extract(
-        &self,
-        input: &DreamInput,
-        known: &Known,
-    ) -> Result<Extraction, CuratorError> {
+    async fn extract(&self, input: &DreamInput, known: &Known) -> Result<Extraction, CuratorError> {
         let hints = crate::extract::extract(input, known);
         let chunks = super::prompt::chunks(input, known, &known.fixed, &known.sections, &hints);
         let policy = &input.store.policy.model;
@@ -185,11 +181,11 @@ impl Curator for ModelCurator {
             }
             let judged = super::answer::judge(&reply.output, &chunk.shown, &hints, input, &terms)
                 .map_err(|e| {
-                    CuratorError::new(
-                        error_kind::MODEL_FAILED,
-                        format!("the model's answer: {e}; nothing was written"),
-                    )
-                })?;
+                CuratorError::new(
+                    error_kind::MODEL_FAILED,
+                    format!("the model's answer: {e}; nothing was written"),
+                )
+            })?;
             out.candidates.extend(judged.candidates);
             out.archive.extend(judged.archive);
             run.rejected.extend(judged.rejected);
@@ -249,10 +245,14 @@ impl ModelClient for Replay {
 
     async fn complete(&self, request: &ModelRequest) -> Result<ModelReply, ModelError> {
         // Nothing is spent on a replay: the recorded answer, at no cost.
-        let reply = self.replies.get(&request.digest()).cloned().map(|r| ModelReply {
-            usage: Usage::default(),
-            ..r
-        });
+        let reply = self
+            .replies
+            .get(&request.digest())
+            .cloned()
+            .map(|r| ModelReply {
+                usage: Usage::default(),
+                ..r
+            });
         reply.ok_or_else(|| {
             ModelError::new(
                 ModelErrorKind::NotConfigured,

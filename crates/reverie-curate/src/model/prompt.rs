@@ -138,7 +138,11 @@ fn line(n: usize, e: &Event) -> Option<String> {
             (format!("tool_use {name}"), tool_input(e))
         }
         EventKind::ToolResult => {
-            let max = if e.is_error { ERROR_CHARS } else { RESULT_CHARS };
+            let max = if e.is_error {
+                ERROR_CHARS
+            } else {
+                RESULT_CHARS
+            };
             let label = if e.is_error {
                 "tool_result ERROR"
             } else {
@@ -269,7 +273,12 @@ pub fn chunks(
     chunks.retain(|c| !c.is_empty());
 
     let live: Vec<(usize, &(String, String))> = known.entries.iter().enumerate().collect();
-    let index = Bm25::new(&live.iter().map(|(_, (t, _))| t.as_str()).collect::<Vec<_>>());
+    let index = Bm25::new(
+        &live
+            .iter()
+            .map(|(_, (t, _))| t.as_str())
+            .collect::<Vec<_>>(),
+    );
 
     let mut out = Vec::new();
     for parts in chunks {

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use reverie_core::curation::{EntryKind, Evidence};
 use reverie_core::timestamp::Timestamp;
 use reverie_curate::candidate::Candidate;
-use reverie_curate::curator::{Curator, CuratorError, Known};
+use reverie_curate::curator::{Curator, CuratorError, Extraction, Known};
 use reverie_curate::input::DreamInput;
 use reverie_store::Store;
 
@@ -69,7 +69,7 @@ impl Curator for Scripted {
         &self,
         input: &DreamInput,
         _known: &Known,
-    ) -> Result<Vec<Candidate>, CuratorError> {
+    ) -> Result<Extraction, CuratorError> {
         if self.extractions.fetch_add(1, Ordering::SeqCst) == 0 {
             match &self.meddle {
                 Some(Meddle::Write {
@@ -97,7 +97,10 @@ impl Curator for Scripted {
                 None => {}
             }
         }
-        Ok(self.candidates.clone())
+        Ok(Extraction {
+            candidates: self.candidates.clone(),
+            ..Extraction::default()
+        })
     }
 
     async fn merge(&self, _texts: &[&str]) -> Result<Option<String>, CuratorError> {
