@@ -120,6 +120,28 @@ pub enum BenchCmd {
     /// Recall and context latency (p50, p99) on a generated 2,000-memory store, beside a
     /// memory read and an in-memory BM25 in the same run (--database for PostgreSQL).
     Recall(BenchRecallArgs),
+    /// What a model dream sends: input tokens per dream with the store at several sizes and
+    /// the same new sessions, and with more new sessions; beside sending the whole store.
+    ModelInput(BenchModelInputArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchModelInputArgs {
+    /// Memories in the store at size 1× (about 1 KB each).
+    #[arg(long, default_value_t = 100)]
+    pub memories: usize,
+    /// Turns per generated session.
+    #[arg(long, default_value_t = 40)]
+    pub turns: usize,
+    /// The store sizes, as multiples of --memories, read with --sessions-at new sessions.
+    #[arg(long, default_value = "1,4,16")]
+    pub store_scales: String,
+    /// New sessions read by each dream of the store sizes.
+    #[arg(long, default_value_t = 4)]
+    pub sessions_at: usize,
+    /// The numbers of new sessions, read with the store at 1×.
+    #[arg(long, default_value = "1,4,16")]
+    pub sessions: String,
 }
 
 #[derive(Debug, Args)]

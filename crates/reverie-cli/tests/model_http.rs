@@ -453,8 +453,21 @@ impl Setup {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}: {text}"))
     }
 
+    /// Every memory of the store: its path, digest and content.
     fn memory(&self) -> String {
-        self.ok(&[], &["export", "-s", "notes"])
+        let ls = self.json(&[], &["ls", "-s", "notes"]);
+        ls.as_array()
+            .unwrap_or_else(|| panic!("{ls}"))
+            .iter()
+            .map(|m| {
+                let path = m["path"].as_str().unwrap();
+                format!(
+                    "{path} {}\n{}",
+                    m["content_sha256"],
+                    self.ok(&[], &["get", "-s", "notes", path])
+                )
+            })
+            .collect()
     }
 
     fn printed(&self) -> String {

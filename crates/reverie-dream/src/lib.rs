@@ -326,11 +326,19 @@ impl Runner {
             events.shrink_to_fit();
             sessions.push(SessionInput { session, events });
         }
+        // In time order; sessions that started together in the order of their own names, not
+        // of their ids (which depend on when they were ingested), so that the same sessions
+        // make the same requests to a model curator — the key of its cache and of a replay.
         sessions.sort_by(|a, b| {
-            a.session
-                .started_at
-                .cmp(&b.session.started_at)
-                .then_with(|| a.session.id.cmp(&b.session.id))
+            let key = |s: &SessionInput| {
+                (
+                    s.session.started_at,
+                    s.session.source_session_id.clone(),
+                    s.session.source_path.clone(),
+                    s.session.id.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
         });
         // Entries served by recall or context in these sessions, for the outcome counters.
         let ids: Vec<String> = sessions.iter().map(|s| s.session.id.clone()).collect();

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_serve;
 pub mod bench_sessions;
+pub mod bench_tokens;
 pub mod curation;
 pub mod demo;
 pub mod dream;
