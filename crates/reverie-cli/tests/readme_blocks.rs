@@ -233,6 +233,11 @@ impl Shell {
                 .expect("the key agent-a");
             line = line.replace("apikey_…", &id(key));
         }
+        if line.contains("drm_…") {
+            // The newest dream: the one the block's lines before made.
+            let dreams = list(&self.env.json(&["dreams", "ls", "-s", "notes"]));
+            line = line.replace("drm_…", &id(dreams.first().expect("a dream of notes")));
+        }
         assert!(!line.contains('…'), "an id left to fill in: {line}");
         line
     }
@@ -506,6 +511,7 @@ fn every_readme_block_is_run_by_a_test() {
         ("### The HTTP API", "python"),
         ("### Scheduled dreams: `reverie worker`", "sh"),
         ("### MCP: memory during a session", "sh"),
+        ("### Dreaming with a model", "sh"),
     ];
     let mut found = Vec::new();
     let mut heading = String::new();
@@ -945,4 +951,69 @@ fn mcp_block() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("6543"), "{body}");
     assert_eq!(bg.stop("TERM").code(), Some(0));
+}
+
+/// "Dreaming with a model": `model.py` in the scratch folder is a model that answers with one
+/// note citing the newest user turn, and one citing an event it was not shown (which the
+/// guard must refuse); every line runs as printed.
+#[test]
+fn model_block() {
+    let sh = Shell::new();
+    sh.notes_from_examples();
+    let t = sh.dir().join("new.txt");
+    std::fs::write(
+        &t,
+        "User: from now on, run `make lint` before pushing.\nAssistant: Will do.\n",
+    )
+    .unwrap();
+    sh.env
+        .ok(&["ingest", "-s", "notes", &t.display().to_string()]);
+    std::fs::write(
+        sh.dir().join("model.py"),
+        r#"import json, re, sys
+req = json.load(sys.stdin)
+said = re.findall(r"^\[(S\d+:\d+) user\][^\n]*make lint", req["user"], re.M)[-1]
+op = {"op": "add", "kind": "instruction", "path": "/instructions.md", "section": None,
+      "text": "Run `make lint` before pushing.", "targets": [], "hint": None,
+      "evidence": [said], "reason": "the user asked"}
+ghost = dict(op, text="Deploy on Fridays.", evidence=["S99:1"])
+print(json.dumps({"ops": [op, ghost]}))
+"#,
+    )
+    .unwrap();
+    let lines = commands(&block("### Dreaming with a model", "sh"));
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    let mut proposals = Vec::new();
+    for line in &lines {
+        let line = sh.fill(line);
+        let out = sh.run(&line);
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let w = words(&line);
+        match (w[1], w.get(2).copied()) {
+            ("config", _) => assert!(stdout.contains("deterministic"), "{stdout}"),
+            ("dream", _) => {
+                assert!(
+                    stdout.contains("make lint") && stdout.contains("refused by the guard"),
+                    "`{line}`:\n{stdout}"
+                );
+                let d = list(&sh.env.json(&["dreams", "ls", "-s", "notes"]));
+                proposals.push(sh.env.json(&["dreams", "show", &id(&d[0])]));
+            }
+            ("dreams", Some("show")) => assert!(
+                stdout.contains("exchange 1 of 1") && stdout.contains("S99:1"),
+                "{stdout}"
+            ),
+            _ => {}
+        }
+    }
+    assert_eq!(proposals.len(), 2);
+    let ops = |d: &Value| d["changeset"]["ops"].clone();
+    assert_eq!(
+        ops(&proposals[0])[0]["after"],
+        ops(&proposals[1])[0]["after"]
+    );
+    assert_eq!(
+        proposals[0]["changeset"]["memories"], proposals[1]["changeset"]["memories"],
+        "the replay differs"
+    );
 }

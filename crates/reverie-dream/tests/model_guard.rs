@@ -62,6 +62,8 @@ enum EntryRef {
     Protected,
     /// An id the request did not show.
     Fake(&'static str),
+    /// The shown entry whose line holds this text (for the fixed cases below).
+    Saying(&'static str),
 }
 
 /// How an op's fields are broken on purpose.
@@ -384,6 +386,8 @@ struct Seen {
     free: Vec<String>,
     pinned: Vec<String>,
     protected: Vec<String>,
+    /// Every entry's id and line.
+    lines: Vec<(String, String)>,
 }
 
 fn read_request(user: &str) -> Seen {
@@ -398,6 +402,7 @@ fn read_request(user: &str) -> Seen {
         if id.starts_with('S') && id.contains(':') {
             seen.events.push(id.to_string());
         } else if id.starts_with('E') {
+            seen.lines.push((id.to_string(), line.to_string()));
             let header = rest.split_once("] ").map_or(rest, |(h, _)| h);
             let place = &header[id.len()..];
             if place.trim_start().starts_with("/team/") {
@@ -430,6 +435,11 @@ fn render_op(spec: &OpSpec, seen: &Seen) -> Value {
         EntryRef::Pinned => pick(&seen.pinned, 0, "E999"),
         EntryRef::Protected => pick(&seen.protected, 0, "E999"),
         EntryRef::Fake(id) => id.to_string(),
+        EntryRef::Saying(text) => seen
+            .lines
+            .iter()
+            .find(|(_, line)| line.contains(text))
+            .map_or_else(|| "E999".to_string(), |(id, _)| id.clone()),
     };
     let evidence: Vec<String> = spec.evidence.iter().map(event).collect();
     let targets: Vec<String> = spec.targets.iter().map(entry).collect();
@@ -468,7 +478,7 @@ fn must_refuse(spec: &OpSpec, seen: &Seen) -> bool {
         EventRef::Real(_) => seen.events.is_empty(),
     });
     let bad_target = spec.targets.iter().any(|t| match t {
-        EntryRef::Real(_) => seen.free.is_empty(),
+        EntryRef::Real(_) | EntryRef::Saying(_) => seen.free.is_empty(),
         EntryRef::Pinned | EntryRef::Protected | EntryRef::Fake(_) => true,
     });
     let not_an_op = !["add", "rewrite", "merge", "supersede", "archive"].contains(&spec.op);
@@ -517,7 +527,6 @@ impl ModelClient for FakeClient {
     async fn complete(&self, request: &ModelRequest) -> Result<ModelReply, ModelError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         let seen = read_request(&request.user);
-        eprintln!("SEEN {:?}", seen);
         if request
             .user
             .lines()
@@ -729,49 +738,6 @@ async fn check_case(behaviour: Behaviour) -> Result<(), String> {
     let w = world().await;
     let client = Arc::new(FakeClient::new(behaviour.clone()));
     let (d, before) = dream_with(&w, client.clone()).await;
-    {
-        let cs = w.store.dream_changeset(&d.id).await.unwrap();
-        let applied = cs
-            .as_ref()
-            .map(|c| {
-                c.ops
-                    .iter()
-                    .filter(|o| o.op != OpKind::Keep && o.path != "/MEMORY.md")
-                    .count()
-            })
-            .unwrap_or(0);
-        let rejected = cs
-            .as_ref()
-            .and_then(|c| c.curator.as_ref())
-            .map(|r| r.rejected.len())
-            .unwrap_or(0);
-        eprintln!(
-            "OUTCOME {:?} {:?} applied={applied} rejected={rejected} answered={}",
-            d.status,
-            d.error.as_ref().map(|e| e.kind.clone()),
-            client.answered.load(Ordering::SeqCst)
-        );
-        if let Some(e) = &d.error {
-            eprintln!("ERRMSG {}", e.message);
-        }
-        if let Some(r) = cs.as_ref().and_then(|c| c.curator.as_ref()) {
-            for x in &r.rejected {
-                eprintln!("REASON {}", x.reason.chars().take(60).collect::<String>());
-            }
-        }
-        if let Some(c) = cs.as_ref() {
-            for o in &c.ops {
-                eprintln!(
-                    "OP {:?} {} {:?}",
-                    o.op,
-                    o.path,
-                    o.after
-                        .as_deref()
-                        .map(|a| a.chars().take(40).collect::<String>())
-                );
-            }
-        }
-    }
     check_fixed(&w).await?;
     if client.calls.load(Ordering::SeqCst) == 0 {
         return Err("the model was never asked".into());
@@ -938,7 +904,11 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("MG_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(32),
+        // PROPTEST_CASES=2000 for a deeper search.
+        cases: std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(32),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
@@ -1046,4 +1016,71 @@ async fn a_good_answer_is_applied() {
         .and_then(|m| m.content)
         .unwrap();
     assert!(content.contains("cargo fmt --all"), "{content}");
+}
+
+/// KNOWN BUG — this test fails until it is fixed (reported; not fixed here, by request).
+///
+/// A model note whose text opens a code fence it does not close ("```unterminated code
+/// fence") passes the judge (`reverie_curate::model::answer::judge_op` checks length, secrets,
+/// evidence, targets and path, not whether the text stays one entry) and is written as a list
+/// item, `- ```unterminated code fence`, whose open fence swallows every line after it in the
+/// memory: the memory then parses as one entry where the store's metadata records two live
+/// ones. Nothing checks this (`guard::check` catches it only when a pinned entry is swallowed,
+/// and then fails the whole dream as `protected_content_changed`). The next dream re-reads the
+/// memory and the swallowed entry's metadata (id, provenance, counters) vanishes with no
+/// operation recording it: something is lost silently.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_opening_a_code_fence_keeps_the_next_entry() {
+    let w = world().await;
+    let fence = OpSpec {
+        op: "supersede",
+        kind: Some("fact"),
+        path: None,
+        section: None,
+        text: Some("```unterminated code fence".into()),
+        targets: vec![EntryRef::Saying("The staging database is on port 5432.")],
+        hint: None,
+        evidence: vec![EventRef::Real(0)],
+        reason: "the sessions say so",
+        mangle: Mangle::None,
+    };
+    let client = Arc::new(FakeClient::new(Behaviour::Ops {
+        ops: vec![fence],
+        stop: StopReason::Complete,
+        output_tokens: 100,
+    }));
+    let (d, before) = dream_with(&w, client).await;
+    check_fixed(&w).await.unwrap();
+    if d.status == DreamStatus::Failed {
+        // Refusing the dream whole is a fix too, if it changes nothing.
+        assert_eq!(snapshot(w.store.as_ref(), &w.id).await, before);
+        return;
+    }
+    assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+    let state = w.store.store_state(&w.id).await.unwrap();
+    let notes = state
+        .memories
+        .iter()
+        .find(|m| m.path == "/notes.md")
+        .and_then(|m| m.content.clone())
+        .unwrap();
+    let parsed: Vec<String> = reverie_core::entry::Document::parse(&notes)
+        .entries()
+        .into_iter()
+        .map(|e| e.body)
+        .collect();
+    for e in state
+        .entries
+        .iter()
+        .filter(|e| e.state == EntryState::Live && e.path == "/notes.md")
+    {
+        // KNOWN BUG: fails for "Deploys go through `./scripts/deploy.sh`.", swallowed by the
+        // fence opened on the line before it:
+        // "- ```unterminated code fence\n\n- Deploys go through `./scripts/deploy.sh`.\n".
+        assert!(
+            parsed.contains(&e.text),
+            "live entry {:?} is not an entry of /notes.md any more:\n{notes}\nentries: {parsed:?}",
+            e.text
+        );
+    }
 }
