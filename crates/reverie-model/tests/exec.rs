@@ -52,7 +52,7 @@ async fn a_reply_object_and_the_request_on_stdin() {
             output_tokens: 4
         }
     );
-    // The command read exactly the request, serialized as the struct (the `MODEL.md` contract).
+    // The command read exactly the request, serialized as the struct (the `exec:` contract).
     let sent: ModelRequest =
         serde_json::from_str(&std::fs::read_to_string(&stdin_copy).unwrap()).unwrap();
     assert_eq!(sent, request());

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub use reverie_core::dream::Usage;
 
 /// One request to a model. Serialized as is into a dream's recorded exchanges and onto an
-/// `exec:` command's standard input, so its field names are a contract (`MODEL.md`).
+/// `exec:` command's standard input, so its field names are a contract (the README's "Dreaming with a model").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModelRequest {
     /// The instructions: the same for every request of every dream of a given reverie version,
