@@ -252,7 +252,7 @@ fn check_anthropic(req: &Req) -> Result<String, String> {
     if body["model"] != "claude-sonnet-4-6" {
         return Err(format!("model is {}", body["model"]));
     }
-    if !body["max_tokens"].as_u64().is_some_and(|n| n > 0) {
+    if body["max_tokens"].as_u64().unwrap_or(0) == 0 {
         return Err(format!("max_tokens is {}", body["max_tokens"]));
     }
     let system = body["system"].as_array().ok_or("system is not a list")?;
@@ -281,7 +281,7 @@ fn check_anthropic(req: &Req) -> Result<String, String> {
     if tool["input_schema"] != prompt::schema() {
         return Err("the tool's input_schema is not the request's schema".into());
     }
-    if !tool["description"].as_str().is_some_and(|d| !d.is_empty()) {
+    if tool["description"].as_str().unwrap_or_default().is_empty() {
         return Err("the tool has no description".into());
     }
     if body["tool_choice"] != json!({"type": "tool", "name": prompt::SCHEMA_NAME}) {
@@ -687,8 +687,7 @@ fn check_openai(req: &Req) -> Result<String, String> {
         return Err(format!("model is {}", body["model"]));
     }
     // Not OpenAI's own host: the local servers' `max_tokens`.
-    if !body["max_tokens"].as_u64().is_some_and(|n| n > 0)
-        || body.get("max_completion_tokens").is_some()
+    if body["max_tokens"].as_u64().unwrap_or(0) == 0 || body.get("max_completion_tokens").is_some()
     {
         return Err("the token limit is not `max_tokens`".into());
     }

@@ -11,6 +11,8 @@
 //! - a failed dream leaves the store exactly as it was;
 //! - every operation applied rests on evidence from the session's real events, and holds no
 //!   redacted secret;
+//! - every live entry the store's metadata records is an entry of its memory (a note opening a
+//!   code fence it does not close would break this: the judge refuses one);
 //! - every operation the guard refused says why, and each one citing what the request did not
 //!   show, or naming a pinned, protected or unshown entry, is refused;
 //! - a model error fails the dream as `model_failed` (or `model_unavailable`) with the store
@@ -836,16 +838,6 @@ async fn check_case(behaviour: Behaviour) -> Result<(), String> {
                 .filter(|e| e.state == EntryState::Live)
                 .collect();
             for e in &live {
-                // KNOWN BUG (see `a_note_opening_a_code_fence_keeps_the_next_entry` below): a
-                // note opening a code fence it does not close swallows the entries after it in
-                // its memory. Memories holding one are left to that test, so that this
-                // property stays deterministic; remove this skip once it is fixed.
-                if live
-                    .iter()
-                    .any(|o| o.path == e.path && o.text.contains("```"))
-                {
-                    continue;
-                }
                 let content = state
                     .memories
                     .iter()
@@ -1018,17 +1010,11 @@ async fn a_good_answer_is_applied() {
     assert!(content.contains("cargo fmt --all"), "{content}");
 }
 
-/// KNOWN BUG — this test fails until it is fixed (reported; not fixed here, by request).
-///
 /// A model note whose text opens a code fence it does not close ("```unterminated code
-/// fence") passes the judge (`reverie_curate::model::answer::judge_op` checks length, secrets,
-/// evidence, targets and path, not whether the text stays one entry) and is written as a list
-/// item, `- ```unterminated code fence`, whose open fence swallows every line after it in the
-/// memory: the memory then parses as one entry where the store's metadata records two live
-/// ones. Nothing checks this (`guard::check` catches it only when a pinned entry is swallowed,
-/// and then fails the whole dream as `protected_content_changed`). The next dream re-reads the
-/// memory and the swallowed entry's metadata (id, provenance, counters) vanishes with no
-/// operation recording it: something is lost silently.
+/// fence") would be written as a list item whose open fence swallows every line after it in
+/// the memory: the memory would parse as one entry where the store's metadata records two,
+/// and the next dream would lose the second's metadata silently. The judge refuses such a
+/// note, saying why; the rest of the memory keeps its entries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_note_opening_a_code_fence_keeps_the_next_entry() {
     let w = world().await;
@@ -1057,6 +1043,14 @@ async fn a_note_opening_a_code_fence_keeps_the_next_entry() {
         return;
     }
     assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+    let cs = w.store.dream_changeset(&d.id).await.unwrap().unwrap();
+    let rejected = cs.curator.expect("the model's run").rejected;
+    assert!(
+        rejected
+            .iter()
+            .any(|r| r.reason.contains("would not stay one note")),
+        "the fence note was not refused: {rejected:?}"
+    );
     let state = w.store.store_state(&w.id).await.unwrap();
     let notes = state
         .memories
@@ -1074,9 +1068,6 @@ async fn a_note_opening_a_code_fence_keeps_the_next_entry() {
         .iter()
         .filter(|e| e.state == EntryState::Live && e.path == "/notes.md")
     {
-        // KNOWN BUG: fails for "Deploys go through `./scripts/deploy.sh`.", swallowed by the
-        // fence opened on the line before it:
-        // "- ```unterminated code fence\n\n- Deploys go through `./scripts/deploy.sh`.\n".
         assert!(
             parsed.contains(&e.text),
             "live entry {:?} is not an entry of /notes.md any more:\n{notes}\nentries: {parsed:?}",

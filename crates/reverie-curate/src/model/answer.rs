@@ -169,6 +169,13 @@ fn judge_op(
             text.chars().count()
         ));
     }
+    if !stays_one_note(&text) {
+        return Err(
+            "its text would not stay one note in a memory (an open code fence, or a block that \
+             takes in the notes after it)"
+                .to_string(),
+        );
+    }
     if text.contains("[REDACTED") {
         return Err("its text holds a redacted secret".to_string());
     }
@@ -299,4 +306,18 @@ fn rejected(op: &Value, shown: &Shown, reason: String) -> RejectedOp {
             .collect(),
         reason,
     }
+}
+
+/// Whether `text`, written as a list item with another note after it, reads back as that one
+/// note followed by the other: an open code fence (or any block that runs on) would swallow
+/// the notes that follow it in its memory.
+fn stays_one_note(text: &str) -> bool {
+    use reverie_core::entry::{BlockKind, Document, item_raw};
+    const NEXT: &str = "the next note";
+    let doc = Document::parse(&format!("{}{}", item_raw(text), item_raw(NEXT)));
+    let entries = doc.entries();
+    entries.len() == 2
+        && entries[0].kind == BlockKind::Item
+        && entries[1].body == NEXT
+        && entries[0].section.is_empty()
 }

@@ -93,7 +93,10 @@ impl Curator for ModelCurator {
         };
         let mut out = Extraction::default();
         for chunk in &chunks {
-            let digest = chunk.request.digest();
+            // What the earlier requests proposed goes with the next, so that a session read
+            // in several parts is not noted once per part.
+            let request = super::prompt::with_proposed(&chunk.request, &out.candidates);
+            let digest = request.digest();
             let cached = self
                 .cache
                 .lock()
@@ -103,7 +106,7 @@ impl Curator for ModelCurator {
             let (reply, was_cached) = match cached {
                 Some(r) => (r, true),
                 None => {
-                    let r = self.client.complete(&chunk.request).await.map_err(failed)?;
+                    let r = self.client.complete(&request).await.map_err(failed)?;
                     self.cache
                         .lock()
                         .expect("the cache's lock")
@@ -119,7 +122,7 @@ impl Curator for ModelCurator {
             }
             run.exchanges.push(Exchange {
                 digest,
-                request: serde_json::to_value(&chunk.request).expect("requests serialize"),
+                request: serde_json::to_value(&request).expect("requests serialize"),
                 reply: serde_json::to_value(&reply).expect("replies serialize"),
                 cached: was_cached,
             });
@@ -167,7 +170,7 @@ impl Curator for ModelCurator {
                         format!(
                             "the model's answer was cut at {} output tokens (max_tokens); \
                              nothing was written",
-                            chunk.request.max_tokens
+                            request.max_tokens
                         ),
                     ));
                 }
