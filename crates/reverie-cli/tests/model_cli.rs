@@ -98,16 +98,18 @@ impl Setup {
     }
 
     /// `reverie ARGS` with no model configuration from the caller's environment.
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        self.env
-            .cmd(args)
-            .env("REVERIE_CONFIG", self.env.dir.path().join("no-config.toml"))
+    fn cmd(&self, args: &[&str]) -> std::process::Command {
+        let mut c = self.env.cmd(args);
+        c.env("REVERIE_CONFIG", self.env.dir.path().join("no-config.toml"))
             .env_remove("REVERIE_MODEL")
             .env_remove("ANTHROPIC_API_KEY")
             .env_remove("OPENAI_API_KEY")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.cmd(args).output().unwrap()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -346,4 +348,79 @@ fn config_show_masks_keys() {
         !text.contains("secretsecretsecret"),
         "the key was printed: {text}"
     );
+}
+
+/// A dream canceled while its model works stops there: the dream ends as canceled, the
+/// store keeps its content, and the model command is killed with what it started (here a
+/// `sleep` that `sh` forked, which killing `sh` alone would leave running).
+#[test]
+fn a_canceled_model_dream_stops_the_model() {
+    let s = Setup::new(false);
+    let before = s.memory();
+    let pid_file = s.env.dir.path().join("model.pid");
+    let model = "exec:sleep 600 & echo $! > model.pid; wait";
+    let mut dream = s
+        .cmd(&["--json", "dream", "-s", "notes", "--model", model])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pid = loop {
+        if let Some(pid) = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+        {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the model never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let dreams = s.json(&["dreams", "ls", "-s", "notes"]);
+    let running = dreams
+        .as_array()
+        .or_else(|| dreams["data"].as_array())
+        .unwrap_or_else(|| panic!("{dreams}"))
+        .iter()
+        .find(|d| d["status"] == "running")
+        .unwrap_or_else(|| panic!("no running dream: {dreams}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.ok(&["dreams", "cancel", &running]);
+    // The dream's process ends long before the model's 600 seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while dream.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the canceled dream kept waiting for its model"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = dream.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("canceled"), "{stdout}");
+    let shown = s.json(&["dreams", "show", &running]);
+    assert_eq!(shown["dream"]["status"], "canceled", "{shown}");
+    assert_eq!(s.memory(), before);
+    // The model's `sleep` is gone (or a zombie waiting for init to reap it).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+        let alive = state.is_some_and(|st| {
+            st.rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+        });
+        if !alive {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the model's sleep ({pid}) outlived the canceled dream"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }

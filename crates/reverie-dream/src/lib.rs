@@ -257,9 +257,17 @@ impl Runner {
                 .await?;
             timings.orient = started.elapsed();
             let started = std::time::Instant::now();
-            let mut output = reverie_curate::dream(&input, chosen.curator.as_ref())
-                .await
-                .map_err(Failed::Pipeline)?;
+            // A dream canceled while its curator works (a model request can take minutes)
+            // stops there: the pipeline's future is dropped, and with it the request in
+            // flight.
+            let mut output = tokio::select! {
+                out = reverie_curate::dream(&input, chosen.curator.as_ref()) => {
+                    out.map_err(Failed::Pipeline)?
+                }
+                () = self.canceled(&dream.id) => {
+                    return Ok(self.store.get_dream(&dream.id).await?);
+                }
+            };
             if output.changeset.curator.is_none() {
                 output.changeset.curator = chosen.fallback.clone();
             }
@@ -376,6 +384,20 @@ impl Runner {
         Ok((input, digest))
     }
 
+    /// Resolves when the dream is canceled, polling once a second; never otherwise.
+    async fn canceled(&self, dream_id: &str) {
+        loop {
+            tokio::time::sleep(CANCEL_POLL).await;
+            match self.store.get_dream(dream_id).await {
+                Ok(d) if d.status == DreamStatus::Canceled => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(dream = %dream_id, "cannot read the dream's status: {e}");
+                }
+            }
+        }
+    }
+
     /// Says the runner is alive every third of the lease until aborted.
     fn heartbeat(&self, dream_id: &str) -> tokio::task::JoinHandle<()> {
         let store = self.store.clone();
@@ -391,6 +413,9 @@ impl Runner {
         })
     }
 }
+
+/// How often a dream whose curator is still working checks whether it was canceled.
+const CANCEL_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A dream's curator, and the record of a fallback.
 struct Chosen {

@@ -81,8 +81,10 @@ impl ModelClient for ExecClient {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // Dropping the future (a canceled dream) or timing out kills the command.
+            // Dropping the future (a canceled dream) or timing out kills the command — and,
+            // through its own process group, whatever `sh` started.
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .map_err(|e| {
                 ModelError::new(
@@ -90,6 +92,7 @@ impl ModelClient for ExecClient {
                     format!("{}: could not start `sh`: {e}", self.name),
                 )
             })?;
+        let mut group = Group(child.id());
         let stdin = child.stdin.take();
         let mut stdout = child.stdout.take().expect("stdout is piped");
         let mut stderr = child.stderr.take().expect("stderr is piped");
@@ -116,7 +119,11 @@ impl ModelClient for ExecClient {
         };
 
         let (status, read_out, out, err) = match tokio::time::timeout(self.timeout, run).await {
-            Ok(done) => done,
+            Ok(done) => {
+                // Ended by itself: what it left running is its own business.
+                group.0 = None;
+                done
+            }
             Err(_) => {
                 let _ = child.start_kill();
                 let _ = child.wait().await;
@@ -350,6 +357,23 @@ fn balanced_end(bytes: &[u8]) -> Option<usize> {
         }
     }
     None
+}
+
+/// The command's process group, killed whole when dropped while armed: a dream canceled or
+/// timed out while the command runs stops what `sh` started too, not only `sh`.
+#[derive(Debug)]
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        let pid = self
+            .0
+            .and_then(|p| i32::try_from(p).ok())
+            .and_then(rustix::process::Pid::from_raw);
+        if let Some(pid) = pid {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -26,6 +26,10 @@ pub struct Judged {
     pub candidates: Vec<Candidate>,
     pub archive: Vec<ArchiveRequest>,
     pub rejected: Vec<RejectedOp>,
+    /// Notes proposed by earlier requests of the dream, rewritten: (index, the new note).
+    pub revised: Vec<(usize, Candidate)>,
+    /// Notes proposed by earlier requests of the dream, withdrawn (indices).
+    pub withdrawn: Vec<usize>,
 }
 
 /// Why an answer as a whole cannot be read.
@@ -39,6 +43,7 @@ pub fn judge(
     answer: &Value,
     shown: &Shown,
     hints: &[Candidate],
+    proposed: &[Candidate],
     input: &DreamInput,
     terms: &[&str],
 ) -> Result<Judged, Unreadable> {
@@ -48,9 +53,11 @@ pub fn judge(
         .ok_or_else(|| Unreadable("the answer has no `ops` array".to_string()))?;
     let mut out = Judged::default();
     for op in ops {
-        match judge_op(op, shown, hints, input, terms) {
+        match judge_op(op, shown, hints, proposed, input, terms) {
             Ok(Verdict::Add(c)) => out.candidates.push(*c),
             Ok(Verdict::Archive(a)) => out.archive.extend(a),
+            Ok(Verdict::Revise(k, c)) => out.revised.push((k, *c)),
+            Ok(Verdict::Withdraw(ks)) => out.withdrawn.extend(ks),
             Err(reason) => out.rejected.push(rejected(op, shown, reason)),
         }
     }
@@ -60,6 +67,10 @@ pub fn judge(
 enum Verdict {
     Add(Box<Candidate>),
     Archive(Vec<ArchiveRequest>),
+    /// A note an earlier request of the dream proposed, rewritten or superseded.
+    Revise(usize, Box<Candidate>),
+    /// Notes an earlier request of the dream proposed, withdrawn.
+    Withdraw(Vec<usize>),
 }
 
 fn str_of<'a>(op: &'a Value, key: &str) -> Option<&'a str> {
@@ -84,6 +95,7 @@ fn judge_op(
     op: &Value,
     shown: &Shown,
     hints: &[Candidate],
+    proposed: &[Candidate],
     input: &DreamInput,
     terms: &[&str],
 ) -> Result<Verdict, String> {
@@ -112,7 +124,12 @@ fn judge_op(
 
     // The entries it names: each one the request showed, none pinned or protected.
     let mut targets: Vec<&ShownEntry> = Vec::new();
+    let mut notes: Vec<usize> = Vec::new();
     for id in list_of(op, "targets") {
+        if let Some(&k) = shown.proposed.get(&id) {
+            notes.push(k);
+            continue;
+        }
         let Some(e) = shown.entries.get(&id) else {
             return Err(format!("names {id}, an entry the request did not show"));
         };
@@ -125,19 +142,83 @@ fn judge_op(
         targets.push(e);
     }
 
+    // A hint accepted as it is; with a text of the model's own, that text (on the hint's
+    // evidence too, in the hint's place unless the op says where).
+    let mut from_hint: Option<&Candidate> = None;
     if kind == "add"
         && let Some(h) = str_of(op, "hint")
     {
         let Some(&k) = shown.hints.get(h) else {
             return Err(format!("accepts {h}, a hint the request did not show"));
         };
-        let mut c = hints[k].clone();
-        c.reason = format!("{} (the model kept it)", c.reason);
-        return Ok(Verdict::Add(Box::new(c)));
+        let own = str_of(op, "text").filter(|t| *t != hints[k].text.trim());
+        if own.is_none() {
+            let mut c = hints[k].clone();
+            c.reason = format!("{} (the model kept it)", c.reason);
+            return Ok(Verdict::Add(Box::new(c)));
+        }
+        from_hint = Some(&hints[k]);
+        for ev in &hints[k].evidence {
+            if !evidence
+                .iter()
+                .any(|e| e.session_id == ev.session_id && e.seq == ev.seq)
+            {
+                evidence.push(ev.clone());
+                from_tool = false;
+            }
+        }
     }
 
     if evidence.is_empty() {
         return Err("cites no event".to_string());
+    }
+
+    if !notes.is_empty() {
+        if !targets.is_empty() {
+            return Err("names both kept entries and proposed notes".to_string());
+        }
+        return match kind {
+            "archive" => Ok(Verdict::Withdraw(notes)),
+            "rewrite" | "supersede" => {
+                let [k] = notes[..] else {
+                    return Err(format!("a {kind} names more than one proposed note"));
+                };
+                let before = &proposed[k];
+                let text = str_of(op, "text").ok_or("has no text")?.to_string();
+                check_text(&text)?;
+                if kind == "rewrite" {
+                    let after = text::details(&text, terms);
+                    let lost: Vec<String> = text::details(&before.text, terms)
+                        .into_iter()
+                        .filter(|d| !after.contains(d))
+                        .map(|d| d.text)
+                        .collect();
+                    if !lost.is_empty() {
+                        return Err(format!(
+                            "drops details of the note it rewrites ({})",
+                            lost.join(", ")
+                        ));
+                    }
+                }
+                let mut c = before.clone();
+                c.text = text;
+                for ev in evidence {
+                    if !c
+                        .evidence
+                        .iter()
+                        .any(|e| e.session_id == ev.session_id && e.seq == ev.seq)
+                    {
+                        c.evidence.push(ev);
+                    }
+                }
+                c.reason = format!(
+                    "model {kind} of its own note: {}",
+                    if reason.is_empty() { "—" } else { &reason }
+                );
+                Ok(Verdict::Revise(k, Box::new(c)))
+            }
+            _ => Err(format!("a {kind} cannot name a proposed note")),
+        };
     }
 
     if kind == "archive" {
@@ -163,31 +244,19 @@ fn judge_op(
     }
 
     let text = str_of(op, "text").ok_or("has no text")?.to_string();
-    if text.chars().count() > MAX_NOTE_CHARS {
-        return Err(format!(
-            "its text is {} characters, over the {MAX_NOTE_CHARS} of one note",
-            text.chars().count()
-        ));
-    }
-    if !stays_one_note(&text) {
-        return Err(
-            "its text would not stay one note in a memory (an open code fence, or a block that \
-             takes in the notes after it)"
-                .to_string(),
-        );
-    }
-    if text.contains("[REDACTED") {
-        return Err("its text holds a redacted secret".to_string());
-    }
+    check_text(&text)?;
 
     let (path, section) = match kind {
-        "add" => {
-            let path = str_of(op, "path").ok_or("has no path")?.to_string();
-            let section: Vec<String> = str_of(op, "section")
-                .map(|s| vec![s.to_string()])
-                .unwrap_or_default();
-            (path, section)
-        }
+        "add" => match (str_of(op, "path"), from_hint) {
+            (Some(path), _) => {
+                let section: Vec<String> = str_of(op, "section")
+                    .map(|s| vec![s.to_string()])
+                    .unwrap_or_default();
+                (path.to_string(), section)
+            }
+            (None, Some(h)) => (h.path.clone(), h.section.clone()),
+            (None, None) => return Err("has no path".to_string()),
+        },
         "rewrite" | "supersede" | "merge" => {
             let first = targets
                 .first()
@@ -228,6 +297,7 @@ fn judge_op(
     check_path(&path, input)?;
 
     let kind_of = match str_of(op, "kind") {
+        None if from_hint.is_some() => from_hint.map_or(EntryKind::Fact, |h| h.kind),
         Some("instruction") | Some("preference") => EntryKind::Instruction,
         Some("correction") => EntryKind::Correction,
         Some("lesson") => EntryKind::Lesson,
@@ -267,6 +337,28 @@ fn judge_op(
         ),
         replaces: targets.iter().map(|t| t.text.clone()).collect(),
     })))
+}
+
+/// What a note's text must be: within a note's length, one note in its memory, no secret.
+fn check_text(text: &str) -> Result<(), String> {
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(format!(
+            "its text is {} characters, over the {MAX_NOTE_CHARS} of one note",
+            text.chars().count()
+        ));
+    }
+    if !stays_one_note(text) {
+        return Err(
+            "its text would not stay one note in a memory (an open code fence, or a block that \
+             takes in the notes after it)"
+                .to_string(),
+        );
+    }
+    if text.contains("[REDACTED") {
+        return Err("its text holds a redacted secret".to_string());
+    }
+
+    Ok(())
 }
 
 /// Where a note may go: a valid markdown memory path, not the index, not protected.

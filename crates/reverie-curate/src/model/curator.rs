@@ -21,6 +21,8 @@ pub struct ModelCurator {
     client: Arc<dyn ModelClient>,
     /// Replies by request digest, kept across the attempts of a dream.
     cache: Mutex<HashMap<String, ModelReply>>,
+    /// Bytes of session lines per request.
+    chunk_bytes: usize,
 }
 
 impl ModelCurator {
@@ -28,7 +30,15 @@ impl ModelCurator {
         ModelCurator {
             client,
             cache: Mutex::new(HashMap::new()),
+            chunk_bytes: super::prompt::CHUNK_BYTES,
         }
+    }
+
+    /// Requests of at most `bytes` of session lines each (at least 1,000), for a model with a
+    /// small context window.
+    pub fn with_chunk_bytes(mut self, bytes: usize) -> ModelCurator {
+        self.chunk_bytes = bytes.max(1_000);
+        self
     }
 }
 
@@ -48,7 +58,14 @@ impl Curator for ModelCurator {
 
     async fn extract(&self, input: &DreamInput, known: &Known) -> Result<Extraction, CuratorError> {
         let hints = crate::extract::extract(input, known);
-        let chunks = super::prompt::chunks(input, known, &known.fixed, &known.sections, &hints);
+        let chunks = super::prompt::chunks(
+            input,
+            known,
+            &known.fixed,
+            &known.sections,
+            &hints,
+            self.chunk_bytes,
+        );
         let policy = &input.store.policy.model;
         let price = self.client.price();
 
@@ -92,10 +109,17 @@ impl Curator for ModelCurator {
             ..CuratorRun::default()
         };
         let mut out = Extraction::default();
+        // Every event the dream's requests have shown so far: an answer may cite what an
+        // earlier part of a long session showed (the error its fix rests on).
+        let mut events = std::collections::BTreeMap::new();
         for chunk in &chunks {
             // What the earlier requests proposed goes with the next, so that a session read
-            // in several parts is not noted once per part.
-            let request = super::prompt::with_proposed(&chunk.request, &out.candidates);
+            // in several parts is not noted once per part (and can be corrected later).
+            let (request, proposed) = super::prompt::with_proposed(&chunk.request, &out.candidates);
+            let mut shown = chunk.shown.clone();
+            events.extend(shown.events.clone());
+            shown.events = events.clone();
+            shown.proposed = proposed;
             let digest = request.digest();
             let cached = self
                 .cache
@@ -182,13 +206,29 @@ impl Curator for ModelCurator {
                 }
                 StopReason::Complete | StopReason::Other => {}
             }
-            let judged = super::answer::judge(&reply.output, &chunk.shown, &hints, input, &terms)
-                .map_err(|e| {
+            let judged = super::answer::judge(
+                &reply.output,
+                &shown,
+                &hints,
+                &out.candidates,
+                input,
+                &terms,
+            )
+            .map_err(|e| {
                 CuratorError::new(
                     error_kind::MODEL_FAILED,
                     format!("the model's answer: {e}; nothing was written"),
                 )
             })?;
+            for (k, c) in judged.revised {
+                out.candidates[k] = c;
+            }
+            let mut gone = judged.withdrawn;
+            gone.sort_unstable();
+            gone.dedup();
+            for k in gone.into_iter().rev() {
+                out.candidates.remove(k);
+            }
             out.candidates.extend(judged.candidates);
             out.archive.extend(judged.archive);
             run.rejected.extend(judged.rejected);

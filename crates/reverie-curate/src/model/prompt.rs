@@ -20,7 +20,7 @@ pub const SYSTEM: &str = include_str!("system.md");
 /// The answer's schema name (the forced tool, the `json_schema` name).
 pub const SCHEMA_NAME: &str = "curate_memory";
 
-/// Bytes of session lines one request holds at most (~30,000 tokens).
+/// Bytes of session lines one request holds at most by default (~30,000 tokens).
 pub const CHUNK_BYTES: usize = 120_000;
 
 /// Most store entries one request shows.
@@ -71,6 +71,8 @@ pub struct Shown {
     pub entries: BTreeMap<String, ShownEntry>,
     /// `H2` → the candidate (an index into the hints).
     pub hints: BTreeMap<String, usize>,
+    /// `P2` → a note an earlier request of the same dream proposed (an index into them).
+    pub proposed: BTreeMap<String, usize>,
 }
 
 /// One request and what it shows.
@@ -267,7 +269,7 @@ pub fn cut(text: &str, max: usize) -> String {
     format!("{h} … {t}")
 }
 
-/// The requests of a dream: its sessions' lines in chunks of at most [`CHUNK_BYTES`], each with
+/// The requests of a dream: its sessions' lines in chunks of at most `chunk_bytes`, each with
 /// the entries and hints that concern it.
 pub fn chunks(
     input: &DreamInput,
@@ -275,6 +277,7 @@ pub fn chunks(
     fixed: &[bool],
     sections: &[Vec<String>],
     hints: &[Candidate],
+    chunk_bytes: usize,
 ) -> Vec<Chunk> {
     // Every session's lines, grouped into chunks; a session longer than a chunk spans several,
     // each saying which session it continues.
@@ -304,7 +307,7 @@ pub fn chunks(
                 Some(first) => format!("[{id} {head}] (the same text as {first})"),
                 None => full.clone(),
             };
-            if size + l.len() > CHUNK_BYTES && (size > 0 || !part.lines.is_empty()) {
+            if size + l.len() > chunk_bytes && (size > 0 || !part.lines.is_empty()) {
                 // A new chunk refers to nothing of the one before.
                 shown_texts.clear();
                 l = full;
@@ -459,32 +462,43 @@ pub fn chunks(
     out
 }
 
-/// `request` with the notes earlier requests of the same dream proposed, so that a session
-/// read in several parts is not noted again in each (the request is otherwise unchanged).
-pub fn with_proposed(request: &ModelRequest, proposed: &[Candidate]) -> ModelRequest {
+/// `request` with the notes earlier requests of the same dream proposed, each with an id
+/// (`P2`) a later answer can rewrite, supersede or withdraw, so that a session read in several
+/// parts is not noted again in each; and those ids.
+pub fn with_proposed(
+    request: &ModelRequest,
+    proposed: &[Candidate],
+) -> (ModelRequest, BTreeMap<String, usize>) {
+    let mut ids = BTreeMap::new();
     if proposed.is_empty() {
-        return request.clone();
+        return (request.clone(), ids);
     }
     let mut block = String::from("<proposed>\n");
-    for c in proposed {
+    for (k, c) in proposed.iter().enumerate() {
+        let id = format!("P{}", k + 1);
         let place = if c.section.is_empty() {
             c.path.clone()
         } else {
             format!("{} > {}", c.path, c.section.join(" > "))
         };
         block.push_str(&format!(
-            "- {place}: {}\n",
-            cut(&c.text, 600).replace('\n', " ")
+            "[{id} {place} {}] {}\n",
+            c.kind.as_str(),
+            c.text.replace('\n', "\n  ")
         ));
+        ids.insert(id, k);
     }
     block.push_str("</proposed>\n\n");
     let at = request.user.find("<hints>").unwrap_or(request.user.len());
     let mut user = request.user.clone();
     user.insert_str(at, &block);
-    ModelRequest {
-        user,
-        ..request.clone()
-    }
+    (
+        ModelRequest {
+            user,
+            ..request.clone()
+        },
+        ids,
+    )
 }
 
 /// A session's header: its number, project, branch and dates.
