@@ -124,7 +124,14 @@ fn line(e: &Event) -> Option<(String, String)> {
             if text.trim().is_empty() {
                 return None;
             }
-            user_turn(&text)?
+            match user_turn(&text)? {
+                // Text the harness marked as its own (Claude Code's `isMeta`: a command's or
+                // skill's expansion), not the user typing.
+                (label, _) if label == "user" && e.subtype.as_deref() == Some("meta") => {
+                    ("command text".to_string(), cut(&text, NOTICE_CHARS))
+                }
+                turn => turn,
+            }
         }
         EventKind::Assistant => {
             if text.trim().is_empty() {
