@@ -424,3 +424,41 @@ fn a_canceled_model_dream_stops_the_model() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// The worker dreams a due store with the curator its policy names; `policy show` says which.
+#[test]
+fn the_worker_uses_the_policys_model() {
+    let s = Setup::new(false);
+    let model = format!("{} good", s.model);
+    s.ok(&[
+        "policy",
+        "set",
+        "-s",
+        "notes",
+        "--model",
+        &model,
+        "--after-sessions",
+        "1",
+    ]);
+    let shown = s.ok(&["policy", "show", "-s", "notes"]);
+    assert!(shown.contains("curator: exec:python3"), "{shown}");
+    let pass = s.json(&["worker", "--once"]);
+    assert_eq!(s.calls(), 1, "the worker did not ask the model: {pass}");
+    let dreams = s.json(&["dreams", "ls", "-s", "notes"]);
+    let newest = dreams
+        .as_array()
+        .or_else(|| dreams["data"].as_array())
+        .unwrap_or_else(|| panic!("{dreams}"))[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = s.json(&["dreams", "show", &newest]);
+    assert_eq!(
+        d["changeset"]["curator"]["curator"]
+            .as_str()
+            .map(|c| c.starts_with("exec:")),
+        Some(true),
+        "{d}"
+    );
+    assert!(s.memory().contains("cargo fmt --all"));
+}

@@ -176,3 +176,116 @@ async fn a_long_session_is_read_in_parts_that_build_on_each_other() {
     let seqs: Vec<i64> = added.evidence.iter().map(|e| e.seq).collect();
     assert!(seqs.contains(&0) && seqs.iter().any(|&q| q > 0), "{seqs:?}");
 }
+
+/// Answers with one note and, on its first call, writes to the store as a concurrent client
+/// would: the dream's commit then conflicts and the dream runs again.
+struct Meddling {
+    store: Arc<dyn reverie_store::Store>,
+    store_id: String,
+    calls: Mutex<usize>,
+}
+
+impl std::fmt::Debug for Meddling {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Meddling")
+    }
+}
+
+#[async_trait]
+impl ModelClient for Meddling {
+    fn name(&self) -> &str {
+        "meddling"
+    }
+
+    fn price(&self) -> Option<Price> {
+        None
+    }
+
+    async fn complete(&self, request: &ModelRequest) -> Result<ModelReply, ModelError> {
+        let first = {
+            let mut calls = self.calls.lock().unwrap();
+            *calls += 1;
+            *calls == 1
+        };
+        if first {
+            put(
+                self.store.as_ref(),
+                &self.store_id,
+                "/instructions.md",
+                "- Lunch is at noon on Fridays.\n",
+            )
+            .await;
+        }
+        let said = id_of(&request.user, "from now on");
+        Ok(ModelReply {
+            output: json!({"ops": [op(json!({
+                "kind": "instruction",
+                "path": "/instructions.md",
+                "text": "Run `cargo fmt --all` before every commit.",
+                "evidence": [said],
+            }))]}),
+            usage: Usage {
+                input_tokens: 1000,
+                output_tokens: 100,
+                ..Usage::default()
+            },
+            stop: StopReason::Complete,
+            model: "meddling".into(),
+        })
+    }
+}
+
+/// A dream run again after a conflict asks the model nothing it asked before: the answer to
+/// the same request comes from the first attempt, and is paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dream_run_again_after_a_conflict_pays_once() {
+    let fresh = sqlite().await;
+    let s = fresh.store.clone();
+    let id = new_store(s.as_ref(), "again").await;
+    let session = session(
+        s.as_ref(),
+        &id,
+        "a",
+        1,
+        &[
+            Turn::User("from now on, run `cargo fmt --all` before every commit"),
+            Turn::Assistant("Will do."),
+        ],
+        None,
+    )
+    .await;
+    let client = Arc::new(Meddling {
+        store: s.clone(),
+        store_id: id.clone(),
+        calls: Mutex::new(0),
+    });
+    let runner = reverie_dream::Runner::new(s.clone(), Arc::new(ModelCurator::new(client.clone())));
+    let d = runner
+        .create(request(&id, &[session], true, false))
+        .await
+        .unwrap();
+    let (d, t) = runner.run_timed(&d.id).await.unwrap();
+    assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+    assert_eq!(t.attempts, 2, "the write did not make the dream run again");
+    assert_eq!(
+        *client.calls.lock().unwrap(),
+        1,
+        "the model was asked twice"
+    );
+    let run = s
+        .dream_changeset(&d.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .curator
+        .unwrap();
+    assert_eq!(run.cached, 1, "{run:?}");
+    // What the dream paid, once.
+    assert_eq!(run.usage.input_tokens, 1000, "{run:?}");
+    assert_eq!(run.usage.output_tokens, 100, "{run:?}");
+    let memory: String = contents(s.as_ref(), &id).await.into_values().collect();
+    assert!(
+        memory.contains("cargo fmt --all") && memory.contains("Lunch is at noon"),
+        "{memory}"
+    );
+}

@@ -21,6 +21,9 @@ pub struct ModelCurator {
     client: Arc<dyn ModelClient>,
     /// Replies by request digest, kept across the attempts of a dream.
     cache: Mutex<HashMap<String, ModelReply>>,
+    /// What each dream has paid for, over all its attempts: an answer reused after a
+    /// conflict was paid once, and still counts.
+    paid: Mutex<HashMap<String, Usage>>,
     /// Bytes of session lines per request.
     chunk_bytes: usize,
 }
@@ -30,6 +33,7 @@ impl ModelCurator {
         ModelCurator {
             client,
             cache: Mutex::new(HashMap::new()),
+            paid: Mutex::new(HashMap::new()),
             chunk_bytes: super::prompt::CHUNK_BYTES,
         }
     }
@@ -142,7 +146,11 @@ impl Curator for ModelCurator {
             if was_cached {
                 run.cached += 1;
             } else {
-                add_usage(&mut run.usage, &reply.usage);
+                let mut paid = self.paid.lock().expect("the usage's lock");
+                add_usage(
+                    paid.entry(input.dream_id.clone()).or_default(),
+                    &reply.usage,
+                );
             }
             run.exchanges.push(Exchange {
                 digest,
@@ -150,6 +158,13 @@ impl Curator for ModelCurator {
                 reply: serde_json::to_value(&reply).expect("replies serialize"),
                 cached: was_cached,
             });
+            run.usage = self
+                .paid
+                .lock()
+                .expect("the usage's lock")
+                .get(&input.dream_id)
+                .cloned()
+                .unwrap_or_default();
             let spent_in = (run.usage.input_tokens
                 + run.usage.cache_creation_input_tokens
                 + run.usage.cache_read_input_tokens) as u64;
