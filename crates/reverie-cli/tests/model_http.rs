@@ -961,3 +961,68 @@ fn serve_configured_to_refuse_answers_400_naming_the_model() {
         "{list}"
     );
 }
+
+/// Through the API, with a provider configured: `POST /v1/dreams` naming the model dreams with
+/// it (the contract's `usage` filled from the provider's counts), and the changeset's model
+/// exchanges come only when asked for (`?exchanges=true`).
+#[test]
+fn serve_dreams_with_the_model_the_api_names() {
+    let s = Setup::new();
+    let (store, session) = ids(&s);
+    let mock = Mock::start(|_, req| anthropic_reply(req));
+    let server = Server::start(
+        &s,
+        &[
+            ("ANTHROPIC_BASE_URL", mock.base.as_str()),
+            ("ANTHROPIC_API_KEY", ANTHROPIC_KEY),
+        ],
+    );
+    let (status, d) = server.call("POST", "/v1/dreams", &dream_body(&store, &session));
+    assert_eq!(status, 200, "{d}");
+    let id = d["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{d}"))
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let d = loop {
+        let (status, d) = server.call("GET", &format!("/v1/dreams/{id}"), &Value::Null);
+        assert_eq!(status, 200, "{d}");
+        if matches!(
+            d["status"].as_str(),
+            Some("completed" | "failed" | "canceled")
+        ) {
+            break d;
+        }
+        assert!(Instant::now() < deadline, "the dream never finished: {d}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(d["status"], "completed", "{d}");
+    assert_eq!(mock.requests().len(), 1);
+    assert!(d["usage"]["input_tokens"].as_i64().unwrap() > 0, "{d}");
+
+    let path = format!("/reverie/v1/dreams/{id}/changeset");
+    let (status, cs) = server.call("GET", &path, &Value::Null);
+    assert_eq!(status, 200, "{cs}");
+    assert_eq!(
+        cs["curator"]["curator"], "anthropic:claude-sonnet-4-6",
+        "{cs}"
+    );
+    let none = cs["curator"]["exchanges"]
+        .as_array()
+        .is_none_or(|x| x.is_empty());
+    assert!(none, "exchanges sent unasked: {cs}");
+    let (status, full) = server.call("GET", &format!("{path}?exchanges=true"), &Value::Null);
+    assert_eq!(status, 200, "{full}");
+    let xs = full["curator"]["exchanges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{full}"));
+    assert_eq!(xs.len(), 1, "{full}");
+    assert!(
+        xs[0]["request"]["system"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("You are the curator")),
+        "{full}"
+    );
+    let (status, bad) = server.call("GET", &format!("{path}?exchanges=maybe"), &Value::Null);
+    assert_eq!(status, 400, "{bad}");
+}

@@ -346,10 +346,19 @@ async fn ingest(
     ok(report)
 }
 
-async fn changeset(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+/// A dream's changeset; a model dream's exchanges (every request and reply, up to megabytes)
+/// only with `?exchanges=true`.
+async fn changeset(State(st): S, Extension(key): K, Path(dream): Path<String>, uri: Uri) -> Reply {
+    let p = Params::parse(uri.query())?;
+    let exchanges = p.boolean("exchanges")?;
     visible_dream(&st, &key, &dream).await?;
     match st.store.dream_changeset(&dream).await? {
-        Some(c) => ok(c),
+        Some(mut c) => {
+            if !exchanges && let Some(run) = c.curator.as_mut() {
+                run.exchanges.clear();
+            }
+            ok(c)
+        }
         None => Err(Error::not_found("changeset of dream", dream).into()),
     }
 }
