@@ -102,6 +102,34 @@ pub enum Cmd {
     /// Benchmarks on generated data, in scratch databases (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(BenchCmd),
+    /// Claude Code: hooks that bring its sessions in and serve the curated memory back.
+    #[command(subcommand, name = "claude-code")]
+    ClaudeCode(ClaudeCodeCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClaudeCodeCmd {
+    /// Register reverie's hooks in Claude Code's settings (the user's, or a project's),
+    /// keeping every other setting and hook as it is; a backup of the file is kept, the change
+    /// is shown, and running it again changes nothing.
+    Install(ClaudeCodeSettingsArgs),
+    /// Take reverie's hooks out of Claude Code's settings, leaving the rest as it is.
+    Uninstall(ClaudeCodeSettingsArgs),
+    /// Run as a Claude Code hook: the event's JSON on standard input (SessionStart,
+    /// UserPromptSubmit, PreCompact, SessionEnd, PostToolUseFailure, StopFailure). A hook never
+    /// fails the session: an error is logged and the hook exits 0.
+    Hook,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaudeCodeSettingsArgs {
+    /// This project's settings (DIR/.claude/settings.json) instead of the user's
+    /// (~/.claude/settings.json).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Show the change without writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -100,6 +100,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Cmd::Config(cmd) = cli.command {
         return commands::model::config(cmd, cli.json);
     }
+    if let Cmd::ClaudeCode(cmd) = cli.command {
+        return commands::claude_code::run(cmd, cli.database.as_deref(), cli.json).await;
+    }
     let ctx = Ctx::open(&cli).await?;
     match cli.command {
         Cmd::Store(cmd) => commands::store::run(&ctx, cmd).await,
@@ -129,6 +132,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Serve(a) => commands::server::serve(&ctx, a).await,
         Cmd::Worker(a) => commands::server::worker(&ctx, a).await,
         Cmd::Demo(a) => commands::demo::run(&ctx, a).await,
-        Cmd::Bench(_) | Cmd::Config(_) => unreachable!("handled before opening a database"),
+        Cmd::Bench(_) | Cmd::Config(_) | Cmd::ClaudeCode(_) => {
+            unreachable!("handled before opening a database")
+        }
     }
 }

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_serve;
 pub mod bench_sessions;
 pub mod bench_tokens;
+pub mod claude_code;
 pub mod curation;
 pub mod demo;
 pub mod dream;

@@ -1,0 +1,386 @@
+//! `reverie claude-code hook`: what Claude Code runs at its hook events, with the event's JSON
+//! on standard input (`session_id`, `transcript_path`, `cwd`, `hook_event_name`, and the
+//! event's own fields).
+//!
+//! - `SessionEnd`, `PreCompact`: the transcript is ingested into the project's store
+//!   (idempotent: a transcript that grew appends its new lines).
+//! - `StopFailure`: the same, and the session's outcome recorded as a failure with the error.
+//! - `SessionStart`: the store's context for the session (the index, pinned entries, the most
+//!   useful notes, within a token budget) added to the session's context.
+//! - `UserPromptSubmit`: the glossary entries and pinned notes the prompt names, so that a
+//!   correction is in front of the agent on every prompt that needs it; nothing otherwise.
+//! - `PostToolUseFailure`: nothing beyond the transcript, which records the failure itself.
+//!
+//! A hook never fails the user's session: whatever goes wrong is written to the hook log
+//! (`$XDG_STATE_HOME/reverie/claude-code.log`, else `~/.local/state/reverie/…`) — the event
+//! and the error, never the payload, which holds the user's prompt — and the hook exits 0.
+
+use std::io::{Read, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use reverie_core::curation::{EntryKind, EntryMeta, EntryState};
+use reverie_core::session::{Outcome, OutcomeStatus};
+use reverie_store::serving::{self, ContextRequest};
+use reverie_store::{NewStore, Store};
+use serde_json::Value;
+
+use super::project::{IDENTITY_KEY, Project, identify};
+
+/// The most bytes of hook input read: a payload is a few kilobytes; a prompt may be long.
+const MAX_INPUT: u64 = 4 << 20;
+
+/// Tokens of context a session starts with.
+const START_BUDGET: usize = 2_000;
+
+/// Most notes one prompt is given.
+const PROMPT_NOTES: usize = 8;
+
+pub async fn run(database: Option<&str>) -> Result<i32> {
+    let mut input = Vec::new();
+    let read = std::io::stdin().take(MAX_INPUT).read_to_end(&mut input);
+    let event = serde_json::from_slice::<Value>(&input).ok();
+    let name = event
+        .as_ref()
+        .and_then(|e| e.get("hook_event_name"))
+        .and_then(Value::as_str)
+        .unwrap_or("?")
+        .to_string();
+    let outcome = match (read, event) {
+        (Err(e), _) => Err(anyhow::anyhow!("cannot read the hook's input: {e}")),
+        (Ok(_), None) => Err(anyhow::anyhow!(
+            "the hook's input is not JSON ({} bytes)",
+            input.len()
+        )),
+        (Ok(_), Some(event)) => handle(database, &name, &event).await,
+    };
+    match outcome {
+        Ok(Some(context)) => {
+            let out = serde_json::json!({
+                "hookSpecificOutput": {"hookEventName": name, "additionalContext": context}
+            });
+            println!("{out}");
+        }
+        Ok(None) => {}
+        Err(e) => log(&name, &format!("{e:#}")),
+    }
+    Ok(0)
+}
+
+/// Appends one line to the hook log; a log that cannot be written is given up on silently
+/// (standard error would reach the user's session).
+fn log(event: &str, message: &str) {
+    let Some(path) = log_path() else { return };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let line = format!(
+        "{} {event}: {}\n",
+        reverie_core::Timestamp::now().to_rfc3339(),
+        message.replace('\n', " ")
+    );
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+/// Where the hook log goes.
+pub fn log_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("reverie/claude-code.log"));
+    }
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+    Some(PathBuf::from(home).join(".local/state/reverie/claude-code.log"))
+}
+
+fn field<'a>(event: &'a Value, key: &str) -> Option<&'a str> {
+    event
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+async fn open(database: Option<&str>) -> Result<Arc<dyn Store>> {
+    let url = match database {
+        Some(url) if !url.is_empty() => url.to_string(),
+        _ => crate::context::default_database()?.display().to_string(),
+    };
+    if !url.contains("://")
+        && let Some(dir) = Path::new(&url).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    Ok(reverie_store::open(&url).await?)
+}
+
+/// The project's store, if it has one yet.
+async fn find(s: &dyn Store, p: &Project) -> Result<Option<String>> {
+    Ok(s.stores_named(&p.store_name)
+        .await?
+        .into_iter()
+        .find(|st| st.metadata.get(IDENTITY_KEY) == Some(&p.identity))
+        .map(|st| st.id))
+}
+
+/// The project's store, made on its first session.
+async fn find_or_create(s: &dyn Store, p: &Project) -> Result<String> {
+    if let Some(id) = find(s, p).await? {
+        return Ok(id);
+    }
+    let st = s
+        .create_store(NewStore {
+            name: p.store_name.clone(),
+            description: format!("Claude Code: {} ({})", p.label, p.root.display()),
+            metadata: [(IDENTITY_KEY.to_string(), p.identity.clone())].into(),
+            ..NewStore::default()
+        })
+        .await?;
+    Ok(st.id)
+}
+
+/// The project an event is about: its `cwd`.
+fn project_of(event: &Value) -> Result<Project> {
+    let cwd = field(event, "cwd").context("the event has no `cwd`")?;
+    Ok(identify(Path::new(cwd)))
+}
+
+/// What the event does; the context to add to the session, if any.
+async fn handle(database: Option<&str>, name: &str, event: &Value) -> Result<Option<String>> {
+    match name {
+        "SessionEnd" | "PreCompact" => {
+            ingest(database, event, None).await?;
+            Ok(None)
+        }
+        "StopFailure" => {
+            let error = ["error", "error_message", "message", "reason"]
+                .iter()
+                .find_map(|k| field(event, k))
+                .unwrap_or("the turn ended on an API error");
+            let note: String = error.chars().take(400).collect();
+            let outcome = Outcome {
+                status: OutcomeStatus::Failure,
+                score: None,
+                note: Some(note),
+            };
+            ingest(database, event, Some(outcome)).await?;
+            Ok(None)
+        }
+        "SessionStart" => session_start(database, event).await,
+        "UserPromptSubmit" => prompt_notes(database, event).await,
+        "PostToolUseFailure" => Ok(None),
+        other => bail!("reverie has nothing to do at {other:?}"),
+    }
+}
+
+async fn ingest(database: Option<&str>, event: &Value, outcome: Option<Outcome>) -> Result<()> {
+    let path = field(event, "transcript_path").context("the event has no `transcript_path`")?;
+    if !Path::new(path).is_file() {
+        bail!("the transcript {path} is not there");
+    }
+    let project = project_of(event)?;
+    let s = open(database).await?;
+    let store = find_or_create(s.as_ref(), &project).await?;
+    let options = reverie_ingest::Options {
+        outcome,
+        ..reverie_ingest::Options::default()
+    };
+    let report = reverie_ingest::Ingest::new(s, store, options)
+        .run(&[path.to_string()], &reverie_ingest::Quiet)
+        .await?;
+    if let Some(e) = report.files.iter().find_map(|f| f.error.as_deref()) {
+        bail!("ingesting {path}: {e}");
+    }
+    Ok(())
+}
+
+async fn session_start(database: Option<&str>, event: &Value) -> Result<Option<String>> {
+    let project = project_of(event)?;
+    let s = open(database).await?;
+    let Some(store) = find(s.as_ref(), &project).await? else {
+        return Ok(None);
+    };
+    let req = ContextRequest {
+        budget: START_BUDGET,
+        serve: true,
+        ..ContextRequest::default()
+    };
+    let rendered = serving::context(s.as_ref(), &store, &req).await?;
+    let text = rendered.text.trim();
+    Ok((!text.is_empty()).then(|| {
+        format!(
+            "reverie — what this project's memory holds (store {}):\n\n{text}",
+            project.store_name
+        )
+    }))
+}
+
+/// A glossary entry's term: `**TERM**: …`, `` `TERM`: … `` or `TERM: …`.
+fn term_of(text: &str) -> Option<String> {
+    let t = text.trim();
+    let term = if let Some(rest) = t.strip_prefix("**") {
+        rest.split("**").next()?
+    } else if let Some(rest) = t.strip_prefix('`') {
+        rest.split('`').next()?
+    } else {
+        t.split(':').next()?
+    };
+    let term = term.trim().trim_end_matches(':').trim();
+    (!term.is_empty() && term.chars().count() <= 60).then(|| term.to_string())
+}
+
+/// Whether `needle` occurs in `hay` (both lowercased) as a whole word.
+fn names(hay: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return false;
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    hay.match_indices(needle).any(|(at, _)| {
+        let before = hay[..at].chars().next_back();
+        let after = hay[at + needle.len()..].chars().next();
+        !before.is_some_and(word) && !after.is_some_and(word)
+    })
+}
+
+/// The terms a pinned note is about: its code spans, paths and identifiers (what a prompt
+/// naming the same thing would contain), not its common words.
+fn pinned_terms(text: &str) -> Vec<String> {
+    reverie_curate::text::details(text, &[])
+        .into_iter()
+        .map(|d| d.text.to_lowercase())
+        .filter(|t| t.chars().count() >= 3 && !t.chars().all(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// The notes a prompt names.
+pub fn notes_for(prompt: &str, entries: &[EntryMeta]) -> Vec<String> {
+    let hay = prompt.to_lowercase();
+    let mut out = Vec::new();
+    for e in entries {
+        if e.state != EntryState::Live {
+            continue;
+        }
+        // A glossary entry: a dream's, or a line of a glossary memory written by hand.
+        let glossary = e.kind == EntryKind::Glossary || e.path.ends_with("/glossary.md");
+        let hit = if glossary {
+            term_of(&e.text).is_some_and(|t| names(&hay, &t.to_lowercase()))
+        } else {
+            e.pinned && pinned_terms(&e.text).iter().any(|t| names(&hay, t))
+        };
+        if hit && !out.contains(&e.text) {
+            out.push(e.text.clone());
+        }
+        if out.len() == PROMPT_NOTES {
+            break;
+        }
+    }
+    out
+}
+
+async fn prompt_notes(database: Option<&str>, event: &Value) -> Result<Option<String>> {
+    let Some(prompt) = field(event, "prompt") else {
+        return Ok(None);
+    };
+    let project = project_of(event)?;
+    let s = open(database).await?;
+    let Some(store) = find(s.as_ref(), &project).await? else {
+        return Ok(None);
+    };
+    let entries = s.list_entries(&store, Some(EntryState::Live)).await?;
+    let notes = notes_for(prompt, &entries);
+    if notes.is_empty() {
+        return Ok(None);
+    }
+    let mut text = String::from("reverie — notes on what this prompt names:\n");
+    for n in notes {
+        text.push_str(&format!("- {}\n", n.replace('\n', "\n  ")));
+    }
+    Ok(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: EntryKind, text: &str, pinned: bool) -> EntryMeta {
+        EntryMeta {
+            id: "ent_x".into(),
+            state: EntryState::Live,
+            kind,
+            path: "/glossary.md".into(),
+            section: vec![],
+            text: text.into(),
+            provenance: vec![],
+            served: 0,
+            helpful: 0,
+            harmful: 0,
+            first_seen: None,
+            last_seen: None,
+            superseded_by: None,
+            pinned,
+            dream_id: None,
+        }
+    }
+
+    #[test]
+    fn a_prompt_gets_the_glossary_and_pinned_notes_it_names_and_nothing_else() {
+        let entries = vec![
+            entry(
+                EntryKind::Glossary,
+                "**TLH**: short for tallyho, the staging cluster",
+                false,
+            ),
+            entry(
+                EntryKind::Glossary,
+                "`bead`: an issue in the `bd` tracker",
+                false,
+            ),
+            EntryMeta {
+                path: "/rules.md".into(),
+                ..entry(
+                    EntryKind::Manual,
+                    "Never push to `main`; open a PR from `feature/*`.",
+                    true,
+                )
+            },
+            EntryMeta {
+                path: "/deploy.md".into(),
+                ..entry(
+                    EntryKind::Manual,
+                    "The deploy script is `./scripts/ship.sh`.",
+                    false,
+                )
+            },
+        ];
+        let got = notes_for("can you restart TLH and then close the bead?", &entries);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            got[0].contains("tallyho") && got[1].contains("bd"),
+            "{got:?}"
+        );
+        // A word that only contains a term is not the term.
+        assert!(notes_for("the athlete beaded it", &entries).is_empty());
+        // A pinned note by what it names; an unpinned one never.
+        let got = notes_for("push this to main please", &entries);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("Never push"), "{got:?}");
+        assert!(notes_for("run ship.sh", &entries).is_empty());
+        assert!(notes_for("", &entries).is_empty());
+    }
+
+    #[test]
+    fn terms_are_read_from_the_usual_shapes() {
+        assert_eq!(
+            term_of("**TLH**: short for tallyho").as_deref(),
+            Some("TLH")
+        );
+        assert_eq!(term_of("`bead`: an issue").as_deref(), Some("bead"));
+        assert_eq!(term_of("LGTM: looks good").as_deref(), Some("LGTM"));
+        assert_eq!(term_of("   ").as_deref(), None);
+    }
+}

@@ -1,0 +1,81 @@
+//! `reverie claude-code …`: Claude Code wired in. `settings.rs` registers reverie's hooks in
+//! Claude Code's settings; `hook.rs` is what those hooks run (sessions in, memory out);
+//! `project.rs` keys a project's store by the project's identity, not its path.
+
+pub mod hook;
+pub mod project;
+pub mod settings;
+
+use anyhow::Result;
+
+use crate::cli::ClaudeCodeCmd;
+
+pub async fn run(cmd: ClaudeCodeCmd, database: Option<&str>, json: bool) -> Result<i32> {
+    if matches!(cmd, ClaudeCodeCmd::Install(_)) {
+        refuse_password(database)?;
+    }
+    match cmd {
+        ClaudeCodeCmd::Install(a) => settings::install(&a, &hook_command(database), json),
+        ClaudeCodeCmd::Uninstall(a) => settings::uninstall(&a, &hook_command(database), json),
+        ClaudeCodeCmd::Hook => hook::run(database).await,
+    }
+}
+
+/// A database URL holding a password is not written into Claude Code's settings (a project's
+/// settings are often committed, and the backup lies beside them).
+fn refuse_password(database: Option<&str>) -> Result<()> {
+    let Some(url) = database.filter(|d| d.contains("://")) else {
+        return Ok(());
+    };
+    let authority = url.split("://").nth(1).unwrap_or("");
+    let userinfo = authority.split('/').next().unwrap_or("");
+    if let Some((user, _host)) = userinfo.rsplit_once('@')
+        && user.contains(':')
+    {
+        anyhow::bail!(reverie_core::Error::invalid(
+            "database",
+            "the URL holds a password, which the hooks' command would write into Claude Code's \
+             settings: give the URL without it and keep the password in ~/.pgpass (or PGPASSWORD \
+             in the environment Claude Code runs in)"
+        ));
+    }
+    Ok(())
+}
+
+/// `s` quoted for `sh` when it needs to be.
+fn quoted(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@%,".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The command Claude Code runs for reverie's hooks: this executable (by its absolute path:
+/// hooks do not run with the user's shell `PATH`), the database when one was named, and
+/// `claude-code hook`.
+pub fn hook_command(database: Option<&str>) -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::canonicalize(&p).ok().or(Some(p)))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "reverie".into());
+    let mut cmd = quoted(&exe);
+    if let Some(db) = database.filter(|d| !d.is_empty()) {
+        // A file path made absolute: hooks run in each project's folder.
+        let db = if db.contains("://") {
+            db.to_string()
+        } else {
+            std::path::absolute(db)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| db.to_string())
+        };
+        cmd.push_str(" --database ");
+        cmd.push_str(&quoted(&db));
+    }
+    cmd.push_str(" claude-code hook");
+    cmd
+}

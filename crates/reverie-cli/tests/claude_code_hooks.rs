@@ -1,0 +1,408 @@
+//! `reverie claude-code hook` fed the documented JSON of each hook event, as Claude Code runs
+//! it: a project's sessions go into the project's store (one per repository, whatever folder
+//! or worktree it is in), the store's context comes back at `SessionStart`, the glossary and
+//! pinned notes a prompt names at `UserPromptSubmit` — and bad input never fails the session.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+
+struct Home {
+    dir: tempfile::TempDir,
+    database: String,
+}
+
+impl Home {
+    fn new() -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("reverie.db").display().to_string();
+        Home { dir, database }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_reverie"));
+        c.args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.path("home"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env("REVERIE_DATABASE_URL", &self.database)
+            .env_remove("XDG_DATA_HOME")
+            .env_remove("REVERIE_STORE");
+        c
+    }
+
+    /// `reverie claude-code hook` with `input` on standard input: it must exit 0.
+    fn hook(&self, input: &[u8]) -> Output {
+        let mut child = self
+            .cmd(&["claude-code", "hook"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "a hook failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    fn event(&self, event: &Value) -> Option<Value> {
+        let out = self.hook(event.to_string().as_bytes());
+        let text = String::from_utf8(out.stdout).unwrap();
+        if text.trim().is_empty() {
+            return None;
+        }
+        Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.cmd(&all).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.path("state/reverie/claude-code.log")).unwrap_or_default()
+    }
+
+    /// The stores made for Claude Code projects.
+    fn stores(&self) -> Vec<Value> {
+        let v = self.json(&["store", "ls"]);
+        v.as_array()
+            .or_else(|| v["data"].as_array())
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with("cc-")))
+            .cloned()
+            .collect()
+    }
+}
+
+fn git(dir: &Path, script: &str) {
+    let ok = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "{script}");
+}
+
+/// A real Claude Code transcript of `../shared/data/transcripts`.
+fn real_transcript() -> PathBuf {
+    let dir = reverie_testkit::repo_root().join("../shared/data/transcripts");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "jsonl")
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("moredip"))
+        })
+        .collect();
+    files.sort();
+    files.into_iter().next().expect("a moredip transcript")
+}
+
+fn ev(name: &str, cwd: &Path, transcript: &Path, extra: Value) -> Value {
+    let mut e = json!({
+        "session_id": "0b5c7c1e-7f9e-4c55-9d1e-2f3a4b5c6d7e",
+        "transcript_path": transcript,
+        "cwd": cwd,
+        "hook_event_name": name,
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        e[k] = v.clone();
+    }
+    e
+}
+
+#[test]
+fn hooks_bring_sessions_in_and_serve_the_memory_back() {
+    let h = Home::new();
+    let repo = h.path("work/app");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, "git init -q && git commit -q --allow-empty -m init");
+    let transcript = h.path("session.jsonl");
+    std::fs::copy(real_transcript(), &transcript).unwrap();
+
+    // Nothing is served for a project with no store yet, and no store is made for it.
+    assert_eq!(
+        h.event(&ev(
+            "SessionStart",
+            &repo,
+            &transcript,
+            json!({"source": "startup"})
+        )),
+        None
+    );
+    assert!(h.stores().is_empty());
+
+    // The session's end brings the transcript in; the same transcript again changes nothing.
+    let end = ev(
+        "SessionEnd",
+        &repo,
+        &transcript,
+        json!({"reason": "prompt_input_exit"}),
+    );
+    assert_eq!(h.event(&end), None);
+    let stores = h.stores();
+    assert_eq!(stores.len(), 1, "{stores:?}");
+    let store = stores[0]["id"].as_str().unwrap().to_string();
+    let sessions = |h: &Home| {
+        let v = h.json(&["sessions", "ls", "-s", &store]);
+        v.as_array()
+            .or_else(|| v["data"].as_array())
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(sessions(&h), 1);
+    assert_eq!(h.event(&end), None);
+    assert_eq!(sessions(&h), 1, "the same transcript made a second session");
+    assert_eq!(h.log(), "", "nothing went wrong");
+
+    // A worktree of the same repository, and a subfolder, go to the same store.
+    git(&repo, "git worktree add -q ../feature 2>/dev/null");
+    let t2 = h.path("other.jsonl");
+    std::fs::write(
+        &t2,
+        "User: from now on, run `make lint` before pushing.\nAssistant: Will do.\n",
+    )
+    .unwrap();
+    h.event(&ev(
+        "PreCompact",
+        &h.path("work/feature"),
+        &t2,
+        json!({"trigger": "auto"}),
+    ));
+    assert_eq!(h.stores().len(), 1, "the worktree made a store of its own");
+    assert_eq!(sessions(&h), 2);
+
+    // A glossary line and a rule written by hand, a dream, the rule pinned: what the next
+    // sessions are served.
+    let out = h
+        .cmd(&[
+            "put",
+            "-s",
+            &store,
+            "/glossary.md",
+            "--content",
+            "# Glossary\n\n- **TLH**: short for tallyho, the staging cluster\n",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = h
+        .cmd(&[
+            "put",
+            "-s",
+            &store,
+            "/rules.md",
+            "--content",
+            "# Rules\n\n- Never push to `main`; open a PR from a `feature/*` branch.\n",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // The dream makes the hand-written lines entries too; then the rule is pinned.
+    let out = h.cmd(&["dream", "-s", &store]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let entries = h.json(&["entries", "ls", "-s", &store]);
+    let rule = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["text"].as_str().unwrap().contains("Never push"))
+        .unwrap_or_else(|| panic!("{entries}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = h
+        .cmd(&["entries", "pin", "-s", &store, &rule])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+
+    let start = h
+        .event(&ev(
+            "SessionStart",
+            &repo,
+            &transcript,
+            json!({"source": "startup"}),
+        ))
+        .expect("context at the session's start");
+    assert_eq!(start["hookSpecificOutput"]["hookEventName"], "SessionStart");
+    let context = start["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(
+        context.contains("Never push to `main`") && context.contains("[instructions.md]"),
+        "{context}"
+    );
+
+    let prompt = |p: &str| {
+        h.event(&ev(
+            "UserPromptSubmit",
+            &repo,
+            &transcript,
+            json!({"prompt": p}),
+        ))
+    };
+    let got = prompt("please restart TLH, then push to main").expect("notes for the prompt");
+    assert_eq!(
+        got["hookSpecificOutput"]["hookEventName"],
+        "UserPromptSubmit"
+    );
+    let notes = got["hookSpecificOutput"]["additionalContext"]
+        .as_str()
+        .unwrap();
+    assert!(
+        notes.contains("tallyho") && notes.contains("Never push"),
+        "{notes}"
+    );
+    assert_eq!(
+        prompt("what does the athlete eat?"),
+        None,
+        "nothing named: nothing added"
+    );
+    assert_eq!(h.log(), "", "nothing went wrong");
+}
+
+#[test]
+fn bad_input_never_fails_the_session_and_is_logged() {
+    let h = Home::new();
+    let cwd = h.path("plain");
+    std::fs::create_dir_all(&cwd).unwrap();
+    for (input, logged) in [
+        (b"not json at all".to_vec(), "not JSON"),
+        (b"".to_vec(), "not JSON"),
+        (
+            ev("SessionEnd", &cwd, &h.path("missing.jsonl"), json!({}))
+                .to_string()
+                .into_bytes(),
+            "is not there",
+        ),
+        (
+            json!({"hook_event_name": "SessionEnd"})
+                .to_string()
+                .into_bytes(),
+            "transcript_path",
+        ),
+        (
+            json!({"hook_event_name": "Bogus", "cwd": cwd})
+                .to_string()
+                .into_bytes(),
+            "nothing to do",
+        ),
+    ] {
+        let before = h.log().lines().count();
+        let out = h.hook(&input);
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let log = h.log();
+        assert_eq!(log.lines().count(), before + 1, "{log}");
+        assert!(log.lines().last().unwrap().contains(logged), "{log}");
+    }
+    // The prompt never reaches the log.
+    let secret_prompt = json!({
+        "hook_event_name": "UserPromptSubmit",
+        "prompt": "my password is hunter2",
+    });
+    h.hook(secret_prompt.to_string().as_bytes());
+    assert!(!h.log().contains("hunter2"), "{}", h.log());
+    // A database that cannot be opened: logged, exit 0.
+    let mut child = h
+        .cmd(&["--database", "/proc/nope/reverie.db", "claude-code", "hook"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = h.path("t.jsonl");
+    std::fs::write(&t, "User: hello\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ev("SessionEnd", &cwd, &t, json!({})).to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        h.log().lines().last().unwrap().contains("SessionEnd"),
+        "{}",
+        h.log()
+    );
+}
+
+/// The hooks' command names the database by an absolute path (hooks run in each project's
+/// folder), and a database URL holding a password is never written into the settings.
+#[test]
+fn install_writes_an_absolute_database_and_no_password() {
+    let h = Home::new();
+    std::fs::create_dir_all(h.path("home")).unwrap();
+    let out = h
+        .cmd(&["--database", "rel.db", "claude-code", "install"])
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let settings = std::fs::read_to_string(h.path("home/.claude/settings.json")).unwrap();
+    let abs = h.path("rel.db").display().to_string();
+    assert!(
+        settings.contains(&format!("--database {abs} claude-code hook")),
+        "{settings}"
+    );
+
+    let before = settings;
+    let out = h
+        .cmd(&[
+            "--database",
+            "postgres://me:s3cret@db.example.com/reverie",
+            "claude-code",
+            "install",
+        ])
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("password") && !err.contains("s3cret"), "{err}");
+    let after = std::fs::read_to_string(h.path("home/.claude/settings.json")).unwrap();
+    assert_eq!(after, before, "the settings changed");
+}
