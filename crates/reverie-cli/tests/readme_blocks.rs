@@ -834,21 +834,6 @@ fn worker_block() {
     assert_eq!(ran[0]["dream_id"], dream.as_str());
 }
 
-/// The Claude Code CLI: `REVERIE_CLAUDE`, else where the offline kit's `example.sh` installs
-/// it (`$XDG_CACHE_HOME` or `~/.cache`, `claude-offline/…`). `None` when it is not there.
-fn claude_binary() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("REVERIE_CLAUDE") {
-        let p = PathBuf::from(p);
-        assert!(p.is_file(), "REVERIE_CLAUDE={} is not a file", p.display());
-        return Some(p);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    let p = cache.join("claude-offline/node_modules/@anthropic-ai/claude-code-linux-x64/claude");
-    p.is_file().then_some(p)
-}
-
 /// "MCP": stdio, Claude Code's registration, the HTTP transport and `remember`.
 #[test]
 fn mcp_block() {
@@ -889,7 +874,7 @@ fn mcp_block() {
                 );
             }
             ("claude", _) => {
-                let Some(claude) = claude_binary() else {
+                let Some(claude) = reverie_testkit::claude_binary() else {
                     // Skipped ONLY when the Claude Code CLI is not installed on this machine
                     // (no network at test time to fetch it): install it with
                     // `npm install --prefix ~/.cache/claude-offline --ignore-scripts

@@ -37,3 +37,19 @@ pub fn require_python_package(module: &str, pip_spec: &str) {
         python()
     );
 }
+
+/// The real Claude Code CLI for the tests that drive it offline: `REVERIE_CLAUDE` (which
+/// `scripts/test` sets after installing the pinned version), else where the offline kit's
+/// `example.sh` installs it. `None` when neither is there.
+pub fn claude_binary() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("REVERIE_CLAUDE") {
+        let p = PathBuf::from(p);
+        assert!(p.is_file(), "REVERIE_CLAUDE={} is not a file", p.display());
+        return Some(p);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let p = cache.join("claude-offline/node_modules/@anthropic-ai/claude-code-linux-x64/claude");
+    p.is_file().then_some(p)
+}
