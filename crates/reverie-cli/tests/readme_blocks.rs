@@ -511,6 +511,7 @@ fn every_readme_block_is_run_by_a_test() {
         ("### The HTTP API", "python"),
         ("### Scheduled dreams: `reverie worker`", "sh"),
         ("### MCP: memory during a session", "sh"),
+        ("### Claude Code", "sh"),
         ("### Dreaming with a model", "sh"),
     ];
     let mut found = Vec::new();
@@ -1001,4 +1002,24 @@ print(json.dumps({"ops": [op, ghost]}))
         proposals[0]["changeset"]["memories"], proposals[1]["changeset"]["memories"],
         "the replay differs"
     );
+}
+
+/// "Claude Code": each line as printed in a scratch HOME; the user's settings get reverie's
+/// hooks and lose them again, the project's get them.
+#[test]
+fn claude_code_block() {
+    let sh = Shell::new();
+    let lines = commands(&block("### Claude Code", "sh"));
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let user = sh.home.join(".claude/settings.json");
+    let project = sh.dir().join(".claude/settings.json");
+    let hooked =
+        |p: &Path| std::fs::read_to_string(p).is_ok_and(|t| t.contains("claude-code hook"));
+    sh.run(&lines[0]);
+    assert!(hooked(&user), "install wrote no hooks");
+    sh.run(&lines[1]);
+    assert!(hooked(&project), "install --project wrote no hooks");
+    sh.run(&lines[2]);
+    assert!(!hooked(&user), "uninstall left the hooks");
+    assert!(hooked(&project), "uninstall touched the project's settings");
 }
