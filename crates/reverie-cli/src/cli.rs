@@ -115,6 +115,9 @@ pub enum ClaudeCodeCmd {
     Install(ClaudeCodeSettingsArgs),
     /// Take reverie's hooks out of Claude Code's settings, leaving the rest as it is.
     Uninstall(ClaudeCodeSettingsArgs),
+    /// What is installed (the user's settings and this folder's project), which projects map
+    /// to which stores with their last ingest and dream, and what went wrong in the hooks.
+    Status,
     /// Run as a Claude Code hook: the event's JSON on standard input (SessionStart,
     /// UserPromptSubmit, PreCompact, SessionEnd, PostToolUseFailure, StopFailure). A hook never
     /// fails the session: an error is logged and the hook exits 0.

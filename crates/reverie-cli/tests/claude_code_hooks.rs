@@ -406,3 +406,71 @@ fn install_writes_an_absolute_database_and_no_password() {
     let after = std::fs::read_to_string(h.path("home/.claude/settings.json")).unwrap();
     assert_eq!(after, before, "the settings changed");
 }
+
+/// `status`: what is installed, the projects' stores with their sessions and dreams, the hook
+/// log; exit 5 while something is wrong (here: the hooks not installed).
+#[test]
+fn status_says_what_is_installed_and_how_the_projects_are_doing() {
+    let h = Home::new();
+    std::fs::create_dir_all(h.path("home")).unwrap();
+    let repo = h.path("work/app");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, "git init -q && git commit -q --allow-empty -m init");
+    let t = h.path("t.txt");
+    std::fs::write(&t, "User: from now on, run `make lint` before pushing.\n").unwrap();
+    h.event(&ev("SessionEnd", &repo, &t, json!({"reason": "other"})));
+    h.hook(b"garbage");
+
+    let status = |h: &Home| {
+        let out = h
+            .cmd(&["--json", "claude-code", "status"])
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+        (out.status.code(), v)
+    };
+    let (code, v) = status(&h);
+    assert_eq!(code, Some(5), "{v}");
+    assert!(
+        v["problems"][0].as_str().unwrap().contains("not installed"),
+        "{v}"
+    );
+    let projects = v["projects"].as_array().unwrap();
+    assert_eq!(projects.len(), 1, "{v}");
+    assert_eq!(projects[0]["sessions"], 1, "{v}");
+    assert!(projects[0]["last_ingest"].is_string(), "{v}");
+    assert!(projects[0]["last_dream"].is_null(), "{v}");
+    assert!(v["log"][0].as_str().unwrap().contains("not JSON"), "{v}");
+
+    let out = h
+        .cmd(&["claude-code", "install"])
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = h
+        .cmd(&["dream", "-s", projects[0]["store_id"].as_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, v) = status(&h);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        v["installed"][0]["events"].as_array().unwrap().len(),
+        6,
+        "{v}"
+    );
+    assert_eq!(v["projects"][0]["last_dream"]["status"], "completed", "{v}");
+    let text = h
+        .cmd(&["claude-code", "status"])
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("installed for SessionStart") && text.contains("cc-"),
+        "{text}"
+    );
+}

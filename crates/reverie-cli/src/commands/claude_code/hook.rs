@@ -105,7 +105,7 @@ fn field<'a>(event: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-async fn open(database: Option<&str>) -> Result<Arc<dyn Store>> {
+pub async fn open(database: Option<&str>) -> Result<Arc<dyn Store>> {
     let url = match database {
         Some(url) if !url.is_empty() => url.to_string(),
         _ => crate::context::default_database()?.display().to_string(),

@@ -78,7 +78,6 @@ pub fn settings_path(args: &ClaudeCodeSettingsArgs) -> Result<PathBuf> {
 /// The hook events under which exactly `hook_command` is registered, in the file's order;
 /// none when the file does not exist. A reverie handler with another command (an older binary
 /// path, another database) does not count: it would not run this binary.
-#[allow(dead_code)] // For `reverie claude-code status`, which is not written yet.
 pub fn installed(path: &Path, hook_command: &str) -> Result<Vec<String>> {
     let Some(text) = read(path)? else {
         return Ok(Vec::new());
