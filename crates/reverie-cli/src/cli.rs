@@ -115,6 +115,10 @@ pub enum ClaudeCodeCmd {
     Install(ClaudeCodeSettingsArgs),
     /// Take reverie's hooks out of Claude Code's settings, leaving the rest as it is.
     Uninstall(ClaudeCodeSettingsArgs),
+    /// Sweep Claude Code's transcripts (`~/.claude/projects/*/*.jsonl`) for sessions no hook
+    /// brought in (ended with Ctrl+C, machines without the hooks), each into its project's
+    /// store, then dream the stores whose schedule calls for it.
+    Sync(ClaudeCodeSyncArgs),
     /// What is installed (the user's settings and this folder's project), which projects map
     /// to which stores with their last ingest and dream, and what went wrong in the hooks.
     Status,
@@ -122,6 +126,17 @@ pub enum ClaudeCodeCmd {
     /// UserPromptSubmit, PreCompact, SessionEnd, PostToolUseFailure, StopFailure). A hook never
     /// fails the session: an error is logged and the hook exits 0.
     Hook,
+}
+
+#[derive(Debug, Args)]
+pub struct ClaudeCodeSyncArgs {
+    /// Claude Code's projects folder. [default: $CLAUDE_CONFIG_DIR/projects, else
+    /// ~/.claude/projects]
+    #[arg(long, value_name = "DIR")]
+    pub projects: Option<PathBuf>,
+    /// Only bring the transcripts in; dream nothing.
+    #[arg(long)]
+    pub no_dream: bool,
 }
 
 #[derive(Debug, Args)]

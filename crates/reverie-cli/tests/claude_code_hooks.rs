@@ -474,3 +474,137 @@ fn status_says_what_is_installed_and_how_the_projects_are_doing() {
         "{text}"
     );
 }
+
+/// A copy of `file` (a real transcript) whose lines say they ran in `cwd`, as the user's own
+/// machine would have recorded them.
+fn relocated(file: &Path, cwd: &Path, to: &Path) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut out = String::new();
+    for line in text.lines() {
+        match serde_json::from_str::<Value>(line) {
+            Ok(mut v) if v.get("cwd").is_some() => {
+                v["cwd"] = json!(cwd);
+                out.push_str(&v.to_string());
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::write(to, out).unwrap();
+}
+
+/// `sync` sweeps `~/.claude/projects` for transcripts no hook brought in: each into its
+/// project's store (the worktrees of one repository into one), once; then dreams the stores
+/// whose schedule calls for it.
+#[test]
+fn sync_brings_in_what_no_hook_did_and_dreams() {
+    let h = Home::new();
+    let data = reverie_testkit::repo_root().join("../shared/data/transcripts");
+    let pick = |prefix: &str, n: usize| -> Vec<PathBuf> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&data)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with(prefix))
+                    && p.extension().is_some_and(|x| x == "jsonl")
+            })
+            .collect();
+        v.sort();
+        v.truncate(n);
+        v
+    };
+    // One repository with two worktrees, and another repository.
+    let chkit = h.path("work/chkit");
+    std::fs::create_dir_all(&chkit).unwrap();
+    git(
+        &chkit,
+        "git init -q && git commit -q --allow-empty -m init && git worktree add -q ../chkit-munich 2>/dev/null && git worktree add -q ../chkit-amman 2>/dev/null",
+    );
+    let spotter = h.path("work/spotter");
+    std::fs::create_dir_all(&spotter).unwrap();
+    // Its own first commit: two repositories whose root commit is the same commit (forks)
+    // share a store.
+    git(
+        &spotter,
+        "git init -q && git commit -q --allow-empty -m 'spotter begins'",
+    );
+    let projects = h.path("home/.claude/projects");
+    let places = [
+        chkit.clone(),
+        h.path("work/chkit-munich"),
+        h.path("work/chkit-amman"),
+    ];
+    for (i, f) in pick("obsessiondb__chkit", 3).iter().enumerate() {
+        let slug = places[i].display().to_string().replace(['/', '.'], "-");
+        relocated(
+            f,
+            &places[i],
+            &projects.join(slug).join(format!("c{i}.jsonl")),
+        );
+    }
+    let slug = spotter.display().to_string().replace(['/', '.'], "-");
+    for (i, f) in pick("marot__spotter", 2).iter().enumerate() {
+        relocated(
+            f,
+            &spotter,
+            &projects.join(&slug).join(format!("s{i}.jsonl")),
+        );
+    }
+    // A file that says nothing of where it ran.
+    std::fs::write(
+        projects.join(&slug).join("stray.jsonl"),
+        "{\"type\":\"summary\",\"summary\":\"x\"}\n",
+    )
+    .unwrap();
+
+    let sync = |extra: &[&str]| {
+        let mut args = vec!["--json", "claude-code", "sync"];
+        args.extend_from_slice(extra);
+        let out = h
+            .cmd(&args)
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let first = sync(&["--no-dream"]);
+    let ps = first["projects"].as_array().unwrap();
+    assert_eq!(
+        ps.len(),
+        2,
+        "the worktrees of one repository share a store: {first}"
+    );
+    let created: u64 = ps
+        .iter()
+        .map(|p| p["sessions_created"].as_u64().unwrap())
+        .sum();
+    assert_eq!(created, 5, "{first}");
+    assert_eq!(first["skipped"].as_array().unwrap().len(), 1, "{first}");
+    assert!(first["dreams"].as_array().unwrap().is_empty());
+
+    let again = sync(&["--no-dream"]);
+    let unchanged: u64 = again["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["unchanged"].as_u64().unwrap())
+        .sum();
+    assert_eq!(unchanged, 5, "{again}");
+
+    let dreamt = sync(&[]);
+    let dreams = dreamt["dreams"].as_array().unwrap();
+    assert_eq!(dreams.len(), 2, "each project's store dreamed: {dreamt}");
+    assert!(
+        dreams.iter().all(|d| d["status"] == "completed"),
+        "{dreamt}"
+    );
+    // Dreamed once: the next sync within the hour dreams nothing.
+    assert!(sync(&[])["dreams"].as_array().unwrap().is_empty());
+}

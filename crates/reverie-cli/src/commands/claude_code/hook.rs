@@ -128,8 +128,18 @@ async fn find(s: &dyn Store, p: &Project) -> Result<Option<String>> {
         .map(|st| st.id))
 }
 
+/// How a project's store is dreamed until its policy says otherwise: when a session no dream
+/// has read is there, at most once an hour (`reverie claude-code sync`, `reverie worker`).
+pub fn default_schedule() -> reverie_core::policy::Schedule {
+    reverie_core::policy::Schedule {
+        after_sessions: Some(1),
+        cron: None,
+        min_interval_secs: 3_600,
+    }
+}
+
 /// The project's store, made on its first session.
-async fn find_or_create(s: &dyn Store, p: &Project) -> Result<String> {
+pub async fn find_or_create(s: &dyn Store, p: &Project) -> Result<String> {
     if let Some(id) = find(s, p).await? {
         return Ok(id);
     }
@@ -141,6 +151,9 @@ async fn find_or_create(s: &dyn Store, p: &Project) -> Result<String> {
             ..NewStore::default()
         })
         .await?;
+    let mut policy = s.get_policy(&st.id).await?;
+    policy.schedule = default_schedule();
+    s.set_policy(&st.id, &policy).await?;
     Ok(st.id)
 }
 

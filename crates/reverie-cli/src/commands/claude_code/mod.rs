@@ -1,12 +1,14 @@
 //! `reverie claude-code …`: Claude Code wired in. `settings.rs` registers reverie's hooks in
 //! Claude Code's settings; `hook.rs` is what those hooks run (sessions in, memory out);
 //! `project.rs` keys a project's store by the project's identity, not its path; `status.rs`
-//! says what is installed and how the projects' stores are doing.
+//! says what is installed and how the projects' stores are doing; `sync.rs` sweeps the
+//! transcripts no hook brought in.
 
 pub mod hook;
 pub mod project;
 pub mod settings;
 pub mod status;
+pub mod sync;
 
 use anyhow::Result;
 
@@ -20,6 +22,7 @@ pub async fn run(cmd: ClaudeCodeCmd, database: Option<&str>, json: bool) -> Resu
         ClaudeCodeCmd::Install(a) => settings::install(&a, &hook_command(database), json),
         ClaudeCodeCmd::Uninstall(a) => settings::uninstall(&a, &hook_command(database), json),
         ClaudeCodeCmd::Hook => hook::run(database).await,
+        ClaudeCodeCmd::Sync(a) => sync::run(database, &a, json).await,
         ClaudeCodeCmd::Status => status::run(database, &hook_command(database), json).await,
     }
 }
