@@ -160,17 +160,10 @@ fn claude_code_sessions_come_in_and_the_memory_goes_out() {
     for d in ["home", "proj", "state", "tmp"] {
         std::fs::create_dir_all(w.path(d)).unwrap();
     }
-    let ok = Command::new("sh")
-        .args(["-c", "git init -q && git commit -q --allow-empty -m init"])
-        .current_dir(w.path("proj"))
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+    reverie_testkit::git(
+        &w.path("proj"),
+        "git init -q && git commit -q --allow-empty -m init",
+    );
     let installed = w.reverie(&["claude-code", "install"]);
     assert_eq!(installed["changed"], true, "{installed}");
 

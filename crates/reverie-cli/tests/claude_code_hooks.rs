@@ -95,19 +95,7 @@ impl Home {
     }
 }
 
-fn git(dir: &Path, script: &str) {
-    let ok = Command::new("sh")
-        .args(["-c", script])
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "{script}");
-}
+use reverie_testkit::git;
 
 /// A real Claude Code transcript of `../shared/data/transcripts`.
 fn real_transcript() -> PathBuf {

@@ -6,7 +6,7 @@
 //! protected memories and index lines are never archived; when they alone exceed the budget,
 //! the dream fails with `budget_unsatisfiable` instead of breaking the budget.
 
-use reverie_core::curation::{EntryKind, EntryState, Op, OpKind};
+use reverie_core::curation::{EntryKind, EntryState, Op};
 use reverie_core::dream::error_kind;
 use reverie_core::policy::Budget;
 use reverie_core::timestamp::Timestamp;
@@ -101,21 +101,7 @@ pub fn enforce(
     });
 
     let archive = |i: usize, why: String, entries: &mut [Work], ops: &mut Vec<Op>| {
-        let e = &mut entries[i];
-        e.meta.state = EntryState::Archived;
-        e.meta.dream_id = Some(dream_id.to_string());
-        ops.push(Op {
-            op: OpKind::Archive,
-            entry_id: e.meta.id.clone(),
-            path: e.meta.path.clone(),
-            section: e.meta.section.clone(),
-            before: Some(e.meta.text.clone()),
-            after: None,
-            sources: Vec::new(),
-            reason: why,
-            evidence: Vec::new(),
-            flags: Vec::new(),
-        });
+        ops.push(entries[i].archive(dream_id, why, Vec::new()));
     };
 
     // The candidates of each memory, least useful first.

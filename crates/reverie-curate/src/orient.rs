@@ -49,6 +49,30 @@ pub struct Work {
 }
 
 impl Work {
+    /// Moves the entry out of the served memory for `dream_id`: its state, and the changeset's
+    /// `archive` operation with `reason` and `evidence`.
+    pub fn archive(
+        &mut self,
+        dream_id: &str,
+        reason: String,
+        evidence: Vec<reverie_core::curation::Evidence>,
+    ) -> reverie_core::curation::Op {
+        self.meta.state = EntryState::Archived;
+        self.meta.dream_id = Some(dream_id.to_string());
+        reverie_core::curation::Op {
+            op: reverie_core::curation::OpKind::Archive,
+            entry_id: self.meta.id.clone(),
+            path: self.meta.path.clone(),
+            section: self.meta.section.clone(),
+            before: Some(self.meta.text.clone()),
+            after: None,
+            sources: Vec::new(),
+            reason,
+            evidence,
+            flags: Vec::new(),
+        }
+    }
+
     /// In a memory (or about to be added to one).
     pub fn is_live(&self) -> bool {
         self.meta.state == EntryState::Live && !self.dropped

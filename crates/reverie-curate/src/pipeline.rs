@@ -228,7 +228,6 @@ fn archive_requested(
     entries: &mut [Work],
     ops: &mut Vec<reverie_core::curation::Op>,
 ) {
-    use reverie_core::curation::{EntryState, Op, OpKind};
     for r in requests {
         let Some(e) = entries
             .iter_mut()
@@ -236,20 +235,7 @@ fn archive_requested(
         else {
             continue;
         };
-        e.meta.state = EntryState::Archived;
-        e.meta.dream_id = Some(dream_id.to_string());
-        ops.push(Op {
-            op: OpKind::Archive,
-            entry_id: e.meta.id.clone(),
-            path: e.meta.path.clone(),
-            section: e.meta.section.clone(),
-            before: Some(e.meta.text.clone()),
-            after: None,
-            sources: Vec::new(),
-            reason: r.reason.clone(),
-            evidence: r.evidence.clone(),
-            flags: Vec::new(),
-        });
+        ops.push(e.archive(dream_id, r.reason.clone(), r.evidence.clone()));
     }
 }
 

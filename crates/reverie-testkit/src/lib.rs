@@ -53,3 +53,19 @@ pub fn claude_binary() -> Option<PathBuf> {
     let p = cache.join("claude-offline/node_modules/@anthropic-ai/claude-code-linux-x64/claude");
     p.is_file().then_some(p)
 }
+
+/// Runs `script` with `sh` in `dir`, git's author and committer set (a test machine may have
+/// no git identity); panics when it fails.
+pub fn git(dir: &std::path::Path, script: &str) {
+    let ok = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .status()
+        .unwrap_or_else(|e| panic!("sh: {e}"))
+        .success();
+    assert!(ok, "{script}");
+}

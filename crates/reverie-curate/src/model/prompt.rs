@@ -396,11 +396,7 @@ pub fn chunks(
             let id = format!("E{}", n + 1);
             let section = sections.get(k).cloned().unwrap_or_default();
             let is_fixed = fixed.get(k).copied().unwrap_or(false);
-            let place = if section.is_empty() {
-                path.clone()
-            } else {
-                format!("{path} > {}", section.join(" > "))
-            };
+            let place = place(path, &section);
             let mark = if is_fixed { " (pinned)" } else { "" };
             memory.push_str(&format!("[{id} {place}{mark}] {text}\n"));
             shown.entries.insert(
@@ -429,11 +425,7 @@ pub fn chunks(
                 continue;
             }
             let id = format!("H{}", shown.hints.len() + 1);
-            let place = if c.section.is_empty() {
-                c.path.clone()
-            } else {
-                format!("{} > {}", c.path, c.section.join(" > "))
-            };
+            let place = place(&c.path, &c.section);
             hint_text.push_str(&format!(
                 "[{id} {place} {}] {}\n",
                 c.kind.as_str(),
@@ -483,11 +475,7 @@ pub fn with_proposed(
     let mut block = String::from("<proposed>\n");
     for (k, c) in proposed.iter().enumerate() {
         let id = format!("P{}", k + 1);
-        let place = if c.section.is_empty() {
-            c.path.clone()
-        } else {
-            format!("{} > {}", c.path, c.section.join(" > "))
-        };
+        let place = place(&c.path, &c.section);
         block.push_str(&format!(
             "[{id} {place} {}] {}\n",
             c.kind.as_str(),
@@ -506,6 +494,15 @@ pub fn with_proposed(
         },
         ids,
     )
+}
+
+/// Where a note is: its memory's path, and its section when it has one (`/a.md > Testing`).
+fn place(path: &str, section: &[String]) -> String {
+    if section.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path} > {}", section.join(" > "))
+    }
 }
 
 /// A session's header: its number, project, branch and dates.

@@ -88,19 +88,7 @@ pub fn identify(cwd: &Path) -> Project {
 mod tests {
     use super::*;
 
-    fn sh(dir: &Path, script: &str) {
-        let ok = Command::new("sh")
-            .args(["-c", script])
-            .current_dir(dir)
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "{script}");
-    }
+    use reverie_testkit::git as sh;
 
     #[test]
     fn worktrees_and_moves_keep_the_identity_a_plain_folder_has_its_path() {
