@@ -137,6 +137,9 @@ pub struct ClaudeCodeSyncArgs {
     /// Only bring the transcripts in; dream nothing.
     #[arg(long)]
     pub no_dream: bool,
+    /// Leave Claude Code's memory folders alone: read nothing back, export nothing.
+    #[arg(long)]
+    pub no_export: bool,
 }
 
 #[derive(Debug, Args)]

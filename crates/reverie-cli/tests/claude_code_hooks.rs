@@ -596,3 +596,261 @@ fn sync_brings_in_what_no_hook_did_and_dreams() {
     // Dreamed once: the next sync within the hour dreams nothing.
     assert!(sync(&[])["dreams"].as_array().unwrap().is_empty());
 }
+
+/// Every file of a folder (hidden ones but the manifest left out), relative path → bytes.
+fn files_of(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if !name.starts_with('.') {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// `sync` exports each project's curated memory into its Claude Code memory folder (the
+/// repository's main folder's, shared by its worktrees), in Claude Code's format, and reads
+/// what Claude Code or the user changed there back first: edits, new topic files, deletions
+/// and index lines become versions (by the Claude Code session that wrote them, when its
+/// transcript says so); a file changed on both sides keeps both; any earlier export comes back
+/// with `reverie restore`.
+#[test]
+fn sync_exports_the_memory_folder_and_reads_claude_codes_changes_back() {
+    let h = Home::new();
+    let data = reverie_testkit::repo_root().join("../shared/data/transcripts");
+    let mut real: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with("obsessiondb__chkit"))
+                && p.extension().is_some_and(|x| x == "jsonl")
+        })
+        .collect();
+    real.sort();
+    let app = h.path("work/app");
+    std::fs::create_dir_all(&app).unwrap();
+    git(
+        &app,
+        "git init -q && git commit -q --allow-empty -m init && git worktree add -q ../app-wt 2>/dev/null",
+    );
+    let projects = h.path("home/.claude/projects");
+    let slug = |p: &Path| {
+        p.display()
+            .to_string()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect::<String>()
+    };
+    relocated(&real[0], &app, &projects.join(slug(&app)).join("a0.jsonl"));
+    let wt = h.path("work/app-wt");
+    relocated(&real[1], &wt, &projects.join(slug(&wt)).join("w0.jsonl"));
+    // A session cut short (Ctrl+C mid-write): its last line is half there.
+    let cut = projects.join(slug(&app)).join("a1.jsonl");
+    relocated(&real[2], &app, &cut);
+    let text = std::fs::read_to_string(&cut).unwrap();
+    std::fs::write(&cut, &text[..text.len() * 2 / 3]).unwrap();
+
+    let sync = |extra: &[&str]| {
+        let mut args = vec!["--json", "claude-code", "sync"];
+        args.extend_from_slice(extra);
+        let out = h
+            .cmd(&args)
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert!(out.status.success(), "{v:#}");
+        v
+    };
+    let first = sync(&[]);
+    assert_eq!(first["dreams"].as_array().unwrap().len(), 1, "{first:#}");
+    let folder = projects.join(slug(&app)).join("memory");
+    assert!(
+        !projects.join(slug(&wt)).join("memory").exists(),
+        "a worktree shares its repository's folder"
+    );
+    let exported = files_of(&folder);
+    let index = &exported["MEMORY.md"];
+    assert!(
+        index.lines().count() <= 200 && index.len() <= 25_000,
+        "{index}"
+    );
+    let topics: Vec<&String> = exported.keys().filter(|k| *k != "MEMORY.md").collect();
+    assert!(topics.len() >= 2, "{exported:#?}");
+    for t in &topics {
+        let body = &exported[*t];
+        assert!(
+            body.starts_with("---\nname: ")
+                && body.contains("\ndescription: ")
+                && body.contains("\ntype: ")
+                && index.contains(&format!("]({t}) — ")),
+            "{t}: {body}\n{index}"
+        );
+    }
+    let store = first["projects"][0]["store_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let revision = first["exports"][0]["export"]["revision"].as_i64().unwrap();
+    // Nothing changed: a second sync reads nothing and writes nothing.
+    let again = sync(&["--no-dream"]);
+    let x = &again["exports"][0]["export"];
+    assert!(
+        x["read"].as_array().unwrap().is_empty() && x["written"].as_array().unwrap().is_empty(),
+        "{again:#}"
+    );
+
+    // Claude Code at work in the folder: an edited line, a new topic file (written by a
+    // session whose transcript records it), a deleted file, a line added to the index.
+    // (Two topic files of the store's own paths: `MEMORY-1.md` would be `/MEMORY.md`'s.)
+    let own: Vec<&&String> = topics.iter().filter(|t| !t.starts_with("MEMORY")).collect();
+    let edited = own[0].to_string();
+    let deleted = own[1].to_string();
+    let mut e = exported[&edited].clone();
+    e.push_str("- Learned in a session: run `make check` before pushing.\n");
+    std::fs::write(folder.join(&edited), &e).unwrap();
+    std::fs::remove_file(folder.join(&deleted)).unwrap();
+    let new_topic = "---\nname: deploys\ndescription: how staging deploys go\ntype: project\n---\n\nStaging deploys go through `make ship ENV=staging`.\n";
+    let new_path = folder.join("deploys.md");
+    std::fs::write(&new_path, new_topic).unwrap();
+    std::fs::write(
+        folder.join("MEMORY.md"),
+        format!("{index}- [deploys](deploys.md) — how staging deploys go\n- The user wants answers in French.\n"),
+    )
+    .unwrap();
+    let writer = projects.join(slug(&app)).join("a2.jsonl");
+    let lines = [
+        json!({"type":"user","cwd":app,"sessionId":"s-a2","uuid":"u1","timestamp":"2026-12-01T10:00:00Z",
+               "message":{"role":"user","content":"remember how staging deploys go"}}),
+        json!({"type":"assistant","cwd":app,"sessionId":"s-a2","uuid":"u2","timestamp":"2026-12-01T10:00:05Z",
+               "message":{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"Write",
+               "input":{"file_path":new_path,"content":new_topic}}]}}),
+    ];
+    std::fs::write(
+        &writer,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+
+    let read = sync(&["--no-dream"]);
+    let reads = read["projects"][0]["read_back"][0]["read"]
+        .as_array()
+        .unwrap();
+    let change = |file: &str| {
+        reads
+            .iter()
+            .find(|r| r["file"] == file)
+            .unwrap_or_else(|| panic!("{file}: {read:#}"))
+            .clone()
+    };
+    assert_eq!(change(&edited)["change"], "updated", "{read:#}");
+    assert_eq!(change(&deleted)["change"], "deleted", "{read:#}");
+    assert_eq!(change("MEMORY.md")["change"], "notes", "{read:#}");
+    let created = change("deploys.md");
+    assert_eq!(created["change"], "created", "{read:#}");
+    assert!(
+        created["actor"]
+            .as_str()
+            .unwrap()
+            .starts_with("session_actor:sesn_"),
+        "the session that wrote it: {read:#}"
+    );
+    // The store holds every change; the folder is the store again.
+    let get = |path: &str| {
+        h.json(&["get", "-s", &store, path])["content"]
+            .as_str()
+            .map(str::to_string)
+    };
+    assert!(get(&format!("/{edited}")).unwrap().contains("make check"));
+    assert_eq!(get("/deploys.md").unwrap(), new_topic);
+    assert!(
+        get("/notes.md")
+            .unwrap()
+            .contains("- The user wants answers in French.\n")
+    );
+    let out = h
+        .cmd(&["get", "-s", &store, &format!("/{deleted}")])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "deleted in the folder, deleted in the store"
+    );
+    let now = files_of(&folder);
+    assert_eq!(
+        now["deploys.md"], new_topic,
+        "written as Claude Code wrote it"
+    );
+    assert!(now[&edited].ends_with("- Learned in a session: run `make check` before pushing.\n"));
+    assert!(!now.contains_key(&deleted));
+    assert!(now.contains_key("notes.md"));
+    // The line lives in notes.md now, which the index lists.
+    assert!(
+        !now["MEMORY.md"]
+            .lines()
+            .any(|l| l == "- The user wants answers in French.")
+            && now["MEMORY.md"].contains("](notes.md) — The user wants answers in French."),
+        "{}",
+        now["MEMORY.md"]
+    );
+
+    // Both sides changed one memory: both kept, and said so.
+    let mut f = now[&edited].clone();
+    f.push_str("- Written in the folder.\n");
+    std::fs::write(folder.join(&edited), &f).unwrap();
+    let put = h
+        .cmd(&[
+            "put",
+            "-s",
+            &store,
+            &format!("/{edited}"),
+            "--content",
+            "- Written in the store.\n",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        put.status.success(),
+        "{}",
+        String::from_utf8_lossy(&put.stderr)
+    );
+    let both = sync(&["--no-dream"]);
+    let r = &both["projects"][0]["read_back"][0]["read"][0];
+    assert_eq!(r["change"], "conflict", "{both:#}");
+    let kept = r["memory"].as_str().unwrap();
+    assert!(get(kept).unwrap().ends_with("- Written in the folder.\n"));
+    assert_eq!(
+        get(&format!("/{edited}")).unwrap(),
+        "- Written in the store.\n"
+    );
+    let now = files_of(&folder);
+    assert!(now[&edited].ends_with("- Written in the store.\n"));
+    assert!(now[kept.trim_start_matches('/')].ends_with("- Written in the folder.\n"));
+
+    // Any earlier export comes back: the store restored to its revision, then a sync.
+    let out = h
+        .cmd(&["restore", "-s", &store, "--revision", &revision.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sync(&["--no-dream"]);
+    assert_eq!(
+        files_of(&folder),
+        exported,
+        "the folder as the first export left it"
+    );
+}

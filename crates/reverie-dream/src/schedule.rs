@@ -168,59 +168,66 @@ pub async fn tick(runner: &Runner) -> Result<Vec<Dreamt>> {
         }
     }
     for id in ids {
-        let Some(sessions) = due(store.as_ref(), &id, Timestamp::now()).await? else {
-            continue;
-        };
-        // The store's policy names its curator; else the process's default.
-        let model = store
-            .get_policy(&id)
-            .await?
-            .model
-            .curator
-            .unwrap_or_else(|| runner.default_model());
-        let created = runner
-            .create(NewDream {
-                inputs: vec![
-                    DreamInput::MemoryStore {
-                        memory_store_id: id.clone(),
-                    },
-                    DreamInput::Sessions {
-                        session_ids: sessions,
-                    },
-                ],
-                model: ModelParam::Id(model),
-                instructions: None,
-                output_behavior: Some(OutputBehavior::UpdateExisting {
-                    memory_store_id: id.clone(),
-                }),
-                review: None,
-            })
-            .await;
-        let d = match created {
-            Ok(d) => d,
-            // Another worker's dream of this store is running.
-            Err(e) if e.error_type() == ErrorType::Conflict => continue,
-            Err(e) => return Err(e),
-        };
-        // Another worker's dream may have read these sessions and finished between `due` and
-        // `create`. Now that this dream holds the store's one slot, no other can finish, so one
-        // more look is decisive: a session read meanwhile cancels this dream.
-        let still: BTreeSet<String> = undreamed(store.as_ref(), &id).await?.into_iter().collect();
-        if d.session_ids().iter().any(|s| !still.contains(s)) {
-            store.cancel_dream(&d.id).await?;
-            continue;
-        }
-        let d = match runner.run(&d.id).await {
-            Ok(d) => d,
-            // Another worker claimed it first.
-            Err(e) if e.error_type() == ErrorType::Conflict => continue,
-            Err(e) => return Err(e),
-        };
-        out.push(Dreamt {
-            memory_store_id: id,
-            dream_id: d.id,
-            status: d.status,
-        });
+        out.extend(dream_if_due(runner, &id).await?);
     }
     Ok(out)
+}
+
+/// The store's scheduled dream, run to its end, when its schedule calls for one now and no
+/// other worker is dreaming it.
+pub async fn dream_if_due(runner: &Runner, id: &str) -> Result<Option<Dreamt>> {
+    let store = runner.store();
+    let Some(sessions) = due(store.as_ref(), id, Timestamp::now()).await? else {
+        return Ok(None);
+    };
+    // The store's policy names its curator; else the process's default.
+    let model = store
+        .get_policy(id)
+        .await?
+        .model
+        .curator
+        .unwrap_or_else(|| runner.default_model());
+    let created = runner
+        .create(NewDream {
+            inputs: vec![
+                DreamInput::MemoryStore {
+                    memory_store_id: id.to_string(),
+                },
+                DreamInput::Sessions {
+                    session_ids: sessions,
+                },
+            ],
+            model: ModelParam::Id(model),
+            instructions: None,
+            output_behavior: Some(OutputBehavior::UpdateExisting {
+                memory_store_id: id.to_string(),
+            }),
+            review: None,
+        })
+        .await;
+    let d = match created {
+        Ok(d) => d,
+        // Another worker's dream of this store is running.
+        Err(e) if e.error_type() == ErrorType::Conflict => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Another worker's dream may have read these sessions and finished between `due` and
+    // `create`. Now that this dream holds the store's one slot, no other can finish, so one
+    // more look is decisive: a session read meanwhile cancels this dream.
+    let still: BTreeSet<String> = undreamed(store.as_ref(), id).await?.into_iter().collect();
+    if d.session_ids().iter().any(|s| !still.contains(s)) {
+        store.cancel_dream(&d.id).await?;
+        return Ok(None);
+    }
+    let d = match runner.run(&d.id).await {
+        Ok(d) => d,
+        // Another worker claimed it first.
+        Err(e) if e.error_type() == ErrorType::Conflict => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(Dreamt {
+        memory_store_id: id.to_string(),
+        dream_id: d.id,
+        status: d.status,
+    }))
 }

@@ -4,6 +4,8 @@
 //! says what is installed and how the projects' stores are doing; `sync.rs` sweeps the
 //! transcripts no hook brought in.
 
+pub mod export;
+pub mod folder;
 pub mod hook;
 pub mod project;
 pub mod settings;
@@ -46,6 +48,17 @@ fn refuse_password(database: Option<&str>) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Who changed a memory folder when no Claude Code transcript says: the user running reverie.
+pub fn folder_actor() -> reverie_core::Actor {
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "local".into());
+    reverie_core::Actor::User {
+        user_id: format!("user_{user}"),
+    }
 }
 
 /// `s` quoted for `sh` when it needs to be.

@@ -41,6 +41,19 @@ fn git(dir: &Path, args: &[&str]) -> Option<String> {
     Some(first.to_string())
 }
 
+/// The main folder of the repository `root` is a worktree of (where Claude Code keeps the
+/// memory all its worktrees share); `root` itself outside git or for the main worktree.
+pub fn main_worktree(root: &Path) -> PathBuf {
+    git(
+        root,
+        &["rev-parse", "--path-format=absolute", "--git-common-dir"],
+    )
+    .map(PathBuf::from)
+    .filter(|d| d.file_name().is_some_and(|n| n == ".git"))
+    .and_then(|d| d.parent().map(Path::to_path_buf))
+    .unwrap_or_else(|| root.to_path_buf())
+}
+
 /// The project `cwd` belongs to.
 pub fn identify(cwd: &Path) -> Project {
     let top = git(cwd, &["rev-parse", "--show-toplevel"]).map(PathBuf::from);

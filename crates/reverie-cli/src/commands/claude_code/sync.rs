@@ -2,17 +2,19 @@
 //! ended with Ctrl+C, a machine without the hooks, sessions from before the install — swept
 //! from `~/.claude/projects/*/*.jsonl` into their projects' stores (ingest is idempotent: what
 //! a hook already brought in is unchanged, a transcript that grew appends), then every store
-//! whose schedule calls for a dream dreamed, as `reverie worker --once` would.
+//! whose schedule calls for a dream dreamed, as `reverie worker --once` would; around the
+//! dreams, each project's Claude Code memory folder is read back and exported (`export.rs`).
 //!
 //! A transcript's project is the `cwd` its lines record (Claude Code writes it on every
 //! message line); a transcript without one is skipped and said so.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
+use reverie_store::Store;
 use serde_json::json;
 
 use super::project::{Project, identify};
@@ -52,11 +54,22 @@ fn cwd_of(path: &Path) -> Option<String> {
         })
 }
 
-pub async fn run(database: Option<&str>, args: &ClaudeCodeSyncArgs, json_out: bool) -> Result<i32> {
-    let dir = projects_dir(args)?;
+/// What a sweep does besides bringing transcripts in.
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// Dream the swept projects' stores whose schedule calls for it.
+    pub dream: bool,
+    /// Dream every store that is due (as `reverie worker` does), not only the swept projects'.
+    pub all_stores: bool,
+    /// Read Claude Code's memory folders back and export into them.
+    pub export: bool,
+}
+
+/// The transcripts under `dir` (`<project folder>/<session>.jsonl`).
+pub fn transcripts_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut transcripts: Vec<PathBuf> = Vec::new();
     if dir.is_dir() {
-        for project in std::fs::read_dir(&dir).with_context(|| format!("{}", dir.display()))? {
+        for project in std::fs::read_dir(dir).with_context(|| format!("{}", dir.display()))? {
             let project = project?.path();
             if !project.is_dir() {
                 continue;
@@ -70,12 +83,31 @@ pub async fn run(database: Option<&str>, args: &ClaudeCodeSyncArgs, json_out: bo
         }
     }
     transcripts.sort();
+    Ok(transcripts)
+}
 
+/// One project's part of a sweep.
+struct Swept {
+    project: Project,
+    transcripts: Vec<PathBuf>,
+    /// Every folder its sessions ran in (a moved project has had several).
+    roots: BTreeSet<PathBuf>,
+}
+
+/// Brings `transcripts` into their projects' stores, reads back what Claude Code wrote in the
+/// projects' memory folders, dreams as `sweep` says, and exports each store into its folders.
+/// `claude_dir` is Claude Code's folder (`~/.claude`).
+pub async fn sweep(
+    s: Arc<dyn Store>,
+    claude_dir: &Path,
+    transcripts: &[PathBuf],
+    how: &Sweep,
+) -> Result<serde_json::Value> {
     // Transcripts by project, each folder identified once.
     let mut known: HashMap<String, Project> = HashMap::new();
-    let mut by_project: BTreeMap<String, (Project, Vec<String>)> = BTreeMap::new();
+    let mut by_project: BTreeMap<String, Swept> = BTreeMap::new();
     let mut skipped: Vec<String> = Vec::new();
-    for t in &transcripts {
+    for t in transcripts {
         let Some(cwd) = cwd_of(t) else {
             skipped.push(t.display().to_string());
             continue;
@@ -84,24 +116,66 @@ pub async fn run(database: Option<&str>, args: &ClaudeCodeSyncArgs, json_out: bo
             .entry(cwd.clone())
             .or_insert_with(|| identify(Path::new(&cwd)))
             .clone();
-        by_project
+        let e = by_project
             .entry(p.store_name.clone())
-            .or_insert_with(|| (p, Vec::new()))
-            .1
-            .push(t.display().to_string());
+            .or_insert_with(|| Swept {
+                project: p.clone(),
+                transcripts: Vec::new(),
+                roots: BTreeSet::new(),
+            });
+        e.transcripts.push(t.clone());
+        e.roots.insert(p.root.clone());
     }
 
-    let s = super::hook::open(database).await?;
+    let actor = super::folder_actor();
     let mut projects = Vec::new();
-    for (project, paths) in by_project.values() {
+    let mut exports: Vec<(String, PathBuf, Vec<PathBuf>)> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    for swept in by_project.values() {
+        let project = &swept.project;
         let store = super::hook::find_or_create(s.as_ref(), project).await?;
+        let paths: Vec<String> = swept
+            .transcripts
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         let report = reverie_ingest::Ingest::new(
             s.clone(),
             store.clone(),
             reverie_ingest::Options::default(),
         )
-        .run(paths, &reverie_ingest::Quiet)
+        .run(&paths, &reverie_ingest::Quiet)
         .await?;
+        let mut folders = Vec::new();
+        if how.export {
+            let mut seen = BTreeSet::new();
+            // Folders of the places the project still is; a moved project's old place is gone.
+            for root in swept.roots.iter().filter(|r| r.is_dir()) {
+                match super::export::memory_folder(claude_dir, root) {
+                    Ok(dir) if seen.insert(dir.clone()) => {
+                        // What Claude Code wrote there is read before a dream can change the
+                        // memories it edited.
+                        let read = super::export::read_back(
+                            s.as_ref(),
+                            &store,
+                            &dir,
+                            &swept.transcripts,
+                            &actor,
+                        )
+                        .await;
+                        match read {
+                            Ok(read) => {
+                                folders.push(json!({"folder": dir, "read": read}));
+                                exports.push((store.clone(), dir, swept.transcripts.clone()));
+                            }
+                            Err(e) => problems.push(format!("{}: {e:#}", dir.display())),
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(why) => problems.push(format!("{}: {why}", root.display())),
+                }
+            }
+        }
         projects.push(json!({
             "store": project.store_name,
             "store_id": store,
@@ -111,14 +185,25 @@ pub async fn run(database: Option<&str>, args: &ClaudeCodeSyncArgs, json_out: bo
             "sessions_appended": report.sessions_appended,
             "unchanged": report.unchanged,
             "failed": report.failed,
+            "read_back": folders,
         }));
     }
 
     let mut dreams = Vec::new();
-    if !args.no_dream {
+    if how.dream {
         let curators = super::super::model::Curators::load(true)?;
         let runner = reverie_dream::Runner::with_curators(s.clone(), Arc::new(curators));
-        for d in reverie_dream::schedule::tick(&runner).await? {
+        let done = if how.all_stores {
+            reverie_dream::schedule::tick(&runner).await?
+        } else {
+            let mut done = Vec::new();
+            for p in &projects {
+                let id = p["store_id"].as_str().unwrap_or_default();
+                done.extend(reverie_dream::schedule::dream_if_due(&runner, id).await?);
+            }
+            done
+        };
+        for d in done {
             dreams.push(json!({
                 "store_id": d.memory_store_id,
                 "dream_id": d.dream_id,
@@ -127,51 +212,132 @@ pub async fn run(database: Option<&str>, args: &ClaudeCodeSyncArgs, json_out: bo
         }
     }
 
-    let failed: u64 = projects
-        .iter()
-        .map(|p| p["failed"].as_u64().unwrap_or(0))
-        .sum();
-    if json_out {
-        crate::output::json(&json!({
-            "projects_dir": dir,
-            "projects": projects,
-            "skipped": skipped,
-            "dreams": dreams,
-        }));
-    } else {
-        emit(&format!(
-            "{} transcripts in {}",
-            transcripts.len(),
-            dir.display()
-        ));
-        for p in &projects {
-            emit(&format!(
-                "  {}  {}: {} new sessions, {} grown, {} unchanged{}",
-                p["store"].as_str().unwrap_or("?"),
-                p["project"].as_str().unwrap_or("?"),
-                p["sessions_created"],
-                p["sessions_appended"],
-                p["unchanged"],
-                if p["failed"].as_u64().unwrap_or(0) > 0 {
-                    format!(", {} failed", p["failed"])
-                } else {
-                    String::new()
-                }
-            ));
-        }
-        for s in &skipped {
-            emit(&format!(
-                "  skipped {s}: no line says which folder it ran in (`cwd`)"
-            ));
-        }
-        for d in &dreams {
-            emit(&format!(
-                "  dreamed {}: {} ({})",
-                d["store_id"].as_str().unwrap_or("?"),
-                d["dream_id"].as_str().unwrap_or("?"),
-                d["status"].as_str().unwrap_or("?")
-            ));
+    let mut exported = Vec::new();
+    for (store, dir, transcripts) in &exports {
+        match super::export::sync_folder(s.as_ref(), store, dir, transcripts, &actor).await {
+            Ok(r) => exported.push(json!({"store_id": store, "export": r})),
+            Err(e) => problems.push(format!("{}: {e:#}", dir.display())),
         }
     }
-    Ok(if failed > 0 { 5 } else { 0 })
+    Ok(json!({
+        "projects": projects,
+        "skipped": skipped,
+        "dreams": dreams,
+        "exports": exported,
+        "problems": problems,
+    }))
+}
+
+pub async fn run(database: Option<&str>, args: &ClaudeCodeSyncArgs, json_out: bool) -> Result<i32> {
+    let dir = projects_dir(args)?;
+    let transcripts = transcripts_in(&dir)?;
+    let claude_dir = dir.parent().map_or_else(|| dir.clone(), Path::to_path_buf);
+    let s = super::hook::open(database).await?;
+    let how = Sweep {
+        dream: !args.no_dream,
+        all_stores: true,
+        export: !args.no_export,
+    };
+    let mut report = sweep(s, &claude_dir, &transcripts, &how).await?;
+    report["projects_dir"] = json!(dir);
+    let failed: u64 = report["projects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| p["failed"].as_u64().unwrap_or(0))
+        .sum();
+    let problems = report["problems"].as_array().map_or(0, Vec::len);
+    if json_out {
+        crate::output::json(&report);
+    } else {
+        print_report(&report, transcripts.len(), &dir);
+    }
+    Ok(if failed > 0 || problems > 0 { 5 } else { 0 })
+}
+
+fn print_report(report: &serde_json::Value, transcripts: usize, dir: &Path) {
+    let empty = Vec::new();
+    let list = |k: &str| report[k].as_array().unwrap_or(&empty).clone();
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_string();
+    emit(&format!("{transcripts} transcripts in {}", dir.display()));
+    for p in list("projects") {
+        emit(&format!(
+            "  {}  {}: {} new sessions, {} grown, {} unchanged{}",
+            text(&p["store"]),
+            text(&p["project"]),
+            p["sessions_created"],
+            p["sessions_appended"],
+            p["unchanged"],
+            if p["failed"].as_u64().unwrap_or(0) > 0 {
+                format!(", {} failed", p["failed"])
+            } else {
+                String::new()
+            }
+        ));
+        for f in p["read_back"].as_array().unwrap_or(&empty) {
+            print_reads(f, &empty);
+        }
+    }
+    for s in list("skipped") {
+        emit(&format!(
+            "  skipped {}: no line says which folder it ran in (`cwd`)",
+            text(&s)
+        ));
+    }
+    for d in list("dreams") {
+        emit(&format!(
+            "  dreamed {}: {} ({})",
+            text(&d["store_id"]),
+            text(&d["dream_id"]),
+            text(&d["status"])
+        ));
+    }
+    for e in list("exports") {
+        let x = &e["export"];
+        print_reads(x, &empty);
+        let n = |k: &str| x[k].as_array().map_or(0, Vec::len);
+        emit(&format!(
+            "  exported revision {} of {} to {}: {} files written, {} removed{}{}",
+            x["revision"],
+            text(&e["store_id"]),
+            text(&x["folder"]),
+            n("written"),
+            n("removed"),
+            if n("left") > 0 {
+                format!(
+                    ", {} left as they are (changed during the sync, read next time): {}",
+                    n("left"),
+                    x["left"]
+                )
+            } else {
+                String::new()
+            },
+            match x["unlisted"].as_u64() {
+                Some(u) if u > 0 => format!("; {u} topic files not in MEMORY.md (its limits)"),
+                _ => String::new(),
+            }
+        ));
+    }
+    for p in list("problems") {
+        emit(&format!("  problem: {}", text(&p)));
+    }
+}
+
+/// The changes read back from a folder, one line each.
+fn print_reads(folder: &serde_json::Value, empty: &Vec<serde_json::Value>) {
+    for r in folder["read"].as_array().unwrap_or(empty) {
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_string);
+        emit(&format!(
+            "  read back {} from {}: {}{}{}",
+            text(&r["change"]).unwrap_or_default(),
+            text(&r["file"]).unwrap_or_default(),
+            text(&r["memory"]).unwrap_or_default(),
+            text(&r["actor"])
+                .map(|a| format!(" (by {a})"))
+                .unwrap_or_default(),
+            text(&r["detail"])
+                .map(|d| format!(" — {d}"))
+                .unwrap_or_default(),
+        ));
+    }
 }
