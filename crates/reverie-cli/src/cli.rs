@@ -125,7 +125,15 @@ pub enum ClaudeCodeCmd {
     /// Run as a Claude Code hook: the event's JSON on standard input (SessionStart,
     /// UserPromptSubmit, PreCompact, SessionEnd, PostToolUseFailure, StopFailure). A hook never
     /// fails the session: an error is logged and the hook exits 0.
-    Hook,
+    Hook(ClaudeCodeHookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClaudeCodeHookArgs {
+    /// The long half of a hook, run in the background by the hook itself: the event's JSON on
+    /// standard input; FILE (the pending-work marker) is removed when it is done.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub background: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -133,6 +133,11 @@ impl World {
             .collect()
     }
 
+    /// The hooks' background work done.
+    fn settled(&self) {
+        reverie_testkit::claude_code_settled(&self.path("state"));
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.path("state/reverie/claude-code.log")).unwrap_or_default()
     }
@@ -167,8 +172,10 @@ fn claude_code_sessions_come_in_and_the_memory_goes_out() {
     let installed = w.reverie(&["claude-code", "install"]);
     assert_eq!(installed["changed"], true, "{installed}");
 
-    // The first session: its transcript is in the project's store when it ends.
+    // The first session: its transcript is in the project's store when it ends (and the
+    // hook's background work is done).
     w.session("one", "run the tests");
+    w.settled();
     assert_eq!(w.log(), "", "a hook went wrong");
     let stores: Vec<Value> = list(&w.reverie(&["store", "ls"]))
         .into_iter()
@@ -178,6 +185,28 @@ fn claude_code_sessions_come_in_and_the_memory_goes_out() {
     let store = stores[0]["id"].as_str().unwrap().to_string();
     let sessions = list(&w.reverie(&["sessions", "ls", "-s", &store]));
     assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let first = sessions[0]["id"].as_str().unwrap().to_string();
+    // The session's end dreamed the new store (its schedule: a dream when a session waits)
+    // and exported it into the project's Claude Code memory folder.
+    let dreams = list(&w.reverie(&["dreams", "ls", "-s", &store]));
+    assert_eq!(dreams.len(), 1, "{dreams:?}");
+    let folder_name: String = std::fs::canonicalize(w.path("proj"))
+        .unwrap()
+        .display()
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let index_path = w
+        .path("home/.claude/projects")
+        .join(&folder_name)
+        .join("memory/MEMORY.md");
+    let index = std::fs::read_to_string(&index_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", index_path.display()));
+    assert!(
+        index.starts_with("<!-- reverie keeps this index"),
+        "{index}"
+    );
 
     // A rule the user keeps, pinned after a dream.
     w.reverie(&[
@@ -188,7 +217,7 @@ fn claude_code_sessions_come_in_and_the_memory_goes_out() {
         "--content",
         "# Rules\n\n- Always run `./configure` before the tests (PINNED-RULE-MARKER).\n",
     ]);
-    w.reverie(&["dream", "-s", &store]);
+    w.reverie(&["dream", "-s", &store, &first]);
     let entries = list(&w.reverie(&["entries", "ls", "-s", &store]));
     let rule = entries
         .iter()
@@ -198,9 +227,12 @@ fn claude_code_sessions_come_in_and_the_memory_goes_out() {
         .unwrap()
         .to_string();
     w.reverie(&["entries", "pin", "-s", &store, &rule]);
+    // The user syncs: the curated memory goes into Claude Code's memory folder.
+    w.reverie(&["claude-code", "sync", "--no-dream"]);
 
     // The next session starts with the store's context: it is in the model's first request.
     let bodies = w.session("two", "run the tests again");
+    w.settled();
     assert!(!bodies.is_empty());
     let first_with_tools = bodies
         .iter()
@@ -211,6 +243,20 @@ fn claude_code_sessions_come_in_and_the_memory_goes_out() {
             && first_with_tools.contains("PINNED-RULE-MARKER"),
         "the store's context did not reach the model"
     );
+    // Claude Code loaded the exported index as its own auto memory: every line of it.
+    let index = std::fs::read_to_string(&index_path).unwrap();
+    let lines: Vec<&str> = index.lines().filter(|l| l.starts_with("- [")).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("](rules.md) — ")),
+        "{index}"
+    );
+    for line in lines {
+        let quoted = serde_json::to_string(line).unwrap();
+        assert!(
+            first_with_tools.contains(quoted.trim_matches('"')),
+            "the exported MEMORY.md did not reach the model: {line}"
+        );
+    }
     assert_eq!(w.log(), "", "a hook went wrong");
     assert_eq!(list(&w.reverie(&["sessions", "ls", "-s", &store])).len(), 2);
 

@@ -57,8 +57,10 @@ impl Home {
         out
     }
 
+    /// The hook's answer to `event`, once the work it started in the background is done.
     fn event(&self, event: &Value) -> Option<Value> {
         let out = self.hook(event.to_string().as_bytes());
+        reverie_testkit::claude_code_settled(&self.path("state"));
         let text = String::from_utf8(out.stdout).unwrap();
         if text.trim().is_empty() {
             return None;
@@ -347,6 +349,7 @@ fn bad_input_never_fails_the_session_and_is_logged() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
+    reverie_testkit::claude_code_settled(&h.path("state"));
     assert!(
         h.log().lines().last().unwrap().contains("SessionEnd"),
         "{}",
@@ -429,7 +432,9 @@ fn status_says_what_is_installed_and_how_the_projects_are_doing() {
     assert_eq!(projects.len(), 1, "{v}");
     assert_eq!(projects[0]["sessions"], 1, "{v}");
     assert!(projects[0]["last_ingest"].is_string(), "{v}");
-    assert!(projects[0]["last_dream"].is_null(), "{v}");
+    // The session's end dreamed the new store, as its schedule says.
+    assert_eq!(projects[0]["last_dream"]["status"], "completed", "{v}");
+    assert_eq!(v["pending"], json!([]), "{v}");
     assert!(v["log"][0].as_str().unwrap().contains("not JSON"), "{v}");
 
     let out = h
@@ -438,11 +443,30 @@ fn status_says_what_is_installed_and_how_the_projects_are_doing() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let out = h
-        .cmd(&["dream", "-s", projects[0]["store_id"].as_str().unwrap()])
-        .output()
+    // Background work that died is said to be so.
+    let marker = h.path("state/reverie/pending/1-1.json");
+    std::fs::write(
+        &marker,
+        json!({"event": "SessionEnd", "transcript_path": "/x.jsonl"}).to_string(),
+    )
+    .unwrap();
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3_600);
+    std::fs::File::options()
+        .write(true)
+        .open(&marker)
+        .unwrap()
+        .set_modified(old)
         .unwrap();
-    assert!(out.status.success());
+    let (code, v) = status(&h);
+    assert_eq!(code, Some(5), "{v}");
+    assert!(
+        v["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("did not finish"),
+        "{v}"
+    );
+    std::fs::remove_file(&marker).unwrap();
     let (code, v) = status(&h);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(

@@ -69,3 +69,28 @@ pub fn git(dir: &std::path::Path, script: &str) {
         .success();
     assert!(ok, "{script}");
 }
+
+/// Waits until the background work reverie's Claude Code hooks started has finished: their
+/// markers under `state/reverie/pending` (`state` being the hooks' `XDG_STATE_HOME`) are gone.
+/// Panics after two minutes, naming what is still pending.
+pub fn claude_code_settled(state: &std::path::Path) {
+    let dir = state.join("reverie/pending");
+    let start = std::time::Instant::now();
+    loop {
+        let left: Vec<String> = std::fs::read_dir(&dir)
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(120),
+            "the hooks' background work did not finish: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

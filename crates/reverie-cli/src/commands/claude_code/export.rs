@@ -259,8 +259,35 @@ pub struct FolderReport {
     pub unlisted: usize,
 }
 
+/// The folder held for one reader and writer at a time (a hook's background and a sync may
+/// meet): an advisory lock on a file in it, released when the handle is dropped.
+fn lock(dir: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(".reverie-export.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    f.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(f)
+}
+
 /// Reads the folder's changes into the store.
 pub async fn read_back(
+    s: &dyn Store,
+    store_id: &str,
+    dir: &Path,
+    transcripts: &[PathBuf],
+    fallback: &Actor,
+) -> Result<Vec<Read>> {
+    let _held = lock(dir)?;
+    read_back_held(s, store_id, dir, transcripts, fallback).await
+}
+
+async fn read_back_held(
     s: &dyn Store,
     store_id: &str,
     dir: &Path,
@@ -521,9 +548,10 @@ pub async fn sync_folder(
     transcripts: &[PathBuf],
     fallback: &Actor,
 ) -> Result<FolderReport> {
+    let _held = lock(dir)?;
     let mut report = FolderReport {
         folder: dir.to_path_buf(),
-        read: read_back(s, store_id, dir, transcripts, fallback).await?,
+        read: read_back_held(s, store_id, dir, transcripts, fallback).await?,
         ..FolderReport::default()
     };
     // Files whose change could not be read in are not replaced: they are read next time.
@@ -537,7 +565,7 @@ pub async fn sync_folder(
     // change made since, which stays for the next sync.
     let seen = scan(dir, store_id)?;
     let state = s.store_state(store_id).await?;
-    let rendered = folder::render(&state.memories);
+    let rendered = folder::render(&state.memories, &state.policy.budget.index_path);
     let old = seen.manifest.clone().unwrap_or_default();
     let seen_bytes = |rel: &str| -> Option<Vec<u8>> {
         if rel == INDEX {

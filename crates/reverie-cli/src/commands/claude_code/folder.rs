@@ -68,15 +68,9 @@ pub fn digest(bytes: &[u8]) -> String {
     blake3::hash(bytes).to_hex().to_string()
 }
 
-/// A memory's file in the folder: its path without the leading slash; `/MEMORY.md` (which
-/// would be the index) as `MEMORY-1.md`.
+/// A memory's file in the folder: its path without the leading slash.
 pub fn file_of(memory_path: &str) -> String {
-    let rel = memory_path.trim_start_matches('/');
-    if rel == INDEX {
-        "MEMORY-1.md".into()
-    } else {
-        rel.to_string()
-    }
+    memory_path.trim_start_matches('/').to_string()
 }
 
 /// The frontmatter a memory already has (`---` … `---` first, with a `name:`), as its fields.
@@ -226,11 +220,13 @@ fn hook_of(content: &str) -> String {
 }
 
 /// The store's memories as Claude Code's memory folder: a function of the memories alone,
-/// so that a store revision always exports as the same folder.
-pub fn render(memories: &[Memory]) -> Rendered {
+/// so that a store revision always exports as the same folder. The store's own index
+/// (`store_index`, the policy's, kept by the dream in the same one-line-per-file shape) is not
+/// a topic file: the folder's `MEMORY.md` takes its place.
+pub fn render(memories: &[Memory], store_index: &str) -> Rendered {
     let mut files = BTreeMap::new();
     let mut lines: Vec<String> = Vec::new();
-    for m in memories {
+    for m in memories.iter().filter(|m| m.path != store_index) {
         let content = m.content.as_deref().unwrap_or("");
         let (prefix, title, hook) = match own_frontmatter(content) {
             Some(f) => (
@@ -589,7 +585,7 @@ mod tests {
             ),
             memory("/MEMORY.md", "a memory at the index's own path\n"),
         ];
-        let r = render(&ms);
+        let r = render(&ms, "/MEMORY.md");
         let (bytes, rec) = &r.files["glossary.md"];
         assert!(
             bytes.starts_with("---\nname: glossary\ndescription: \"TLH: short for tallyho\"\ntype: reference\n---\n\n- **TLH**"),
@@ -597,17 +593,20 @@ mod tests {
         );
         assert_eq!(rec.memory, "/glossary.md");
         assert!(r.files.contains_key("cargo/lessons.md"));
-        assert!(r.files.contains_key("MEMORY-1.md"));
+        assert!(
+            !r.files.contains_key("MEMORY.md"),
+            "the store's index is MEMORY.md's to hold"
+        );
         assert!(
             r.index
                 .contains("- [Cargo lessons](cargo/lessons.md) — cargo t needs DATABASE_URL\n"),
             "{}",
             r.index
         );
-        assert_eq!(r.index.lines().count(), 4, "{}", r.index);
+        assert_eq!(r.index.lines().count(), 3, "{}", r.index);
         // A memory with frontmatter of its own is written as it is.
         let own = "---\nname: deploys\ndescription: how staging deploys go\ntype: project\n---\n\nUse the script.\n";
-        let r = render(&[memory("/deploys.md", own)]);
+        let r = render(&[memory("/deploys.md", own)], "/MEMORY.md");
         assert_eq!(r.files["deploys.md"].0, own);
         assert!(
             r.index
@@ -627,7 +626,7 @@ mod tests {
                 )
             })
             .collect();
-        let r = render(&ms);
+        let r = render(&ms, "/MEMORY.md");
         assert!(
             r.index.lines().count() <= INDEX_LINES,
             "{}",
@@ -654,7 +653,7 @@ mod tests {
             memory("/old.md", "- something stale\n"),
             memory("/both.md", "- as exported\n"),
         ];
-        let r = render(&ms);
+        let r = render(&ms, "/MEMORY.md");
         let (manifest, mut files) = exported(&r);
         // Nothing changed: nothing to read.
         assert!(

@@ -3,7 +3,13 @@
 //! event's own fields).
 //!
 //! - `SessionEnd`, `PreCompact`: the transcript is ingested into the project's store
-//!   (idempotent: a transcript that grew appends its new lines).
+//!   (idempotent: a transcript that grew appends its new lines), the store dreamed if its
+//!   schedule calls for it, and its memory exported into the project's Claude Code memory
+//!   folder (what Claude Code wrote there read back first) — in the background, so that the
+//!   hook returns at once: it starts `claude-code hook --background` and leaves a marker under
+//!   `$XDG_STATE_HOME/reverie/pending/` that the background removes when done. Work that dies
+//!   is not lost: the transcript stays, and `claude-code sync` brings it in (`status` shows
+//!   markers left behind).
 //! - `StopFailure`: the same, and the session's outcome recorded as a failure with the error.
 //! - `SessionStart`: the store's context for the session (the index, pinned entries, the most
 //!   useful notes, within a token budget) added to the session's context.
@@ -37,7 +43,7 @@ const START_BUDGET: usize = 2_000;
 /// Most notes one prompt is given.
 const PROMPT_NOTES: usize = 8;
 
-pub async fn run(database: Option<&str>) -> Result<i32> {
+pub async fn run(database: Option<&str>, background: Option<&Path>) -> Result<i32> {
     let mut input = Vec::new();
     let read = std::io::stdin().take(MAX_INPUT).read_to_end(&mut input);
     let event = serde_json::from_slice::<Value>(&input).ok();
@@ -53,7 +59,14 @@ pub async fn run(database: Option<&str>) -> Result<i32> {
             "the hook's input is not JSON ({} bytes)",
             input.len()
         )),
-        (Ok(_), Some(event)) => handle(database, &name, &event).await,
+        (Ok(_), Some(event)) => match background {
+            Some(marker) => {
+                let r = after_session(database, &name, &event).await.map(|()| None);
+                let _ = std::fs::remove_file(marker);
+                r
+            }
+            None => handle(database, &name, &event, &input).await,
+        },
     };
     match outcome {
         Ok(Some(context)) => {
@@ -163,25 +176,110 @@ fn project_of(event: &Value) -> Result<Project> {
     Ok(identify(Path::new(cwd)))
 }
 
-/// What the event does; the context to add to the session, if any.
-async fn handle(database: Option<&str>, name: &str, event: &Value) -> Result<Option<String>> {
-    match name {
-        "SessionEnd" | "PreCompact" => {
-            ingest(database, event, None).await?;
-            Ok(None)
+/// Where the markers of background work in progress are.
+pub fn pending_dir() -> Option<PathBuf> {
+    Some(log_path()?.parent()?.join("pending"))
+}
+
+/// Starts the long half of the event in a process of its own (its own process group, so that
+/// Claude Code ending the hook's does not end it), the event on its standard input.
+fn spawn_background(database: Option<&str>, name: &str, event: &Value, input: &[u8]) -> Result<()> {
+    let path = field(event, "transcript_path").context("the event has no `transcript_path`")?;
+    if !Path::new(path).is_file() {
+        bail!("the transcript {path} is not there");
+    }
+    field(event, "cwd").context("the event has no `cwd`")?;
+    let dir = pending_dir().context("no folder for the hook's state: HOME is not set")?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let marker = dir.join(format!(
+        "{}-{}.json",
+        reverie_core::Timestamp::now().micros(),
+        std::process::id()
+    ));
+    // What the work is about, never the payload (a prompt may be in it).
+    let about =
+        serde_json::json!({"event": name, "transcript_path": path, "cwd": field(event, "cwd")});
+    std::fs::write(&marker, about.to_string())
+        .with_context(|| format!("cannot write {}", marker.display()))?;
+    let exe = std::env::current_exe().context("cannot find reverie's own executable")?;
+    let mut cmd = std::process::Command::new(exe);
+    if let Some(db) = database.filter(|d| !d.is_empty()) {
+        cmd.args(["--database", db]);
+    }
+    cmd.args(["claude-code", "hook", "--background"])
+        .arg(&marker)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&marker);
+            return Err(e).context("cannot start the background ingest");
         }
-        "StopFailure" => {
-            let error = ["error", "error_message", "message", "reason"]
-                .iter()
-                .find_map(|k| field(event, k))
-                .unwrap_or("the turn ended on an API error");
-            let note: String = error.chars().take(400).collect();
-            let outcome = Outcome {
-                status: OutcomeStatus::Failure,
-                score: None,
-                note: Some(note),
-            };
-            ingest(database, event, Some(outcome)).await?;
+    };
+    // A few kilobytes: the pipe takes them without waiting for the reader.
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input)
+            .context("cannot hand the event to the background ingest")?;
+    }
+    Ok(())
+}
+
+/// The long half of `SessionEnd`, `PreCompact` and `StopFailure`: the transcript in, a dream
+/// if the store's schedule calls for one, the memory folder read back and exported.
+async fn after_session(database: Option<&str>, name: &str, event: &Value) -> Result<()> {
+    let outcome = (name == "StopFailure").then(|| {
+        let error = ["error", "error_message", "message", "reason"]
+            .iter()
+            .find_map(|k| field(event, k))
+            .unwrap_or("the turn ended on an API error");
+        Outcome {
+            status: OutcomeStatus::Failure,
+            score: None,
+            note: Some(error.chars().take(400).collect()),
+        }
+    });
+    let (s, store, project) = ingest(database, event, outcome).await?;
+    let curators = super::super::model::Curators::load(true)?;
+    let runner = reverie_dream::Runner::with_curators(s.clone(), Arc::new(curators));
+    reverie_dream::schedule::dream_if_due(&runner, &store).await?;
+    let claude_dir = super::sync::claude_dir()?;
+    let folder = super::export::memory_folder(&claude_dir, &project.root)
+        .map_err(|why| anyhow::anyhow!("no export: {why}"))?;
+    // The project's transcripts, to find the session that wrote a file in the folder.
+    let transcript = PathBuf::from(field(event, "transcript_path").unwrap_or_default());
+    let siblings: Vec<PathBuf> = transcript
+        .parent()
+        .and_then(|d| std::fs::read_dir(d).ok())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    super::export::sync_folder(
+        s.as_ref(),
+        &store,
+        &folder,
+        &siblings,
+        &super::folder_actor(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What the event does; the context to add to the session, if any.
+async fn handle(
+    database: Option<&str>,
+    name: &str,
+    event: &Value,
+    input: &[u8],
+) -> Result<Option<String>> {
+    match name {
+        "SessionEnd" | "PreCompact" | "StopFailure" => {
+            spawn_background(database, name, event, input)?;
             Ok(None)
         }
         "SessionStart" => session_start(database, event).await,
@@ -191,7 +289,12 @@ async fn handle(database: Option<&str>, name: &str, event: &Value) -> Result<Opt
     }
 }
 
-async fn ingest(database: Option<&str>, event: &Value, outcome: Option<Outcome>) -> Result<()> {
+/// The event's transcript into its project's store: the store, its id and the project.
+async fn ingest(
+    database: Option<&str>,
+    event: &Value,
+    outcome: Option<Outcome>,
+) -> Result<(Arc<dyn Store>, String, Project)> {
     let path = field(event, "transcript_path").context("the event has no `transcript_path`")?;
     if !Path::new(path).is_file() {
         bail!("the transcript {path} is not there");
@@ -203,13 +306,13 @@ async fn ingest(database: Option<&str>, event: &Value, outcome: Option<Outcome>)
         outcome,
         ..reverie_ingest::Options::default()
     };
-    let report = reverie_ingest::Ingest::new(s, store, options)
+    let report = reverie_ingest::Ingest::new(s.clone(), store.clone(), options)
         .run(&[path.to_string()], &reverie_ingest::Quiet)
         .await?;
     if let Some(e) = report.files.iter().find_map(|f| f.error.as_deref()) {
         bail!("ingesting {path}: {e}");
     }
-    Ok(())
+    Ok((s, store, project))
 }
 
 async fn session_start(database: Option<&str>, event: &Value) -> Result<Option<String>> {

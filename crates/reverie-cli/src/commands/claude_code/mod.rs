@@ -23,7 +23,7 @@ pub async fn run(cmd: ClaudeCodeCmd, database: Option<&str>, json: bool) -> Resu
     match cmd {
         ClaudeCodeCmd::Install(a) => settings::install(&a, &hook_command(database), json),
         ClaudeCodeCmd::Uninstall(a) => settings::uninstall(&a, &hook_command(database), json),
-        ClaudeCodeCmd::Hook => hook::run(database).await,
+        ClaudeCodeCmd::Hook(a) => hook::run(database, a.background.as_deref()).await,
         ClaudeCodeCmd::Sync(a) => sync::run(database, &a, json).await,
         ClaudeCodeCmd::Status => status::run(database, &hook_command(database), json).await,
     }

@@ -15,6 +15,9 @@ use crate::output::emit;
 /// Hook log lines shown.
 const LOG_LINES: usize = 5;
 
+/// A hook's background work older than this has died (a dream and an export take seconds).
+const STALE_SECS: u64 = 600;
+
 pub async fn run(database: Option<&str>, hook_command: &str, json_out: bool) -> Result<i32> {
     let mut problems: Vec<String> = Vec::new();
     let mut places = Vec::new();
@@ -113,11 +116,41 @@ pub async fn run(database: Option<&str>, hook_command: &str, json_out: bool) -> 
         })
         .unwrap_or_default();
 
+    // Background work of the hooks: in progress, or left behind by a process that died.
+    let mut pending = Vec::new();
+    if let Some(dir) = super::hook::pending_dir()
+        && let Ok(rd) = std::fs::read_dir(&dir)
+    {
+        for e in rd.filter_map(std::result::Result::ok) {
+            let age = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .map_or(0, |d| d.as_secs());
+            let about: Value = std::fs::read_to_string(e.path())
+                .ok()
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or(Value::Null);
+            if age > STALE_SECS {
+                problems.push(format!(
+                    "a hook's background work on {} did not finish ({} minutes ago): `reverie \
+                     claude-code sync` brings the transcript in; remove {} after",
+                    about["transcript_path"].as_str().unwrap_or("a transcript"),
+                    age / 60,
+                    e.path().display()
+                ));
+            }
+            pending.push(json!({"marker": e.path(), "age_secs": age, "about": about}));
+        }
+    }
+
     if json_out {
         crate::output::json(&json!({
             "hook_command": hook_command,
             "installed": places,
             "projects": projects,
+            "pending": pending,
             "log": log,
             "problems": problems,
         }));
@@ -160,6 +193,12 @@ pub async fn run(database: Option<&str>, hook_command: &str, json_out: bool) -> 
                 p["last_ingest"].as_str().unwrap_or("never"),
             ));
         }
+    }
+    if !pending.is_empty() {
+        emit(&format!(
+            "background work of the hooks: {} pending",
+            pending.len()
+        ));
     }
     if !log.is_empty() {
         emit(&format!("hook log (the last {}):", log.len()));

@@ -24,18 +24,23 @@ use crate::output::emit;
 /// Lines of a transcript read to find its `cwd`.
 const CWD_LINES: usize = 200;
 
-/// Claude Code's projects folder.
-fn projects_dir(args: &ClaudeCodeSyncArgs) -> Result<PathBuf> {
-    if let Some(p) = &args.projects {
-        return Ok(p.clone());
-    }
+/// Claude Code's folder: `$CLAUDE_CONFIG_DIR`, else `~/.claude`.
+pub fn claude_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir).join("projects"));
+        return Ok(PathBuf::from(dir));
     }
     let home = std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
-        .context("cannot find Claude Code's projects: HOME is not set (use --projects DIR)")?;
-    Ok(PathBuf::from(home).join(".claude/projects"))
+        .context("cannot find Claude Code's folder: HOME is not set (use --projects DIR)")?;
+    Ok(PathBuf::from(home).join(".claude"))
+}
+
+/// Claude Code's projects folder.
+fn projects_dir(args: &ClaudeCodeSyncArgs) -> Result<PathBuf> {
+    match &args.projects {
+        Some(p) => Ok(p.clone()),
+        None => Ok(claude_dir()?.join("projects")),
+    }
 }
 
 /// The `cwd` a transcript's lines record, if any of its first lines does.
