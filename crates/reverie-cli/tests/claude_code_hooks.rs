@@ -878,3 +878,98 @@ fn sync_exports_the_memory_folder_and_reads_claude_codes_changes_back() {
         "the folder as the first export left it"
     );
 }
+
+/// Another process holding the database's write lock (a long dream's commit): the session's
+/// start is not held up (its context served, the serving not recorded, and said so in the
+/// log), and a session that ends meanwhile is brought in once the lock is released — nothing
+/// lost.
+#[test]
+fn a_locked_database_holds_up_no_session_and_loses_nothing() {
+    let h = Home::new();
+    let repo = h.path("work/app");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, "git init -q && git commit -q --allow-empty -m init");
+    let t1 = h.path("one.txt");
+    std::fs::write(
+        &t1,
+        "User: from now on, run `make lint` before pushing.\nAssistant: Will do.\n",
+    )
+    .unwrap();
+    h.event(&ev("SessionEnd", &repo, &t1, json!({"reason": "other"})));
+    let store = h.stores()[0]["id"].as_str().unwrap().to_string();
+    let sessions = |h: &Home| {
+        let v = h.json(&["sessions", "ls", "-s", &store]);
+        v.as_array()
+            .or_else(|| v["data"].as_array())
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(sessions(&h), 1);
+
+    // A writer takes the database and keeps it for a while.
+    let mut writer = Command::new(reverie_testkit::python())
+        .args([
+            "-c",
+            "import sqlite3, sys, time\n\
+             c = sqlite3.connect(sys.argv[1], isolation_level=None)\n\
+             c.execute('BEGIN IMMEDIATE')\n\
+             print('locked', flush=True)\n\
+             time.sleep(float(sys.argv[2]))\n\
+             c.execute('COMMIT')\n",
+            &h.database,
+            "8",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(writer.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "locked");
+
+    let start = h.hook(
+        ev("SessionStart", &repo, &t1, json!({"source": "startup"}))
+            .to_string()
+            .as_bytes(),
+    );
+    assert!(
+        writer.try_wait().unwrap().is_none(),
+        "the session's start waited for the writer"
+    );
+    let context: Value = serde_json::from_slice(&start.stdout).unwrap();
+    assert!(
+        context["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .contains("[instructions.md]"),
+        "the store's context, served: {context}"
+    );
+    assert!(h.log().contains("busy with a writer"), "{}", h.log());
+
+    // A session ends while the lock is held: the hook returns, the work waits for the lock.
+    let t2 = h.path("two.txt");
+    std::fs::write(
+        &t2,
+        "User: the staging database is on port 6543 now.\nAssistant: Noted.\n",
+    )
+    .unwrap();
+    h.hook(
+        ev("SessionEnd", &repo, &t2, json!({"reason": "other"}))
+            .to_string()
+            .as_bytes(),
+    );
+    assert!(
+        writer.try_wait().unwrap().is_none(),
+        "the session's end waited for the writer"
+    );
+    assert!(writer.wait().unwrap().success());
+    reverie_testkit::claude_code_settled(&h.path("state"));
+    assert_eq!(
+        sessions(&h),
+        2,
+        "the session ended during the lock is in: {}",
+        h.log()
+    );
+}

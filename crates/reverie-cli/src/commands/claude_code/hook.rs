@@ -40,6 +40,9 @@ const MAX_INPUT: u64 = 4 << 20;
 /// Tokens of context a session starts with.
 const START_BUDGET: usize = 2_000;
 
+/// How long the session's start waits to record what it served.
+const SERVE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Most notes one prompt is given.
 const PROMPT_NOTES: usize = 8;
 
@@ -326,7 +329,27 @@ async fn session_start(database: Option<&str>, event: &Value) -> Result<Option<S
         serve: true,
         ..ContextRequest::default()
     };
-    let rendered = serving::context(s.as_ref(), &store, &req).await?;
+    // Recording what was served writes; a writer holding the database (a long dream's commit)
+    // must not hold the session's start: past a short wait the context is served unrecorded.
+    let rendered = match tokio::time::timeout(
+        SERVE_WAIT,
+        serving::context(s.as_ref(), &store, &req),
+    )
+    .await
+    {
+        Ok(r) => r?,
+        Err(_) => {
+            log(
+                "SessionStart",
+                "the database is busy with a writer: the context was served without recording it",
+            );
+            let req = ContextRequest {
+                serve: false,
+                ..req
+            };
+            serving::context(s.as_ref(), &store, &req).await?
+        }
+    };
     let text = rendered.text.trim();
     Ok((!text.is_empty()).then(|| {
         format!(
