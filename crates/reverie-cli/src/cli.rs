@@ -177,6 +177,10 @@ pub enum BenchCmd {
     /// Recall and context latency (p50, p99) on a generated 2,000-memory store, beside a
     /// memory read and an in-memory BM25 in the same run (--database for PostgreSQL).
     Recall(BenchRecallArgs),
+    /// Claude Code's hooks as Claude Code runs them (a process per event, start included) on
+    /// a generated 2,000-memory project store: SessionStart, UserPromptSubmit, and how soon
+    /// SessionEnd returns with a large transcript; beside a bare process start.
+    Hooks(BenchHooksArgs),
     /// What a model dream sends: input tokens per dream with the store at several sizes and
     /// the same new sessions, and with more new sessions; beside sending the whole store.
     ModelInput(BenchModelInputArgs),
@@ -245,6 +249,19 @@ pub struct KeysCreateArgs {
     /// Every store, and creating new ones.
     #[arg(long, conflicts_with = "stores")]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchHooksArgs {
+    /// Memories in the project's store (about 1 KB, eight notes each).
+    #[arg(long, default_value_t = 2000)]
+    pub memories: usize,
+    /// Timed runs of each hook.
+    #[arg(long, default_value_t = 50)]
+    pub runs: usize,
+    /// Megabytes of the transcript a timed SessionEnd hands over.
+    #[arg(long, default_value_t = 20)]
+    pub transcript_mb: usize,
 }
 
 #[derive(Debug, Args)]
@@ -749,9 +766,18 @@ pub struct RememberArgs {
 
 #[derive(Debug, Args)]
 pub struct McpArgs {
-    /// The store the tools work on unless a call names another.
-    #[command(flatten)]
-    pub store: StoreArg,
+    /// The store the tools work on unless a call names another, by id or by name.
+    #[arg(
+        long,
+        short = 's',
+        env = "REVERIE_STORE",
+        required_unless_present = "claude_code"
+    )]
+    pub store: Option<String>,
+    /// The store of the Claude Code project this folder belongs to, keyed as the hooks key it
+    /// (made on first use); how `claude-code install` registers the server.
+    #[arg(long)]
+    pub claude_code: bool,
 }
 
 #[derive(Debug, Args)]

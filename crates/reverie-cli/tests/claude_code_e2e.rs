@@ -171,6 +171,26 @@ fn claude_code_sessions_come_in_and_the_memory_goes_out() {
     );
     let installed = w.reverie(&["claude-code", "install"]);
     assert_eq!(installed["changed"], true, "{installed}");
+    // Claude Code starts the registered MCP server in the project and connects to it.
+    let out = Command::new(&w.claude)
+        .args(["mcp", "list"])
+        .current_dir(w.path("proj"))
+        .env("HOME", w.path("home"))
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("REVERIE_DATABASE_URL")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listed.lines().any(|l| l.starts_with("reverie:")
+            && l.contains("mcp --claude-code")
+            && l.contains("Connected")),
+        "{listed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // The first session: its transcript is in the project's store when it ends (and the
     // hook's background work is done).

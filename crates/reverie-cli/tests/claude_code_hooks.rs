@@ -31,6 +31,7 @@ impl Home {
             .current_dir(self.dir.path())
             .env("HOME", self.path("home"))
             .env("XDG_STATE_HOME", self.path("state"))
+            .env_remove("XDG_CACHE_HOME")
             .env("REVERIE_DATABASE_URL", &self.database)
             .env_remove("XDG_DATA_HOME")
             .env_remove("REVERIE_STORE");
@@ -235,6 +236,23 @@ fn hooks_bring_sessions_in_and_serve_the_memory_back() {
         .as_str()
         .unwrap()
         .to_string();
+    // A session starts before the pin (its context is kept for the next), then the pin: the
+    // next start is not served the context kept from before it.
+    let before = h
+        .event(&ev(
+            "SessionStart",
+            &repo,
+            &transcript,
+            json!({"source": "startup"}),
+        ))
+        .expect("context");
+    assert!(
+        !before["hookSpecificOutput"]["additionalContext"]
+            .as_str()
+            .unwrap()
+            .contains("## Pinned"),
+        "{before}"
+    );
     let out = h
         .cmd(&["entries", "pin", "-s", &store, &rule])
         .output()

@@ -425,27 +425,86 @@ fn json_output() {
     let s = Scratch::new();
     let settings = s.settings().display().to_string();
     let backup = format!("{settings}.reverie-backup");
+    let claude_json = s.path("home/.claude.json").display().to_string();
+    let mcp = |changed: bool, backup: Value| {
+        json!({"settings": claude_json, "changed": changed,
+               "events": if changed { json!(["MCP server `reverie`"]) } else { json!([]) },
+               "backup": backup})
+    };
 
     let first = s.json(&["claude-code", "install", "--json"]);
+    let mut installed = mcp(true, Value::Null);
     assert_eq!(
         first,
-        json!({"settings": settings, "changed": true, "events": EVENTS, "backup": null})
+        json!({"settings": settings, "changed": true, "events": EVENTS, "backup": null,
+               "mcp": installed})
     );
     let again = s.json(&["--json", "claude-code", "install"]);
+    installed["changed"] = json!(false);
     assert_eq!(
         again,
-        json!({"settings": settings, "changed": false, "events": EVENTS, "backup": null})
+        json!({"settings": settings, "changed": false, "events": EVENTS, "backup": null,
+               "mcp": installed})
     );
     let removed = s.json(&["claude-code", "uninstall", "--json"]);
     assert_eq!(
         removed,
-        json!({"settings": settings, "changed": true, "events": EVENTS, "backup": backup})
+        json!({"settings": settings, "changed": true, "events": EVENTS, "backup": backup,
+               "mcp": mcp(true, json!(format!("{claude_json}.reverie-backup")))})
     );
     let none = s.json(&["claude-code", "uninstall", "--json"]);
     assert_eq!(
         none,
-        json!({"settings": settings, "changed": false, "events": [], "backup": null})
+        json!({"settings": settings, "changed": false, "events": [], "backup": null,
+               "mcp": mcp(false, Value::Null)})
     );
+}
+
+/// The MCP server is registered where Claude Code reads it — the user's `~/.claude.json`
+/// (beside everything else Claude Code keeps there), or a project's `.mcp.json` — as
+/// `reverie mcp --claude-code` (the tools on the project's store), and taken out again alone.
+#[test]
+fn the_mcp_server_is_registered_beside_the_users_own() {
+    let s = Scratch::new();
+    let claude_json = s.path("home/.claude.json");
+    let original = "{\n  \"numStartups\": 12,\n  \"mcpServers\": {\n    \"github\": {\n      \"type\": \"http\",\n      \"url\": \"https://api.githubcopilot.com/mcp/\"\n    }\n  },\n  \"projects\": {}\n}\n";
+    fs::create_dir_all(s.path("home")).unwrap();
+    fs::write(&claude_json, original).unwrap();
+    s.ok(&["--database", "db.sqlite", "claude-code", "install"]);
+    let v = read_json(&claude_json);
+    assert_eq!(v["numStartups"], 12);
+    assert_eq!(
+        v["mcpServers"]["github"]["url"],
+        "https://api.githubcopilot.com/mcp/"
+    );
+    let ours = &v["mcpServers"]["reverie"];
+    assert_eq!(ours["type"], "stdio");
+    let exe = fs::canonicalize(env!("CARGO_BIN_EXE_reverie")).unwrap();
+    assert_eq!(ours["command"], exe.display().to_string());
+    let db = s.path("db.sqlite").display().to_string();
+    assert_eq!(
+        ours["args"],
+        json!(["--database", db, "mcp", "--claude-code"])
+    );
+    s.ok(&["claude-code", "uninstall"]);
+    assert_eq!(
+        fs::read_to_string(&claude_json).unwrap(),
+        original,
+        "taken out alone"
+    );
+
+    // A project's servers are in its .mcp.json.
+    let project = s.path("proj");
+    fs::create_dir_all(&project).unwrap();
+    let p = project.display().to_string();
+    s.ok(&["claude-code", "install", "--project", &p]);
+    let v = read_json(&project.join(".mcp.json"));
+    assert_eq!(
+        v["mcpServers"]["reverie"]["args"],
+        json!(["mcp", "--claude-code"])
+    );
+    s.ok(&["claude-code", "uninstall", "--project", &p]);
+    assert_eq!(read_json(&project.join(".mcp.json")), json!({}));
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub trait DreamDao: Send {
         path: &str,
         text: &str,
     ) -> Result<Vec<EntryRow>>;
+    /// The ids of the store's live pinned entries, sorted.
+    async fn pinned_entry_ids(&mut self, store_id: &str) -> Result<Vec<String>>;
     async fn bump_served(&mut self, store_id: &str, entry_id: &str) -> Result<()>;
 
     async fn insert_dream(&mut self, d: &DreamRow) -> Result<()>;
@@ -252,6 +254,20 @@ macro_rules! impl_dream_dao {
                     .await
                     .map_err(db_err)?;
                     rows.iter().map(|r| entry_row(r).map_err(db_err)).collect()
+                }
+
+                async fn pinned_entry_ids(&mut self, store_id: &str) -> Result<Vec<String>> {
+                    let rows = sqlx::query(
+                        "SELECT id FROM entries WHERE store_id = $1 AND state = 'live' \
+                         AND pinned <> 0 ORDER BY id",
+                    )
+                    .bind(store_id)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| r.try_get::<String, _>("id").map_err(db_err))
+                        .collect()
                 }
 
                 async fn bump_served(&mut self, store_id: &str, entry_id: &str) -> Result<()> {

@@ -213,6 +213,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         store_id: &str,
         state: Option<EntryState>,
     ) -> Result<Vec<EntryMeta>>;
+    /// The ids of a store's live pinned entries, sorted: what a cached context depends on
+    /// besides the store's revision.
+    async fn pinned_entry_ids(&self, store_id: &str) -> Result<Vec<String>>;
     async fn get_entry(&self, store_id: &str, entry_id: &str) -> Result<EntryMeta>;
     /// Pins (or unpins) a live entry: dreams leave a pinned entry byte-identical.
     async fn pin_entry(&self, store_id: &str, entry_id: &str, pinned: bool) -> Result<EntryMeta>;

@@ -137,6 +137,64 @@ pub async fn gather(
 
 /// Renders the context of `store_id` for `req`, and records what it gives as served.
 pub async fn context(store: &dyn Store, store_id: &str, req: &ContextRequest) -> Result<Context> {
+    Ok(context_served(store, store_id, req).await?.0)
+}
+
+/// A context's entry as served: what `serve_again` needs to record it again.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServedEntry {
+    pub id: String,
+    pub path: String,
+    pub text: String,
+}
+
+/// Records the entries of a context rendered earlier as served again (a cached context).
+pub async fn serve_again(
+    store: &dyn Store,
+    store_id: &str,
+    entries: &[ServedEntry],
+    session_id: Option<&str>,
+) -> Result<()> {
+    let mut served: Vec<Recalled> = entries
+        .iter()
+        .map(|e| Recalled {
+            score: 0.0,
+            memory_id: String::new(),
+            path: e.path.clone(),
+            section: Vec::new(),
+            text: e.text.clone(),
+            updated_at: Timestamp(0),
+            entry: Some(EntryMeta {
+                id: e.id.clone(),
+                state: EntryState::Live,
+                kind: EntryKind::Manual,
+                path: e.path.clone(),
+                section: Vec::new(),
+                text: e.text.clone(),
+                provenance: Vec::new(),
+                served: 0,
+                helpful: 0,
+                harmful: 0,
+                first_seen: None,
+                last_seen: None,
+                superseded_by: None,
+                pinned: false,
+                dream_id: None,
+            }),
+        })
+        .collect();
+    store
+        .serve_entries(store_id, &mut served, Via::Context, session_id)
+        .await
+}
+
+/// `context`, with the entries it gave (with their ids once served; without for an entry
+/// that has no metadata yet and was not served).
+pub async fn context_served(
+    store: &dyn Store,
+    store_id: &str,
+    req: &ContextRequest,
+) -> Result<(Context, Vec<Recalled>)> {
     // Bad input fails before any read, whatever the store holds.
     ContextInput {
         query: req.query.clone(),
@@ -147,20 +205,20 @@ pub async fn context(store: &dyn Store, store_id: &str, req: &ContextRequest) ->
     .validate()?;
     let input = gather(store, store_id, req).await?;
     let rendered = context::render(&input, &O200k)?;
+    // Every entry the agent is given counts as served (the index is not an entry).
+    let mut served: Vec<Recalled> = rendered
+        .items
+        .iter()
+        .filter(|i| i.part != Part::Index)
+        .filter_map(|i| {
+            [&input.glossary, &input.pinned, &input.relevant]
+                .into_iter()
+                .flatten()
+                .find(|r| r.path == i.path && r.text == i.text)
+                .cloned()
+        })
+        .collect();
     if req.serve {
-        // Every entry the agent is given counts as served (the index is not an entry).
-        let mut served: Vec<Recalled> = rendered
-            .items
-            .iter()
-            .filter(|i| i.part != Part::Index)
-            .filter_map(|i| {
-                [&input.glossary, &input.pinned, &input.relevant]
-                    .into_iter()
-                    .flatten()
-                    .find(|r| r.path == i.path && r.text == i.text)
-                    .cloned()
-            })
-            .collect();
         store
             .serve_entries(
                 store_id,
@@ -170,5 +228,5 @@ pub async fn context(store: &dyn Store, store_id: &str, req: &ContextRequest) ->
             )
             .await?;
     }
-    Ok(rendered)
+    Ok((rendered, served))
 }

@@ -127,8 +127,16 @@ pub async fn remember(ctx: &Ctx, a: RememberArgs) -> Result<i32> {
 
 /// Serves until the client closes stdin. Nothing but MCP messages goes to stdout.
 pub async fn mcp(ctx: &Ctx, a: McpArgs) -> Result<i32> {
-    let st = ctx.store_ref(&a.store.store).await?;
-    let server = reverie_server::mcp::McpServer::local(ctx.store.clone(), st.id, ctx.actor.clone());
+    let id = match (a.claude_code, &a.store) {
+        (true, _) => {
+            let cwd = std::env::current_dir()?;
+            let project = super::claude_code::project::identify(&cwd);
+            super::claude_code::hook::find_or_create(ctx.store.as_ref(), &project).await?
+        }
+        (false, Some(store)) => ctx.store_ref(store).await?.id,
+        (false, None) => anyhow::bail!("name a store (--store) or --claude-code"),
+    };
+    let server = reverie_server::mcp::McpServer::local(ctx.store.clone(), id, ctx.actor.clone());
     reverie_server::mcp::serve_stdio(server).await?;
     Ok(0)
 }

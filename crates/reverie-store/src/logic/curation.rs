@@ -36,6 +36,12 @@ impl<B: Backend> SqlStore<B> {
         Ok(policy.clone())
     }
 
+    pub(crate) async fn pinned_entry_ids_impl(&self, store_id: &str) -> Result<Vec<String>> {
+        let mut conn = self.read().await?;
+        self.require_store(&mut conn, store_id).await?;
+        conn.pinned_entry_ids(store_id).await
+    }
+
     pub(crate) async fn list_entries_impl(
         &self,
         store_id: &str,

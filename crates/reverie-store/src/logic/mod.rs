@@ -388,6 +388,9 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<Vec<EntryMeta>> {
         self.list_entries_impl(store_id, state).await
     }
+    async fn pinned_entry_ids(&self, store_id: &str) -> Result<Vec<String>> {
+        self.pinned_entry_ids_impl(store_id).await
+    }
     async fn get_entry(&self, store_id: &str, entry_id: &str) -> Result<EntryMeta> {
         self.get_entry_impl(store_id, entry_id).await
     }

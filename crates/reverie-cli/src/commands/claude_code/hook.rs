@@ -249,6 +249,14 @@ async fn after_session(database: Option<&str>, name: &str, event: &Value) -> Res
     let curators = super::super::model::Curators::load(true)?;
     let runner = reverie_dream::Runner::with_curators(s.clone(), Arc::new(curators));
     reverie_dream::schedule::dream_if_due(&runner, &store).await?;
+    let exported = export(s.as_ref(), &store, &project, event).await;
+    // The next session's start finds its context ready (not counted as served).
+    start_context(s.as_ref(), &store, false).await?;
+    exported
+}
+
+/// The store's memory into the project's Claude Code memory folder, read back first.
+async fn export(s: &dyn Store, store: &str, project: &Project, event: &Value) -> Result<()> {
     let claude_dir = super::sync::claude_dir()?;
     let folder = super::export::memory_folder(&claude_dir, &project.root)
         .map_err(|why| anyhow::anyhow!("no export: {why}"))?;
@@ -262,14 +270,7 @@ async fn after_session(database: Option<&str>, name: &str, event: &Value) -> Res
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
-    super::export::sync_folder(
-        s.as_ref(),
-        &store,
-        &folder,
-        &siblings,
-        &super::folder_actor(),
-    )
-    .await?;
+    super::export::sync_folder(s, store, &folder, &siblings, &super::folder_actor()).await?;
     Ok(())
 }
 
@@ -324,39 +325,138 @@ async fn session_start(database: Option<&str>, event: &Value) -> Result<Option<S
     let Some(store) = find(s.as_ref(), &project).await? else {
         return Ok(None);
     };
-    let req = ContextRequest {
-        budget: START_BUDGET,
-        serve: true,
-        ..ContextRequest::default()
-    };
-    // Recording what was served writes; a writer holding the database (a long dream's commit)
-    // must not hold the session's start: past a short wait the context is served unrecorded.
-    let rendered = match tokio::time::timeout(
-        SERVE_WAIT,
-        serving::context(s.as_ref(), &store, &req),
-    )
-    .await
-    {
-        Ok(r) => r?,
-        Err(_) => {
-            log(
-                "SessionStart",
-                "the database is busy with a writer: the context was served without recording it",
-            );
-            let req = ContextRequest {
-                serve: false,
-                ..req
-            };
-            serving::context(s.as_ref(), &store, &req).await?
-        }
-    };
-    let text = rendered.text.trim();
+    let text = start_context(s.as_ref(), &store, true).await?;
+    let text = text.trim();
     Ok((!text.is_empty()).then(|| {
         format!(
             "reverie — what this project's memory holds (store {}):\n\n{text}",
             project.store_name
         )
     }))
+}
+
+/// A session's starting context as last rendered, kept while what it depends on is unchanged:
+/// the store's revision, its pinned entries and its index path (the order of the most useful
+/// entries follows their counters at the time it was rendered). Rendering loads the
+/// tokenizer and reads every entry; the session's start should not wait for either.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct CachedContext {
+    key: String,
+    text: String,
+    served: Vec<serving::ServedEntry>,
+}
+
+/// Where cached contexts are kept: `$XDG_CACHE_HOME/reverie/claude-code`, else
+/// `~/.cache/reverie/claude-code`.
+fn cache_dir() -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".cache"),
+    };
+    Some(base.join("reverie/claude-code"))
+}
+
+/// What a store's cached context depends on.
+async fn context_key(s: &dyn Store, store: &str) -> Result<String> {
+    let st = s.get_store(store).await?;
+    let policy = s.get_policy(store).await?;
+    let pins = s.pinned_entry_ids(store).await?;
+    let key = format!(
+        "{store}\0{}\0{}\0{START_BUDGET}\0{}",
+        st.revision,
+        policy.budget.index_path,
+        pins.join(",")
+    );
+    Ok(blake3::hash(key.as_bytes()).to_hex().to_string())
+}
+
+/// The store's context for a session's start, from the cache when it still holds; recorded as
+/// served when `serve`.
+pub async fn start_context(s: &dyn Store, store: &str, serve: bool) -> Result<String> {
+    let key = context_key(s, store).await?;
+    let file = cache_dir().map(|d| d.join(format!("{store}.json")));
+    let cached = file
+        .as_ref()
+        .and_then(|f| std::fs::read(f).ok())
+        .and_then(|b| serde_json::from_slice::<CachedContext>(&b).ok())
+        .filter(|c| c.key == key);
+    if let Some(c) = cached {
+        if serve {
+            // Recording what was served writes; a writer holding the database (a long
+            // dream's commit) must not hold the session's start.
+            let recorded =
+                tokio::time::timeout(SERVE_WAIT, serving::serve_again(s, store, &c.served, None))
+                    .await;
+            match recorded {
+                Ok(r) => r?,
+                Err(_) => log(
+                    "SessionStart",
+                    "the database is busy with a writer: the context was served without \
+                     recording it",
+                ),
+            }
+        }
+        return Ok(c.text);
+    }
+    let req = ContextRequest {
+        budget: START_BUDGET,
+        serve,
+        ..ContextRequest::default()
+    };
+    let (rendered, served) =
+        match tokio::time::timeout(SERVE_WAIT, serving::context_served(s, store, &req)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                log(
+                    "SessionStart",
+                    "the database is busy with a writer: the context was served without \
+                     recording it",
+                );
+                let req = ContextRequest {
+                    serve: false,
+                    ..req
+                };
+                serving::context_served(s, store, &req).await?
+            }
+        };
+    // Kept when every entry it gives has its id (one without metadata gets it when served).
+    let served: Option<Vec<serving::ServedEntry>> = served
+        .iter()
+        .map(|r| {
+            r.entry.as_ref().map(|e| serving::ServedEntry {
+                id: e.id.clone(),
+                path: r.path.clone(),
+                text: r.text.clone(),
+            })
+        })
+        .collect();
+    if let (Some(served), Some(file)) = (served, file) {
+        let c = CachedContext {
+            key,
+            text: rendered.text.clone(),
+            served,
+        };
+        // A cache that cannot be written only costs the next session's start some time.
+        let _ = write_private(&file, &serde_json::to_vec(&c)?);
+    }
+    Ok(rendered.text)
+}
+
+/// `bytes` into `path` (made readable by the user alone), by a rename.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.tmp", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    drop(f);
+    std::fs::rename(&tmp, path)
 }
 
 /// A glossary entry's term: `**TERM**: …`, `` `TERM`: … `` or `TERM: …`.

@@ -21,7 +21,9 @@ pub async fn run(cmd: ClaudeCodeCmd, database: Option<&str>, json: bool) -> Resu
         refuse_password(database)?;
     }
     match cmd {
-        ClaudeCodeCmd::Install(a) => settings::install(&a, &hook_command(database), json),
+        ClaudeCodeCmd::Install(a) => {
+            settings::install(&a, &hook_command(database), &mcp_command(database), json)
+        }
         ClaudeCodeCmd::Uninstall(a) => settings::uninstall(&a, &hook_command(database), json),
         ClaudeCodeCmd::Hook(a) => hook::run(database, a.background.as_deref()).await,
         ClaudeCodeCmd::Sync(a) => sync::run(database, &a, json).await,
@@ -73,25 +75,46 @@ fn quoted(s: &str) -> String {
     }
 }
 
+/// This executable, by its absolute path.
+fn exe() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::canonicalize(&p).ok().or(Some(p)))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "reverie".into())
+}
+
+/// The database as the hooks and the MCP server name it: a file path made absolute (they run
+/// in each project's folder).
+fn absolute_database(database: Option<&str>) -> Option<String> {
+    let db = database.filter(|d| !d.is_empty())?;
+    Some(if db.contains("://") {
+        db.to_string()
+    } else {
+        std::path::absolute(db)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| db.to_string())
+    })
+}
+
+/// The MCP server Claude Code starts: `reverie [--database DB] mcp --claude-code`, the tools
+/// on the store of the project Claude Code runs in.
+pub fn mcp_command(database: Option<&str>) -> Vec<String> {
+    let mut cmd = vec![exe()];
+    if let Some(db) = absolute_database(database) {
+        cmd.push("--database".into());
+        cmd.push(db);
+    }
+    cmd.extend(["mcp".to_string(), "--claude-code".to_string()]);
+    cmd
+}
+
 /// The command Claude Code runs for reverie's hooks: this executable (by its absolute path:
 /// hooks do not run with the user's shell `PATH`), the database when one was named, and
 /// `claude-code hook`.
 pub fn hook_command(database: Option<&str>) -> String {
-    let exe = std::env::current_exe()
-        .ok()
-        .and_then(|p| std::fs::canonicalize(&p).ok().or(Some(p)))
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "reverie".into());
-    let mut cmd = quoted(&exe);
-    if let Some(db) = database.filter(|d| !d.is_empty()) {
-        // A file path made absolute: hooks run in each project's folder.
-        let db = if db.contains("://") {
-            db.to_string()
-        } else {
-            std::path::absolute(db)
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|_| db.to_string())
-        };
+    let mut cmd = quoted(&exe());
+    if let Some(db) = absolute_database(database) {
         cmd.push_str(" --database ");
         cmd.push_str(&quoted(&db));
     }

@@ -100,45 +100,148 @@ pub fn installed(path: &Path, hook_command: &str) -> Result<Vec<String>> {
 }
 
 /// Registers `hook_command` under every event of [`EVENTS`].
-pub fn install(args: &ClaudeCodeSettingsArgs, hook_command: &str, json: bool) -> Result<i32> {
+pub fn install(
+    args: &ClaudeCodeSettingsArgs,
+    hook_command: &str,
+    mcp: &[String],
+    json: bool,
+) -> Result<i32> {
     let path = settings_path(args)?;
-    let old = read(&path)?;
-    let mut doc = match &old {
-        Some(text) => Doc::parse(&path, text)?,
-        None => Doc::default(),
-    };
+    let (old, mut doc) = load(&path)?;
     let before = doc.root.clone();
     register(&mut doc.root, hook_command, &path)?;
-    let change = Change {
+    let hooks = Change {
         changed: doc.root != before,
         events: EVENTS.iter().map(|(e, _)| e.to_string()).collect(),
         path,
         old,
         doc,
     };
-    change.finish(args.dry_run, json, true)
+    let path = mcp_path(args)?;
+    let (old, mut doc) = load(&path)?;
+    let before = doc.root.clone();
+    register_mcp(&mut doc.root, mcp, &path)?;
+    let server = Change {
+        changed: doc.root != before,
+        events: vec![format!("MCP server `{MCP_NAME}`")],
+        path,
+        old,
+        doc,
+    };
+    report(
+        hooks.finish(args.dry_run, json, true)?,
+        server.finish(args.dry_run, json, true)?,
+        json,
+    )
 }
 
-/// Takes every reverie handler out, whatever its command.
+/// Takes every reverie handler out, whatever its command, and reverie's MCP server.
 pub fn uninstall(args: &ClaudeCodeSettingsArgs, _hook_command: &str, json: bool) -> Result<i32> {
     let path = settings_path(args)?;
-    let old = read(&path)?;
-    let (doc, events) = match &old {
-        Some(text) => {
-            let mut doc = Doc::parse(&path, text)?;
-            let events = unregister(&mut doc.root);
-            (doc, events)
-        }
-        None => (Doc::default(), Vec::new()),
-    };
-    let change = Change {
+    let (old, mut doc) = load(&path)?;
+    let events = unregister(&mut doc.root);
+    let hooks = Change {
         changed: !events.is_empty(),
         events,
         path,
         old,
         doc,
     };
-    change.finish(args.dry_run, json, false)
+    let path = mcp_path(args)?;
+    let (old, mut doc) = load(&path)?;
+    let removed = unregister_mcp(&mut doc.root);
+    let server = Change {
+        changed: removed,
+        events: if removed {
+            vec![format!("MCP server `{MCP_NAME}`")]
+        } else {
+            Vec::new()
+        },
+        path,
+        old,
+        doc,
+    };
+    report(
+        hooks.finish(args.dry_run, json, false)?,
+        server.finish(args.dry_run, json, false)?,
+        json,
+    )
+}
+
+/// Where Claude Code reads MCP servers: the project's `.mcp.json` with `--project DIR`, else
+/// the user's `~/.claude.json` (`$CLAUDE_CONFIG_DIR/.claude.json` when that is set), where
+/// `claude mcp add --scope user` writes
+/// (<https://code.claude.com/docs/en/mcp#mcp-installation-scopes>).
+pub fn mcp_path(args: &ClaudeCodeSettingsArgs) -> Result<PathBuf> {
+    let settings = settings_path(args)?;
+    let claude = settings.parent().context("settings without a folder")?;
+    if args.project.is_some() {
+        let project = claude
+            .parent()
+            .context("a project's .claude without a folder")?;
+        return Ok(project.join(".mcp.json"));
+    }
+    if std::env::var_os("CLAUDE_CONFIG_DIR").is_some_and(|d| !d.is_empty()) {
+        return Ok(claude.join(".claude.json"));
+    }
+    let home = claude.parent().context("~/.claude without a home")?;
+    Ok(home.join(".claude.json"))
+}
+
+/// The name reverie's MCP server is registered under.
+pub const MCP_NAME: &str = "reverie";
+
+/// A file's document, and its text before (`None`: not there).
+fn load(path: &Path) -> Result<(Option<String>, Doc)> {
+    let old = read(path)?;
+    let doc = match &old {
+        Some(text) => Doc::parse(path, text)?,
+        None => Doc::default(),
+    };
+    Ok((old, doc))
+}
+
+/// The JSON report of an install or uninstall: the hooks' change, the MCP server's beside it.
+fn report(hooks: serde_json::Value, mcp: serde_json::Value, json: bool) -> Result<i32> {
+    if json {
+        let mut v = hooks;
+        v["mcp"] = mcp;
+        output::json(&v);
+    }
+    Ok(0)
+}
+
+/// reverie's MCP server under `mcpServers`: `command` and its `args` (a stdio server).
+fn register_mcp(root: &mut Vec<(String, Json)>, command: &[String], path: &Path) -> Result<()> {
+    let Json::Object(servers) = entry(root, "mcpServers", || Json::Object(Vec::new())) else {
+        return Err(invalid(path, "has an `mcpServers` that is not an object"));
+    };
+    let (exe, args) = command.split_first().context("an empty MCP command")?;
+    let server = entry(servers, MCP_NAME, || Json::Object(Vec::new()));
+    if !matches!(server, Json::Object(_)) {
+        *server = Json::Object(Vec::new());
+    }
+    if let Json::Object(server) = server {
+        *entry(server, "type", || Json::Null) = Json::String("stdio".into());
+        *entry(server, "command", || Json::Null) = Json::String(exe.clone());
+        *entry(server, "args", || Json::Null) =
+            Json::Array(args.iter().map(|a| Json::String(a.clone())).collect());
+    }
+    Ok(())
+}
+
+/// Takes reverie's MCP server out; whether it was there. `mcpServers` goes when emptied.
+fn unregister_mcp(root: &mut Vec<(String, Json)>) -> bool {
+    let Some(Json::Object(servers)) = get_mut(root, "mcpServers") else {
+        return false;
+    };
+    let before = servers.len();
+    servers.retain(|(name, _)| name != MCP_NAME);
+    let removed = servers.len() != before;
+    if removed && servers.is_empty() {
+        root.retain(|(k, _)| k != "mcpServers");
+    }
+    removed
 }
 
 /// An install or uninstall worked out in memory.
@@ -154,8 +257,9 @@ struct Change {
 }
 
 impl Change {
-    /// Writes the change (unless a dry run, or nothing changed) and reports it.
-    fn finish(self, dry_run: bool, json: bool, installing: bool) -> Result<i32> {
+    /// Writes the change (unless a dry run, or nothing changed), reports it as text (unless
+    /// `json`), and returns it as JSON.
+    fn finish(self, dry_run: bool, json: bool, installing: bool) -> Result<serde_json::Value> {
         let Change {
             path,
             old,
@@ -174,14 +278,14 @@ impl Change {
                 backup = write(path, old.is_some(), &new)?;
             }
         }
+        let value = serde_json::json!({
+            "settings": path.display().to_string(),
+            "changed": changed,
+            "events": events,
+            "backup": backup.as_ref().map(|b| b.display().to_string()),
+        });
         if json {
-            output::json(&serde_json::json!({
-                "settings": path.display().to_string(),
-                "changed": changed,
-                "events": events,
-                "backup": backup.as_ref().map(|b| b.display().to_string()),
-            }));
-            return Ok(0);
+            return Ok(value);
         }
         let shown = path.display();
         if !changed {
@@ -190,22 +294,16 @@ impl Change {
             } else {
                 format!("not installed, nothing changed: {shown}")
             });
-            return Ok(0);
+            return Ok(value);
         }
         output::emit(diff.trim_end_matches('\n'));
         let summary = if dry_run {
             format!("dry run: {shown} not written")
         } else {
             let done = if installing {
-                format!(
-                    "installed reverie's hooks in {shown} ({})",
-                    events.join(", ")
-                )
+                format!("installed reverie's {} in {shown}", what(&events))
             } else {
-                format!(
-                    "removed reverie's hooks from {shown} ({})",
-                    events.join(", ")
-                )
+                format!("removed reverie's {} from {shown}", what(&events))
             };
             match &backup {
                 Some(b) => format!("{done}; the previous file is kept as {}", b.display()),
@@ -213,7 +311,15 @@ impl Change {
             }
         };
         output::emit(&summary);
-        Ok(0)
+        Ok(value)
+    }
+}
+
+/// What a change installed or removed, in words.
+fn what(events: &[String]) -> String {
+    match events {
+        [one] if one.starts_with("MCP server") => one.clone(),
+        _ => format!("hooks ({})", events.join(", ")),
     }
 }
 
