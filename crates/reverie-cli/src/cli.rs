@@ -224,6 +224,11 @@ pub struct WorkerArgs {
     /// Seconds between passes.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub interval: u64,
+    /// Also run `claude-code sync` at each pass: Claude Code's transcripts no hook brought in
+    /// swept into their projects' stores, the memory folders read back and exported. Only
+    /// transcripts that changed since the last pass are read again.
+    #[arg(long)]
+    pub claude_code: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -32,6 +32,8 @@ impl Home {
             .env("HOME", self.path("home"))
             .env("XDG_STATE_HOME", self.path("state"))
             .env_remove("XDG_CACHE_HOME")
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("REVERIE_CONFIG")
             .env("REVERIE_DATABASE_URL", &self.database)
             .env_remove("XDG_DATA_HOME")
             .env_remove("REVERIE_STORE");
@@ -988,6 +990,105 @@ fn a_locked_database_holds_up_no_session_and_loses_nothing() {
         sessions(&h),
         2,
         "the session ended during the lock is in: {}",
+        h.log()
+    );
+}
+
+/// `reverie worker --claude-code` sweeps at each pass as `claude-code sync` does: the
+/// transcripts in, the store dreamed, the memory folder exported.
+#[test]
+fn the_worker_sweeps_claude_code_at_each_pass() {
+    let h = Home::new();
+    let repo = h.path("work/app");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, "git init -q && git commit -q --allow-empty -m init");
+    let slug: String = repo
+        .display()
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let projects = h.path("home/.claude/projects");
+    relocated(
+        &real_transcript(),
+        &repo,
+        &projects.join(&slug).join("t.jsonl"),
+    );
+    let pass = || {
+        let out = h
+            .cmd(&["--json", "worker", "--once", "--claude-code"])
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["claude_code"].clone()
+    };
+    let first = pass();
+    assert_eq!(first["projects"][0]["sessions_created"], 1, "{first:#}");
+    assert_eq!(first["dreams"].as_array().unwrap().len(), 1, "{first:#}");
+    assert_eq!(first["exports"].as_array().unwrap().len(), 1, "{first:#}");
+    assert!(projects.join(&slug).join("memory/MEMORY.md").is_file());
+    // A second process has no memory of the first's pass: the transcript is checked again and
+    // found unchanged.
+    let second = pass();
+    assert_eq!(second["projects"][0]["unchanged"], 1, "{second:#}");
+}
+
+/// The configuration keys projects otherwise: by folder (`key = "path"`: a worktree is a
+/// project of its own), and a folder named as a project of its own.
+#[test]
+fn the_configuration_says_what_a_project_is() {
+    let h = Home::new();
+    let repo = h.path("work/app");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(
+        &repo,
+        "git init -q && git commit -q --allow-empty -m init && git worktree add -q ../app-wt 2>/dev/null",
+    );
+    let config = h.path("home/.config/reverie/config.toml");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let named = h.path("work/notes");
+    std::fs::create_dir_all(named.join("deep")).unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "[claude_code]\nkey = \"path\"\n\n[claude_code.projects]\n{:?} = \"notes\"\n",
+            named.display().to_string()
+        ),
+    )
+    .unwrap();
+    let t = h.path("t.txt");
+    std::fs::write(&t, "User: hello\nAssistant: hi\n").unwrap();
+    for cwd in [repo.clone(), h.path("work/app-wt"), named.join("deep")] {
+        h.event(&ev("SessionEnd", &cwd, &t, json!({})));
+    }
+    // Claude Code keeps one memory folder for the worktrees of a repository: the worktree's
+    // store, a project of its own now, does not export over the main folder's.
+    let log = h.log();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(log.contains("is the memory folder of another store"), "{log}");
+    let stores = h.stores();
+    let identities: Vec<&str> = stores
+        .iter()
+        .map(|s| s["metadata"]["claude_code_project"].as_str().unwrap())
+        .collect();
+    assert_eq!(stores.len(), 3, "{identities:?}");
+    assert!(identities.contains(&"name:notes"), "{identities:?}");
+    assert_eq!(
+        identities.iter().filter(|i| i.starts_with("path:")).count(),
+        2,
+        "{identities:?}"
+    );
+    // A configuration that cannot be read: the hook still works, and says why in its log.
+    std::fs::write(&config, "[claude_code]\nkey = \"sideways\"\n").unwrap();
+    h.event(&ev("SessionEnd", &repo, &t, json!({})));
+    assert!(
+        h.log().contains("configuration could not be read"),
+        "{}",
         h.log()
     );
 }

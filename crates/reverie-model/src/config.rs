@@ -109,6 +109,8 @@ pub struct Config {
     pub anthropic: ProviderConfig,
     pub openai: ProviderConfig,
     pub models: BTreeMap<String, ModelAlias>,
+    /// How Claude Code projects are keyed to stores (`[claude_code]`).
+    pub claude_code: ClaudeCodeConfig,
     /// The file consulted, whether or not it exists.
     pub file: Option<PathBuf>,
     /// Whether that file existed and was read.
@@ -134,10 +136,43 @@ impl Default for Config {
                 base_url: openai::DEFAULT_BASE_URL.to_string(),
             },
             models: BTreeMap::new(),
+            claude_code: ClaudeCodeConfig::default(),
             file: None,
             file_loaded: false,
             warnings: Vec::new(),
             sources: BTreeMap::new(),
+        }
+    }
+}
+
+/// How reverie's Claude Code hooks key a project to its store (the file's `[claude_code]`;
+/// it lives here because this is reverie's one configuration file).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaudeCodeConfig {
+    /// What a project is, unless `projects` names it.
+    pub key: ProjectKey,
+    /// Folders (absolute; each with everything under it) given a project name of their own,
+    /// whatever `key` says: the longest that contains a project's folder wins.
+    pub projects: BTreeMap<PathBuf, String>,
+}
+
+/// What makes two folders the same Claude Code project.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProjectKey {
+    /// The git repository (its root commit, else its remote): worktrees and moved folders
+    /// share a store; a folder outside git is keyed by its path.
+    #[default]
+    Repository,
+    /// The folder's path.
+    Path,
+}
+
+impl ProjectKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectKey::Repository => "repository",
+            ProjectKey::Path => "path",
         }
     }
 }
@@ -172,6 +207,15 @@ struct FileConfig {
     openai: Option<ProviderFile>,
     #[serde(default)]
     models: BTreeMap<String, AliasFile>,
+    claude_code: Option<ClaudeCodeFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaudeCodeFile {
+    key: Option<ProjectKey>,
+    #[serde(default)]
+    projects: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -329,6 +373,32 @@ impl Config {
             if let Some(url) = file_provider.base_url {
                 provider.base_url = nonempty(url, || origin(&format!("{section}.base_url")))?;
                 self.sources.insert(format!("{section}.base_url"), from());
+            }
+        }
+        if let Some(cc) = file.claude_code {
+            if let Some(key) = cc.key {
+                self.claude_code.key = key;
+                self.sources.insert("claude_code.key".into(), from());
+            }
+            for (folder, name) in cc.projects {
+                let at = || origin(&format!("claude_code.projects.{folder:?}"));
+                let path = PathBuf::from(&folder);
+                if !path.is_absolute() {
+                    return Err(ConfigError::Invalid {
+                        origin: at(),
+                        message: "the folder must be an absolute path".to_string(),
+                    });
+                }
+                let name = nonempty(name, at)?;
+                if name.chars().count() > 200 {
+                    return Err(ConfigError::Invalid {
+                        origin: at(),
+                        message: "a project name is at most 200 characters".to_string(),
+                    });
+                }
+                self.sources
+                    .insert(format!("claude_code.projects.{folder}"), from());
+                self.claude_code.projects.insert(path, name);
             }
         }
         for (name, alias) in file.models {
@@ -521,6 +591,26 @@ impl Config {
                 quote(&provider.base_url),
                 &format!("{section}.base_url"),
             );
+        }
+
+        out.push_str("\n[claude_code]\n");
+        line(
+            &mut out,
+            "key",
+            quote(self.claude_code.key.as_str()),
+            "claude_code.key",
+        );
+        if !self.claude_code.projects.is_empty() {
+            out.push_str("\n[claude_code.projects]\n");
+            for (folder, name) in &self.claude_code.projects {
+                let folder = folder.display().to_string();
+                line(
+                    &mut out,
+                    &quote(&folder),
+                    quote(name),
+                    &format!("claude_code.projects.{folder}"),
+                );
+            }
         }
 
         for (name, alias) in &self.models {

@@ -62,8 +62,23 @@ pub async fn worker(ctx: &Ctx, a: WorkerArgs) -> Result<i32> {
     );
     let stop = shutdown_signal();
     tokio::pin!(stop);
+    let mut seen = super::claude_code::sync::Seen::default();
     loop {
-        let done = reverie_dream::schedule::tick(&runner).await?;
+        let done = if a.claude_code {
+            // The sweep dreams every store that is due (queued dreams first), as a pass does.
+            let report =
+                super::claude_code::sync::worker_pass(ctx.store.clone(), &mut seen).await?;
+            if ctx.json {
+                emit(&serde_json::to_string(
+                    &serde_json::json!({"claude_code": report}),
+                )?);
+            } else {
+                super::claude_code::sync::print_pass(&report);
+            }
+            Vec::new()
+        } else {
+            reverie_dream::schedule::tick(&runner).await?
+        };
         for d in &done {
             if ctx.json {
                 emit(&serde_json::to_string(d)?);
@@ -77,7 +92,7 @@ pub async fn worker(ctx: &Ctx, a: WorkerArgs) -> Result<i32> {
             }
         }
         if a.once {
-            if done.is_empty() && !ctx.json {
+            if done.is_empty() && !ctx.json && !a.claude_code {
                 eprintln!("reverie: no store is due for a dream");
             }
             return Ok(0);

@@ -176,6 +176,9 @@ pub async fn find_or_create(s: &dyn Store, p: &Project) -> Result<String> {
 /// The project an event is about: its `cwd`.
 fn project_of(event: &Value) -> Result<Project> {
     let cwd = field(event, "cwd").context("the event has no `cwd`")?;
+    if let Some(problem) = &super::project::rules().1 {
+        log(field(event, "hook_event_name").unwrap_or("?"), problem);
+    }
     Ok(identify(Path::new(cwd)))
 }
 

@@ -233,6 +233,79 @@ pub async fn sweep(
     }))
 }
 
+/// What a long-lived sweeper (the worker) saw of each transcript at its last pass: its size
+/// and modification time, so that an unchanged transcript is not read again.
+#[derive(Debug, Default)]
+pub struct Seen(HashMap<PathBuf, (u64, std::time::SystemTime)>);
+
+impl Seen {
+    fn stamp(path: &Path) -> Option<(u64, std::time::SystemTime)> {
+        let m = std::fs::metadata(path).ok()?;
+        Some((m.len(), m.modified().ok()?))
+    }
+
+    /// The transcripts that changed since the last pass (all of them at the first).
+    fn changed(&self, transcripts: Vec<PathBuf>) -> Vec<PathBuf> {
+        transcripts
+            .into_iter()
+            .filter(|t| Seen::stamp(t).is_none_or(|s| self.0.get(t) != Some(&s)))
+            .collect()
+    }
+
+    fn record(&mut self, transcripts: &[PathBuf]) {
+        for t in transcripts {
+            if let Some(s) = Seen::stamp(t) {
+                self.0.insert(t.clone(), s);
+            }
+        }
+    }
+}
+
+/// One pass of `reverie worker --claude-code`: the changed transcripts swept in, every store
+/// that is due dreamed, the swept projects' memory folders read back and exported.
+pub async fn worker_pass(s: Arc<dyn Store>, seen: &mut Seen) -> Result<serde_json::Value> {
+    let dir = claude_dir()?.join("projects");
+    let transcripts = seen.changed(transcripts_in(&dir)?);
+    let how = Sweep {
+        dream: true,
+        all_stores: true,
+        export: true,
+    };
+    let claude_dir = claude_dir()?;
+    let report = sweep(s, &claude_dir, &transcripts, &how).await?;
+    // Failed transcripts are tried again at the next pass.
+    let failed: Vec<&str> = report["projects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["failed"].as_u64().unwrap_or(0) > 0)
+        .filter_map(|p| p["project"].as_str())
+        .collect();
+    if failed.is_empty() {
+        seen.record(&transcripts);
+    }
+    Ok(report)
+}
+
+/// A worker pass's report, as `sync` prints it (nothing when nothing happened).
+pub fn print_pass(report: &serde_json::Value) {
+    let busy = ["projects", "dreams", "problems"]
+        .iter()
+        .any(|k| report[*k].as_array().is_some_and(|a| !a.is_empty()));
+    if busy {
+        let n = report["projects"].as_array().map_or(0, |a| {
+            a.iter()
+                .map(|p| p["transcripts"].as_u64().unwrap_or(0))
+                .sum()
+        });
+        print_report(
+            report,
+            n as usize,
+            &claude_dir().unwrap_or_default().join("projects"),
+        );
+    }
+}
+
 pub async fn run(database: Option<&str>, args: &ClaudeCodeSyncArgs, json_out: bool) -> Result<i32> {
     let dir = projects_dir(args)?;
     let transcripts = transcripts_in(&dir)?;
@@ -264,7 +337,10 @@ fn print_report(report: &serde_json::Value, transcripts: usize, dir: &Path) {
     let empty = Vec::new();
     let list = |k: &str| report[k].as_array().unwrap_or(&empty).clone();
     let text = |v: &serde_json::Value| v.as_str().unwrap_or("?").to_string();
-    emit(&format!("{transcripts} transcripts in {}", dir.display()));
+    emit(&format!(
+        "{transcripts} transcripts swept in {}",
+        dir.display()
+    ));
     for p in list("projects") {
         emit(&format!(
             "  {}  {}: {} new sessions, {} grown, {} unchanged{}",
