@@ -1070,7 +1070,10 @@ fn the_configuration_says_what_a_project_is() {
     // store, a project of its own now, does not export over the main folder's.
     let log = h.log();
     assert_eq!(log.lines().count(), 1, "{log}");
-    assert!(log.contains("is the memory folder of another store"), "{log}");
+    assert!(
+        log.contains("is the memory folder of another store"),
+        "{log}"
+    );
     let stores = h.stores();
     let identities: Vec<&str> = stores
         .iter()

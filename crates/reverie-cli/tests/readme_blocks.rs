@@ -41,7 +41,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::Env;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Where the README's servers listen.
 const README_ADDR: &str = "127.0.0.1:8787";
@@ -1004,22 +1004,104 @@ print(json.dumps({"ops": [op, ghost]}))
     );
 }
 
-/// "Claude Code": each line as printed in a scratch HOME; the user's settings get reverie's
-/// hooks and lose them again, the project's get them.
+/// "Claude Code": each line as printed in a scratch HOME that holds a Claude Code session of
+/// the scratch folder (a git repository) no hook saw: install puts reverie's hooks and MCP
+/// server into the user's files and the project's, sync brings the session in, dreams and
+/// exports it, the dream is shown and reverted, uninstall takes reverie out of the user's
+/// files again.
 #[test]
 fn claude_code_block() {
     let sh = Shell::new();
     let lines = commands(&block("### Claude Code", "sh"));
-    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines.len(), 8, "{lines:?}");
+    let out = sh.sh("git init -q && git -c user.name=t -c user.email=t@example.com commit -q --allow-empty -m init").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A real transcript of a session in this folder.
+    let data = reverie_testkit::repo_root().join("../shared/data/transcripts");
+    let mut real: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("moredip"))
+                && p.extension().is_some_and(|x| x == "jsonl")
+        })
+        .collect();
+    real.sort();
+    let cwd = std::fs::canonicalize(sh.dir()).unwrap();
+    let slug: String = cwd
+        .display()
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let folder = sh.home.join(".claude/projects").join(&slug);
+    std::fs::create_dir_all(&folder).unwrap();
+    let mut transcript = String::new();
+    for line in std::fs::read_to_string(&real[0]).unwrap().lines() {
+        match serde_json::from_str::<Value>(line) {
+            Ok(mut v) if v.get("cwd").is_some() => {
+                v["cwd"] = json!(cwd);
+                transcript.push_str(&v.to_string());
+            }
+            _ => transcript.push_str(line),
+        }
+        transcript.push('\n');
+    }
+    std::fs::write(folder.join("session.jsonl"), transcript).unwrap();
+
     let user = sh.home.join(".claude/settings.json");
+    let user_mcp = sh.home.join(".claude.json");
     let project = sh.dir().join(".claude/settings.json");
-    let hooked =
-        |p: &Path| std::fs::read_to_string(p).is_ok_and(|t| t.contains("claude-code hook"));
+    let has = |p: &Path, what: &str| std::fs::read_to_string(p).is_ok_and(|t| t.contains(what));
     sh.run(&lines[0]);
-    assert!(hooked(&user), "install wrote no hooks");
+    assert!(has(&user, "claude-code hook"), "install wrote no hooks");
+    assert!(
+        has(&user_mcp, "--claude-code"),
+        "install registered no MCP server"
+    );
     sh.run(&lines[1]);
-    assert!(hooked(&project), "install --project wrote no hooks");
-    sh.run(&lines[2]);
-    assert!(!hooked(&user), "uninstall left the hooks");
-    assert!(hooked(&project), "uninstall touched the project's settings");
+    assert!(
+        has(&project, "claude-code hook"),
+        "install --project wrote no hooks"
+    );
+    assert!(has(&sh.dir().join(".mcp.json"), "--claude-code"));
+    let status = String::from_utf8(sh.run(&lines[2]).stdout).unwrap();
+    assert!(status.contains("installed for SessionStart"), "{status}");
+    let sync = String::from_utf8(sh.run(&lines[3]).stdout).unwrap();
+    assert!(
+        sync.contains("dreamed") && sync.contains("exported revision"),
+        "{sync}"
+    );
+    assert!(folder.join("memory/MEMORY.md").is_file(), "{sync}");
+    let store = list(&parse(&sh.env.ok(&["--json", "store", "ls"])))
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .find(|n| n.starts_with("cc-"))
+        .expect("the project's store");
+    let dreams = String::from_utf8(sh.run(&lines[4].replace("cc-…", &store)).stdout).unwrap();
+    let dream = dreams
+        .split_whitespace()
+        .find(|w| w.starts_with("drm_"))
+        .unwrap_or_else(|| panic!("{dreams}"))
+        .to_string();
+    let shown = String::from_utf8(sh.run(&lines[5].replace("drm_…", &dream)).stdout).unwrap();
+    assert!(shown.contains(&dream), "{shown}");
+    sh.run(&lines[6].replace("drm_…", &dream));
+    let reverted = sh.env.ok(&["--json", "dreams", "show", &dream]);
+    assert!(reverted.contains("reverted"), "{reverted}");
+    sh.run(&lines[7]);
+    assert!(!has(&user, "claude-code hook"), "uninstall left the hooks");
+    assert!(
+        !has(&user_mcp, "--claude-code"),
+        "uninstall left the MCP server"
+    );
+    assert!(
+        has(&project, "claude-code hook"),
+        "uninstall touched the project's settings"
+    );
 }
