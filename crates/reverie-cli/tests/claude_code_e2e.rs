@@ -210,13 +210,8 @@ fn claude_code_sessions_come_in_and_the_memory_goes_out() {
     // and exported it into the project's Claude Code memory folder.
     let dreams = list(&w.reverie(&["dreams", "ls", "-s", &store]));
     assert_eq!(dreams.len(), 1, "{dreams:?}");
-    let folder_name: String = std::fs::canonicalize(w.path("proj"))
-        .unwrap()
-        .display()
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+    let folder_name =
+        reverie_testkit::claude_project_folder(&std::fs::canonicalize(w.path("proj")).unwrap());
     let index_path = w
         .path("home/.claude/projects")
         .join(&folder_name)

@@ -31,6 +31,7 @@ impl Home {
             .current_dir(self.dir.path())
             .env("HOME", self.path("home"))
             .env("XDG_STATE_HOME", self.path("state"))
+            .env_remove("CLAUDE_CONFIG_DIR")
             .env_remove("XDG_CACHE_HOME")
             .env_remove("XDG_CONFIG_HOME")
             .env_remove("REVERIE_CONFIG")
@@ -435,7 +436,6 @@ fn status_says_what_is_installed_and_how_the_projects_are_doing() {
     let status = |h: &Home| {
         let out = h
             .cmd(&["--json", "claude-code", "status"])
-            .env_remove("CLAUDE_CONFIG_DIR")
             .output()
             .unwrap();
         let v: Value = serde_json::from_slice(&out.stdout)
@@ -510,20 +510,8 @@ fn status_says_what_is_installed_and_how_the_projects_are_doing() {
 /// A copy of `file` (a real transcript) whose lines say they ran in `cwd`, as the user's own
 /// machine would have recorded them.
 fn relocated(file: &Path, cwd: &Path, to: &Path) {
-    let text = std::fs::read_to_string(file).unwrap();
-    let mut out = String::new();
-    for line in text.lines() {
-        match serde_json::from_str::<Value>(line) {
-            Ok(mut v) if v.get("cwd").is_some() => {
-                v["cwd"] = json!(cwd);
-                out.push_str(&v.to_string());
-            }
-            _ => out.push_str(line),
-        }
-        out.push('\n');
-    }
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-    std::fs::write(to, out).unwrap();
+    std::fs::write(to, reverie_testkit::relocated_transcript(file, cwd)).unwrap();
 }
 
 /// `sync` sweeps `~/.claude/projects` for transcripts no hook brought in: each into its
@@ -594,11 +582,7 @@ fn sync_brings_in_what_no_hook_did_and_dreams() {
     let sync = |extra: &[&str]| {
         let mut args = vec!["--json", "claude-code", "sync"];
         args.extend_from_slice(extra);
-        let out = h
-            .cmd(&args)
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .output()
-            .unwrap();
+        let out = h.cmd(&args).output().unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -687,13 +671,7 @@ fn sync_exports_the_memory_folder_and_reads_claude_codes_changes_back() {
         "git init -q && git commit -q --allow-empty -m init && git worktree add -q ../app-wt 2>/dev/null",
     );
     let projects = h.path("home/.claude/projects");
-    let slug = |p: &Path| {
-        p.display()
-            .to_string()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect::<String>()
-    };
+    let slug = |p: &Path| reverie_testkit::claude_project_folder(p);
     relocated(&real[0], &app, &projects.join(slug(&app)).join("a0.jsonl"));
     let wt = h.path("work/app-wt");
     relocated(&real[1], &wt, &projects.join(slug(&wt)).join("w0.jsonl"));
@@ -706,11 +684,7 @@ fn sync_exports_the_memory_folder_and_reads_claude_codes_changes_back() {
     let sync = |extra: &[&str]| {
         let mut args = vec!["--json", "claude-code", "sync"];
         args.extend_from_slice(extra);
-        let out = h
-            .cmd(&args)
-            .env_remove("CLAUDE_CONFIG_DIR")
-            .output()
-            .unwrap();
+        let out = h.cmd(&args).output().unwrap();
         let v: Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
         assert!(out.status.success(), "{v:#}");
@@ -1002,12 +976,7 @@ fn the_worker_sweeps_claude_code_at_each_pass() {
     let repo = h.path("work/app");
     std::fs::create_dir_all(&repo).unwrap();
     git(&repo, "git init -q && git commit -q --allow-empty -m init");
-    let slug: String = repo
-        .display()
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
+    let slug = reverie_testkit::claude_project_folder(&repo);
     let projects = h.path("home/.claude/projects");
     relocated(
         &real_transcript(),
@@ -1017,7 +986,6 @@ fn the_worker_sweeps_claude_code_at_each_pass() {
     let pass = || {
         let out = h
             .cmd(&["--json", "worker", "--once", "--claude-code"])
-            .env_remove("CLAUDE_CONFIG_DIR")
             .output()
             .unwrap();
         assert!(

@@ -41,7 +41,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::Env;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// Where the README's servers listen.
 const README_ADDR: &str = "127.0.0.1:8787";
@@ -1033,26 +1033,16 @@ fn claude_code_block() {
         .collect();
     real.sort();
     let cwd = std::fs::canonicalize(sh.dir()).unwrap();
-    let slug: String = cwd
-        .display()
-        .to_string()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let folder = sh.home.join(".claude/projects").join(&slug);
+    let folder = sh
+        .home
+        .join(".claude/projects")
+        .join(reverie_testkit::claude_project_folder(&cwd));
     std::fs::create_dir_all(&folder).unwrap();
-    let mut transcript = String::new();
-    for line in std::fs::read_to_string(&real[0]).unwrap().lines() {
-        match serde_json::from_str::<Value>(line) {
-            Ok(mut v) if v.get("cwd").is_some() => {
-                v["cwd"] = json!(cwd);
-                transcript.push_str(&v.to_string());
-            }
-            _ => transcript.push_str(line),
-        }
-        transcript.push('\n');
-    }
-    std::fs::write(folder.join("session.jsonl"), transcript).unwrap();
+    std::fs::write(
+        folder.join("session.jsonl"),
+        reverie_testkit::relocated_transcript(&real[0], &cwd),
+    )
+    .unwrap();
 
     let user = sh.home.join(".claude/settings.json");
     let user_mcp = sh.home.join(".claude.json");

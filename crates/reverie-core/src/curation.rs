@@ -146,6 +146,29 @@ pub struct EntryMeta {
     pub dream_id: Option<String>,
 }
 
+impl EntryMeta {
+    /// A live entry nothing has served, changed or pinned yet.
+    pub fn new(id: String, kind: EntryKind, path: &str, section: Vec<String>, text: &str) -> Self {
+        EntryMeta {
+            id,
+            state: EntryState::Live,
+            kind,
+            path: path.to_string(),
+            section,
+            text: text.to_string(),
+            provenance: Vec::new(),
+            served: 0,
+            helpful: 0,
+            harmful: 0,
+            first_seen: None,
+            last_seen: None,
+            superseded_by: None,
+            pinned: false,
+            dream_id: None,
+        }
+    }
+}
+
 /// The memory the dream keeps definitions in; context re-serves its entries by term.
 pub const GLOSSARY_PATH: &str = "/glossary.md";
 

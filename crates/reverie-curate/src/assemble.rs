@@ -282,21 +282,8 @@ pub fn refresh_index(
         });
         entries.push(Work {
             meta: EntryMeta {
-                id,
-                state: EntryState::Live,
-                kind: EntryKind::Index,
-                path: index_path.to_string(),
-                section: section.clone(),
-                text: line,
-                provenance: Vec::new(),
-                served: 0,
-                helpful: 0,
-                harmful: 0,
-                first_seen: None,
-                last_seen: None,
-                superseded_by: None,
-                pinned: false,
                 dream_id: Some(dream_id.to_string()),
+                ..EntryMeta::new(id, EntryKind::Index, index_path, section.clone(), &line)
             },
             doc: Some(d),
             block: None,

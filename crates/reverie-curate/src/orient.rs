@@ -250,21 +250,5 @@ fn manual(store_id: &str, path: &str, body: &str, used: &BTreeSet<String>) -> En
         }
         n += 1;
     };
-    EntryMeta {
-        id,
-        state: EntryState::Live,
-        kind: EntryKind::Manual,
-        path: path.to_string(),
-        section: Vec::new(),
-        text: body.to_string(),
-        provenance: Vec::new(),
-        served: 0,
-        helpful: 0,
-        harmful: 0,
-        first_seen: None,
-        last_seen: None,
-        superseded_by: None,
-        pinned: false,
-        dream_id: None,
-    }
+    EntryMeta::new(id, EntryKind::Manual, path, Vec::new(), body)
 }

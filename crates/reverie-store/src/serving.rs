@@ -164,23 +164,14 @@ pub async fn serve_again(
             section: Vec::new(),
             text: e.text.clone(),
             updated_at: Timestamp(0),
-            entry: Some(EntryMeta {
-                id: e.id.clone(),
-                state: EntryState::Live,
-                kind: EntryKind::Manual,
-                path: e.path.clone(),
-                section: Vec::new(),
-                text: e.text.clone(),
-                provenance: Vec::new(),
-                served: 0,
-                helpful: 0,
-                harmful: 0,
-                first_seen: None,
-                last_seen: None,
-                superseded_by: None,
-                pinned: false,
-                dream_id: None,
-            }),
+            // Only the id is used: the counters are bumped in the database.
+            entry: Some(EntryMeta::new(
+                e.id.clone(),
+                EntryKind::Manual,
+                &e.path,
+                Vec::new(),
+                &e.text,
+            )),
         })
         .collect();
     store

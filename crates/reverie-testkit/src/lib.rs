@@ -94,3 +94,31 @@ pub fn claude_code_settled(state: &std::path::Path) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Claude Code's name for the folder of a project at `path` under `~/.claude/projects`: every
+/// character but ASCII letters and digits as `-`.
+pub fn claude_project_folder(path: &std::path::Path) -> String {
+    path.display()
+        .to_string()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+/// A real transcript's lines with the folder they ran in (`cwd`) made `cwd`, as the user's own
+/// machine would have recorded them.
+pub fn relocated_transcript(file: &std::path::Path, cwd: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let mut out = String::new();
+    for line in text.lines() {
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(mut v) if v.get("cwd").is_some() => {
+                v["cwd"] = serde_json::json!(cwd);
+                out.push_str(&v.to_string());
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}

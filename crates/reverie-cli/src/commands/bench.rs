@@ -96,6 +96,18 @@ fn note(rng: &mut impl Rng) -> String {
 
 /// Generates the store: `n` memories of eight notes, a tenth of them repeating or rephrasing a
 /// note of another memory.
+/// A glossary of the words the generated notes and questions use, as a memory's content.
+pub(super) fn glossary() -> String {
+    let mut glossary = String::from("# Glossary\n\n");
+    for (i, w) in WORDS.iter().enumerate() {
+        glossary.push_str(&format!(
+            "- **{w}**: the {} service's code name; its crate is `{w}`.\n",
+            SUBJECTS[i % SUBJECTS.len()].trim_start_matches("the ")
+        ));
+    }
+    glossary
+}
+
 pub(super) async fn generate_store(
     s: &Arc<dyn Store>,
     n: usize,

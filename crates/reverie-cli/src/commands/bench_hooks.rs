@@ -24,7 +24,7 @@ use reverie_core::curation::GLOSSARY_PATH;
 use reverie_store::StorePatch;
 use serde_json::json;
 
-use super::bench::{SUBJECTS, WORDS, generate_store};
+use super::bench::{WORDS, generate_store};
 use super::claude_code::project::{IDENTITY_KEY, identify};
 use crate::cli::BenchHooksArgs;
 use crate::output::{emit, json, table};
@@ -185,14 +185,7 @@ async fn measure(a: &BenchHooksArgs, exe: &Path, root: &Path, json_out: bool) ->
     let actor = reverie_core::Actor::User {
         user_id: "user_bench".into(),
     };
-    let mut glossary = String::from("# Glossary\n\n");
-    for (i, w) in WORDS.iter().enumerate() {
-        glossary.push_str(&format!(
-            "- **{w}**: the {} service's code name; its crate is `{w}`.\n",
-            SUBJECTS[i % SUBJECTS.len()].trim_start_matches("the ")
-        ));
-    }
-    s.create_memory(&store, GLOSSARY_PATH, &glossary, &actor)
+    s.create_memory(&store, GLOSSARY_PATH, &super::bench::glossary(), &actor)
         .await?;
     drop(s);
     let t = root.join("session.jsonl");

@@ -95,14 +95,7 @@ pub async fn recall(a: BenchRecallArgs, database: Option<String>, json_out: bool
         user_id: "user_bench".into(),
     };
     let policy = s.get_policy(&store).await?;
-    let mut glossary = String::from("# Glossary\n\n");
-    for (i, w) in WORDS.iter().enumerate() {
-        glossary.push_str(&format!(
-            "- **{w}**: the {} service's code name; its crate is `{w}`.\n",
-            SUBJECTS[i % SUBJECTS.len()].trim_start_matches("the ")
-        ));
-    }
-    s.create_memory(&store, GLOSSARY_PATH, &glossary, &actor)
+    s.create_memory(&store, GLOSSARY_PATH, &super::bench::glossary(), &actor)
         .await?;
     let mut index = String::from("# Memory index\n\n");
     {

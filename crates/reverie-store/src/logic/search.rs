@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_core::content::sha256_hex;
-use reverie_core::curation::{EntryKind, EntryMeta, EntryState, manual_entry_id};
+use reverie_core::curation::{EntryKind, EntryMeta, manual_entry_id};
 use reverie_core::entry::Document;
 use reverie_core::id::{IdKind, check_id};
 use reverie_core::search::{self, CorpusStats, RecallQuery, Recalled, Via, fts_token};
@@ -350,23 +350,7 @@ async fn serve<C: DreamDao + SearchDao + ?Sized>(
                     Some(_) => n += 1,
                 }
             };
-            let meta = EntryMeta {
-                id,
-                state: EntryState::Live,
-                kind: EntryKind::Manual,
-                path: r.path.clone(),
-                section: r.section.clone(),
-                text: r.text.clone(),
-                provenance: Vec::new(),
-                served: 0,
-                helpful: 0,
-                harmful: 0,
-                first_seen: None,
-                last_seen: None,
-                superseded_by: None,
-                pinned: false,
-                dream_id: None,
-            };
+            let meta = EntryMeta::new(id, EntryKind::Manual, &r.path, r.section.clone(), &r.text);
             conn.insert_entries(&[EntryRow::from_model(store_id, &meta)])
                 .await?;
             r.entry = Some(meta);
