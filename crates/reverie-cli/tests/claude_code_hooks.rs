@@ -1063,3 +1063,71 @@ fn the_configuration_says_what_a_project_is() {
         h.log()
     );
 }
+
+/// A project moved: its store stays its own. Sessions from before the move that no hook brought
+/// in (their folder is gone, so it cannot say what it was) go to the store its other sessions
+/// from the same Claude Code folder went to; sessions in the new place are found by the
+/// repository; the memory is exported where Claude Code now looks.
+#[test]
+fn a_moved_project_keeps_its_store() {
+    let h = Home::new();
+    let data = reverie_testkit::repo_root().join("../shared/data/transcripts");
+    let mut real: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|f| f.to_string_lossy().starts_with("marot__spotter"))
+                && p.extension().is_some_and(|x| x == "jsonl")
+        })
+        .collect();
+    real.sort();
+    let old = h.path("work/old");
+    std::fs::create_dir_all(&old).unwrap();
+    git(&old, "git init -q && git commit -q --allow-empty -m init");
+    let projects = h.path("home/.claude/projects");
+    let folder = |p: &Path| projects.join(reverie_testkit::claude_project_folder(p));
+    relocated(&real[0], &old, &folder(&old).join("a.jsonl"));
+    let sync = || {
+        let out = h
+            .cmd(&["--json", "claude-code", "sync", "--no-dream"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let first = sync();
+    assert_eq!(first["projects"].as_array().unwrap().len(), 1, "{first:#}");
+    let store = first["projects"][0]["store_id"].clone();
+
+    let new = h.path("work/new");
+    std::fs::rename(&old, &new).unwrap();
+    // A session cut short before the move, never brought in; one in the new place.
+    relocated(&real[1], &old, &folder(&old).join("b.jsonl"));
+    relocated(&real[2], &new, &folder(&new).join("c.jsonl"));
+    let second = sync();
+    let ps = second["projects"].as_array().unwrap();
+    assert_eq!(ps.len(), 1, "one store for the moved project: {second:#}");
+    assert_eq!(ps[0]["store_id"], store, "{second:#}");
+    assert_eq!(ps[0]["sessions_created"], 2, "{second:#}");
+    assert_eq!(h.stores().len(), 1);
+    assert!(
+        folder(&new).join("memory/MEMORY.md").is_file(),
+        "{second:#}"
+    );
+    let exports = second["exports"].as_array().unwrap();
+    assert_eq!(
+        exports.len(),
+        1,
+        "only where Claude Code now looks: {second:#}"
+    );
+    assert_eq!(
+        exports[0]["export"]["folder"],
+        json!(folder(&new).join("memory")),
+        "{second:#}"
+    );
+}

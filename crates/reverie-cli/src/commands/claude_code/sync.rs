@@ -17,7 +17,7 @@ use anyhow::{Context as _, Result};
 use reverie_store::Store;
 use serde_json::json;
 
-use super::project::{Project, identify};
+use super::project::{IDENTITY_KEY, Project, identify};
 use crate::cli::ClaudeCodeSyncArgs;
 use crate::output::emit;
 
@@ -91,6 +91,66 @@ pub fn transcripts_in(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(transcripts)
 }
 
+/// The project of a transcript whose folder is gone (moved or deleted): the one whose store
+/// holds a session from the same Claude Code project folder (this transcript's own, brought
+/// in before the move, or another's), if any does. `stores` is filled
+/// with the Claude Code projects' stores on first use.
+async fn moved(
+    s: &dyn Store,
+    transcript: &Path,
+    stores: &mut Option<Vec<reverie_core::MemoryStore>>,
+) -> Result<Option<Project>> {
+    if stores.is_none() {
+        let mut all = Vec::new();
+        let mut page = None;
+        loop {
+            let p = s
+                .list_stores(&reverie_store::StoreQuery {
+                    limit: Some(100),
+                    page,
+                    ..reverie_store::StoreQuery::default()
+                })
+                .await?;
+            all.extend(
+                p.data
+                    .into_iter()
+                    .filter(|st| st.metadata.contains_key(IDENTITY_KEY)),
+            );
+            match p.next_page {
+                Some(n) => page = Some(n),
+                None => break,
+            }
+        }
+        *stores = Some(all);
+    }
+    let Some(folder) = transcript.parent() else {
+        return Ok(None);
+    };
+    let mut siblings: Vec<PathBuf> = std::fs::read_dir(folder)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    siblings.sort();
+    for st in stores.iter().flatten() {
+        for sibling in &siblings {
+            if s.session_source(&st.id, &sibling.display().to_string())
+                .await?
+                .is_some()
+            {
+                let identity = st.metadata.get(IDENTITY_KEY).cloned().unwrap_or_default();
+                return Ok(Some(Project {
+                    identity,
+                    root: PathBuf::new(),
+                    store_name: st.name.clone(),
+                    label: st.name.clone(),
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// One project's part of a sweep.
 struct Swept {
     project: Project,
@@ -110,6 +170,7 @@ pub async fn sweep(
 ) -> Result<serde_json::Value> {
     // Transcripts by project, each folder identified once.
     let mut known: HashMap<String, Project> = HashMap::new();
+    let mut stores: Option<Vec<reverie_core::MemoryStore>> = None;
     let mut by_project: BTreeMap<String, Swept> = BTreeMap::new();
     let mut skipped: Vec<String> = Vec::new();
     for t in transcripts {
@@ -117,10 +178,26 @@ pub async fn sweep(
             skipped.push(t.display().to_string());
             continue;
         };
-        let p = known
-            .entry(cwd.clone())
-            .or_insert_with(|| identify(Path::new(&cwd)))
-            .clone();
+        let p = match known.get(&cwd) {
+            Some(p) => p.clone(),
+            None => {
+                let p = if Path::new(&cwd).exists() {
+                    identify(Path::new(&cwd))
+                } else {
+                    // A project moved (or deleted) since: its folder cannot say what it is, but
+                    // the store its other sessions went to can.
+                    match moved(s.as_ref(), t, &mut stores).await? {
+                        Some(p) => Project {
+                            root: PathBuf::from(&cwd),
+                            ..p
+                        },
+                        None => identify(Path::new(&cwd)),
+                    }
+                };
+                known.insert(cwd.clone(), p.clone());
+                p
+            }
+        };
         let e = by_project
             .entry(p.store_name.clone())
             .or_insert_with(|| Swept {
