@@ -67,6 +67,10 @@ pub enum Cmd {
     /// What dreams removed, merged, rewrote, superseded or archived over time; exits 1 when
     /// something load-bearing was lost.
     Drift(DriftArgs),
+    /// The failure curve: each session's tool errors, how many repeated an earlier session's,
+    /// whether their lesson was in memory and served; per error signature, before and after
+    /// its lesson.
+    Curve(CurveArgs),
     /// Show or change a store's policy: budget, protected paths, memory tests, review.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -341,6 +345,19 @@ pub struct BenchDriftArgs {
     /// Times to run the drift computation (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CurveArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Only sessions that started at or after this date (RFC 3339, or YYYY-MM-DD for midnight
+    /// UTC); earlier ones still make later failures repeats. [default: every session]
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Signatures listed in the text report (most frequent first).
+    #[arg(long, default_value_t = 10)]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]

@@ -125,6 +125,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Dream(a) => commands::dream::dream(&ctx, a).await,
         Cmd::Dreams(cmd) => commands::dream::run(&ctx, cmd).await,
         Cmd::Drift(a) => commands::drift::run(&ctx, a).await,
+        Cmd::Curve(a) => commands::curve::run(&ctx, a).await,
         Cmd::Policy(cmd) => commands::policy::run(&ctx, cmd).await,
         Cmd::Keys(cmd) => commands::server::keys(&ctx, cmd).await,
         Cmd::Entries(cmd) => commands::policy::entries(&ctx, cmd).await,

@@ -23,6 +23,7 @@ pub mod budget;
 pub mod candidate;
 pub mod consolidate;
 pub mod curator;
+pub mod curve;
 pub mod drift;
 pub mod extract;
 pub mod guard;

@@ -9,6 +9,7 @@
 //! A runner says it is alive while it works; a dream whose runner died is failed as
 //! `runner_lost` by the next runner that looks, and the store is left exactly as it was.
 
+pub mod curve;
 pub mod drift;
 pub mod schedule;
 

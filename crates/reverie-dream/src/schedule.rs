@@ -18,7 +18,7 @@ use crate::Runner;
 
 /// Every completed `update_existing` dream of the store that still counts (not rejected, not
 /// reverted), newest first.
-async fn applied_dreams(store: &dyn Store, store_id: &str) -> Result<Vec<Dream>> {
+pub async fn applied_dreams(store: &dyn Store, store_id: &str) -> Result<Vec<Dream>> {
     let completed = all_dreams(
         store,
         DreamQuery {

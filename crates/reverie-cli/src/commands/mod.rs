@@ -7,6 +7,7 @@ pub mod bench_sessions;
 pub mod bench_tokens;
 pub mod claude_code;
 pub mod curation;
+pub mod curve;
 pub mod demo;
 pub mod dream;
 pub mod drift;

@@ -41,9 +41,35 @@ mod memory_writes;
 mod requests;
 mod said;
 mod summaries;
-mod util;
+pub(crate) mod util;
 
 pub use injection::reads_as_injection;
+
+/// A tool call that failed, as lessons (and the failure curve) see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The failing call's event.
+    pub seq: i64,
+    /// Its result's event (what a lesson's evidence cites).
+    pub result_seq: Option<i64>,
+    pub signature: crate::signature::Signature,
+}
+
+/// A session's failed tool calls, in order: the same calls, statuses and signatures the lesson
+/// extractor reads (a call the user rejected, or cancelled beside a failing one, is not a
+/// failure).
+pub fn failures(input: &crate::input::SessionInput) -> Vec<Failure> {
+    let ctx = util::Ctx::new(input);
+    calls::calls(&ctx)
+        .iter()
+        .filter(|c| c.status == calls::Status::Failed)
+        .map(|c| Failure {
+            seq: ctx.events()[c.at].seq,
+            result_seq: c.result.map(|r| ctx.events()[r].seq),
+            signature: c.signature(&ctx),
+        })
+        .collect()
+}
 
 /// What an event said, collapsed and cut as evidence quotes it.
 pub fn quote_of(said: &str) -> String {

@@ -1,0 +1,131 @@
+//! `reverie curve` through the real binary, on SQLite and PostgreSQL: a store whose sessions
+//! come one a day with a dream after each — an error, its lesson dreamed, the same error
+//! again with the lesson in memory and served, a new error — with the counts a reader can
+//! check by hand.
+
+use serde_json::{Value, json};
+
+mod common;
+
+use common::Env;
+
+/// A Claude Code transcript, a day into March: `cargo test` fails with `error`, then the
+/// agent's fix runs and the tests pass.
+fn transcript(day: u32, error: &str, fix: &str) -> String {
+    let ts = |s: u32| format!("2026-03-{day:02}T10:00:{s:02}Z");
+    let session = format!("s{day}");
+    let lines = [
+        json!({"type": "user", "sessionId": session, "cwd": "/home/dev/app", "uuid": "u1", "timestamp": ts(0),
+               "message": {"role": "user", "content": "run the tests"}}),
+        json!({"type": "assistant", "sessionId": session, "cwd": "/home/dev/app", "uuid": "a1", "timestamp": ts(1),
+               "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "Bash", "input": {"command": "cargo test"}}]}}),
+        json!({"type": "user", "sessionId": session, "cwd": "/home/dev/app", "uuid": "r1", "timestamp": ts(2),
+               "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "is_error": true, "content": error}]}}),
+        json!({"type": "assistant", "sessionId": session, "cwd": "/home/dev/app", "uuid": "a2", "timestamp": ts(3),
+               "message": {"role": "assistant", "content": [{"type": "tool_use", "id": "t2", "name": "Bash", "input": {"command": fix}}]}}),
+        json!({"type": "user", "sessionId": session, "cwd": "/home/dev/app", "uuid": "r2", "timestamp": ts(4),
+               "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t2", "is_error": false, "content": "test result: ok. 12 passed; 0 failed"}]}}),
+    ];
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn scenario(postgres: bool) -> Value {
+    let env = Env::new(postgres);
+    env.ok(&["store", "create", "notes"]);
+    let db = "error: DATABASE_URL must be set for the integration tests";
+    let days = [
+        (
+            1,
+            db,
+            "DATABASE_URL=postgres://localhost:5433/test cargo test",
+        ),
+        (
+            2,
+            db,
+            "DATABASE_URL=postgres://localhost:5433/test cargo test",
+        ),
+        (
+            3,
+            "error: linker `cc` not found",
+            "sudo apt-get install -y build-essential && cargo test",
+        ),
+    ];
+    for (day, error, fix) in days {
+        let t = env.write(&format!("day{day}.jsonl"), &transcript(day, error, fix));
+        let ingested = env.json(&["ingest", "-s", "notes", &t]);
+        let session = ingested["files"][0]["session_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{ingested}"))
+            .to_string();
+        if day == 2 {
+            // The agent recalls what it knows about the failing command in this session.
+            let found = env.json(&[
+                "recall",
+                "-s",
+                "notes",
+                "cargo test DATABASE_URL",
+                "--session",
+                &session,
+            ]);
+            assert!(found.to_string().contains("DATABASE_URL"), "{found}");
+        }
+        let d = env.json(&["dream", "-s", "notes"]);
+        assert_eq!(d["dream"]["status"], "completed", "{d}");
+    }
+    let curve = env.json(&["curve", "-s", "notes"]);
+    let text = env.ok(&["curve", "-s", "notes"]);
+    assert!(text.contains("repeat rate  ▁█▁"), "{text}");
+    assert!(text.contains("dreams        ^^"), "{text}");
+    curve
+}
+
+#[test]
+fn the_curve_counts_repeats_lessons_and_servings_alike_on_sqlite_and_postgres() {
+    let sqlite = scenario(false);
+    let points: Vec<(u64, u64, u64, u64)> = sqlite["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let n = |k: &str| p[k].as_u64().unwrap();
+            (n("errors"), n("repeats"), n("with_lesson"), n("served"))
+        })
+        .collect();
+    // Day 1: the error; day 2: again, its lesson (dreamed after day 1) in memory and served;
+    // day 3: another error.
+    assert_eq!(
+        points,
+        vec![(1, 0, 0, 0), (1, 1, 1, 1), (1, 0, 0, 0)],
+        "{sqlite:#}"
+    );
+    let first = &sqlite["signatures"][0];
+    assert!(
+        first["signature"]
+            .as_str()
+            .unwrap()
+            .starts_with("cargo test: "),
+        "{first}"
+    );
+    assert_eq!(first["occurrences"], 2);
+    assert_eq!(first["repeats_after_lesson"], 1);
+    assert_eq!(first["failed_when_served"], 1);
+    assert!(first["lesson_dream"].as_str().unwrap().starts_with("drm_"));
+    // One repeat over the two later sessions that had the lesson (days 2 and 3).
+    assert_eq!(sqlite["repeat_rate_after_lesson"], 0.5, "{sqlite:#}");
+
+    let postgres = scenario(true);
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        for p in v["points"].as_array_mut().unwrap() {
+            p["session_id"] = Value::Null;
+            p["dreams_before"] = json!(p["dreams_before"].as_array().unwrap().len());
+        }
+        for s in v["signatures"].as_array_mut().unwrap() {
+            s["first_session"] = Value::Null;
+            s["lesson_dream"] = json!(s["lesson_dream"].is_string());
+            s["lesson_at"] = Value::Null;
+        }
+        v
+    };
+    assert_eq!(strip(&sqlite), strip(&postgres));
+}

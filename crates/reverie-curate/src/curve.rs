@@ -1,0 +1,470 @@
+//! The failure curve of a store, without I/O: do the lessons a store keeps stop the failures
+//! they are about? Sessions in time order; each one's failed tool calls by signature
+//! ([`crate::signature`], the lesson extractor's own); which were *repeats* (the signature
+//! failed in an earlier session), which of those had a lesson in memory at the time (a dream
+//! applied before the session was brought in had added an entry resting on that signature's
+//! failure), and which had that lesson served in the session. Per signature: first seen, the dream that
+//! added its lesson, occurrences before and after.
+//!
+//! A lesson is an entry an applied dream's `add`, `merge` or `rewrite` produced with evidence
+//! citing a failed call of the signature; it stays in memory until an op archives or
+//! supersedes it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reverie_core::Timestamp;
+use reverie_core::curation::{Changeset, OpKind};
+use serde::Serialize;
+
+use crate::extract::failures;
+use crate::input::{Serving, SessionInput};
+
+/// An applied dream as the curve reads it.
+#[derive(Debug, Clone)]
+pub struct AppliedDream {
+    pub id: String,
+    /// When its result reached the memory.
+    pub at: Timestamp,
+    pub changeset: Changeset,
+}
+
+/// What [`analyze`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct CurveInput<'a> {
+    /// Every session of the store, in any order.
+    pub sessions: &'a [SessionInput],
+    /// The dreams whose result is in the memory (completed, applied, not reverted).
+    pub dreams: &'a [AppliedDream],
+    pub servings: &'a [Serving],
+    /// Only sessions that started at or after this count as points (earlier ones still make
+    /// later failures repeats).
+    pub since: Option<Timestamp>,
+}
+
+/// One session's point on the curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    pub session_id: String,
+    pub started_at: Option<Timestamp>,
+    /// Failed tool calls.
+    pub errors: usize,
+    /// Of those, failures whose signature failed in an earlier session.
+    pub repeats: usize,
+    /// Of the repeats, those with a lesson in memory when the session started.
+    pub with_lesson: usize,
+    /// Of those, the ones whose lesson was served during the session.
+    pub served: usize,
+    /// `repeats / errors` (0 without errors).
+    pub repeat_rate: f64,
+    /// Dreams applied since the previous session (marks on the curve).
+    pub dreams_before: Vec<String>,
+}
+
+/// One signature's history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignatureHistory {
+    pub signature: String,
+    pub first_session: String,
+    pub first_seen: Option<Timestamp>,
+    /// Sessions it failed in, and failures in all.
+    pub sessions: usize,
+    pub occurrences: usize,
+    /// The dream that first put a lesson about it in memory, and when.
+    pub lesson_dream: Option<String>,
+    pub lesson_at: Option<Timestamp>,
+    /// Failures in later sessions while no lesson about it was in memory, and while one was.
+    pub repeats_before_lesson: usize,
+    pub repeats_after_lesson: usize,
+    /// Later sessions (after its first) that started without the lesson, and with it: what
+    /// the repeats above are counted over.
+    pub sessions_before_lesson: usize,
+    pub sessions_after_lesson: usize,
+    /// Sessions in which it failed although its lesson was served in them.
+    pub failed_when_served: usize,
+}
+
+/// The whole curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Curve {
+    pub points: Vec<Point>,
+    pub signatures: Vec<SignatureHistory>,
+    pub errors: usize,
+    pub repeats: usize,
+    pub with_lesson: usize,
+    pub served: usize,
+    /// Over the signatures that got a lesson: their repeats per later session before the
+    /// lesson existed, and after — the curve's before and after.
+    pub repeat_rate_before_lesson: f64,
+    pub repeat_rate_after_lesson: f64,
+}
+
+fn ratio(n: usize, d: usize) -> f64 {
+    if d == 0 { 0.0 } else { n as f64 / d as f64 }
+}
+
+/// One lesson entry's life in memory: (entry, added at, added by which dream, removed at).
+type Life = (String, Timestamp, String, Option<Timestamp>);
+
+/// A lesson's life in memory: the entries resting on a signature, when each came and went.
+#[derive(Debug, Default)]
+struct Lessons {
+    by_signature: BTreeMap<String, Vec<Life>>,
+}
+
+impl Lessons {
+    fn build(dreams: &[AppliedDream], failed: &BTreeMap<(String, i64), String>) -> Lessons {
+        let mut dreams: Vec<&AppliedDream> = dreams.iter().collect();
+        dreams.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        let mut l = Lessons::default();
+        for d in dreams {
+            for op in &d.changeset.ops {
+                match op.op {
+                    OpKind::Add | OpKind::Merge | OpKind::Rewrite if op.after.is_some() => {
+                        let sigs: BTreeSet<&String> = op
+                            .evidence
+                            .iter()
+                            .filter_map(|e| failed.get(&(e.session_id.clone(), e.seq)))
+                            .collect();
+                        for sig in sigs {
+                            let list = l.by_signature.entry(sig.clone()).or_default();
+                            if !list
+                                .iter()
+                                .any(|(id, _, _, gone)| *id == op.entry_id && gone.is_none())
+                            {
+                                list.push((op.entry_id.clone(), d.at, d.id.clone(), None));
+                            }
+                        }
+                    }
+                    OpKind::Archive | OpKind::Supersede => {
+                        for list in l.by_signature.values_mut() {
+                            for (id, _, _, gone) in list.iter_mut() {
+                                if *id == op.entry_id && gone.is_none() {
+                                    *gone = Some(d.at);
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        l
+    }
+
+    /// The lesson entries about `sig` in memory at `t`.
+    fn live_at(&self, sig: &str, t: Timestamp) -> Vec<&str> {
+        self.by_signature
+            .get(sig)
+            .into_iter()
+            .flatten()
+            .filter(|(_, added, _, gone)| *added <= t && gone.is_none_or(|g| g > t))
+            .map(|(id, ..)| id.as_str())
+            .collect()
+    }
+
+    /// The first lesson about `sig`: its dream and time.
+    fn first(&self, sig: &str) -> Option<(&str, Timestamp)> {
+        self.by_signature
+            .get(sig)?
+            .iter()
+            .min_by_key(|(_, at, ..)| *at)
+            .map(|(_, at, dream, _)| (dream.as_str(), *at))
+    }
+}
+
+/// The failure curve of a store's sessions.
+pub fn analyze(input: &CurveInput<'_>) -> Curve {
+    let mut sessions: Vec<&SessionInput> = input.sessions.iter().collect();
+    let start = |s: &SessionInput| s.session.started_at.unwrap_or(s.session.created_at);
+    sessions.sort_by(|a, b| {
+        start(a)
+            .cmp(&start(b))
+            .then_with(|| a.session.id.cmp(&b.session.id))
+    });
+    let all: Vec<Vec<crate::extract::Failure>> = sessions.iter().map(|s| failures(s)).collect();
+    let per_session: Vec<Vec<String>> = all
+        .iter()
+        .map(|fs| fs.iter().map(|f| f.signature.key()).collect())
+        .collect();
+    let mut failed: BTreeMap<(String, i64), String> = BTreeMap::new();
+    for (s, fs) in sessions.iter().zip(all) {
+        // A lesson's evidence cites the failed call's result; either event names it.
+        for f in fs {
+            let key = f.signature.key();
+            if let Some(r) = f.result_seq {
+                failed.insert((s.session.id.clone(), r), key.clone());
+            }
+            failed.insert((s.session.id.clone(), f.seq), key);
+        }
+    }
+    let lessons = Lessons::build(input.dreams, &failed);
+    let served: BTreeSet<(&str, &str)> = input
+        .servings
+        .iter()
+        .map(|s| (s.session_id.as_str(), s.entry_id.as_str()))
+        .collect();
+    let mut dream_times: Vec<(Timestamp, &str)> =
+        input.dreams.iter().map(|d| (d.at, d.id.as_str())).collect();
+    dream_times.sort();
+
+    let mut history: BTreeMap<String, SignatureHistory> = BTreeMap::new();
+    let mut points = Vec::new();
+    let mut previous: Option<Timestamp> = None;
+    for (s, sigs) in sessions.iter().zip(&per_session) {
+        // What memory the session had: the dreams applied before it was brought in. (Its
+        // start would do for sessions brought in as they end, but not for a history ingested
+        // later and dreamed session by session.)
+        let t = s.session.created_at;
+        let id = s.session.id.as_str();
+        let mut point = Point {
+            session_id: id.to_string(),
+            started_at: s.session.started_at,
+            errors: sigs.len(),
+            repeats: 0,
+            with_lesson: 0,
+            served: 0,
+            repeat_rate: 0.0,
+            dreams_before: dream_times
+                .iter()
+                .filter(|(at, _)| previous.is_none_or(|p| *at > p) && *at <= t)
+                .map(|(_, d)| d.to_string())
+                .collect(),
+        };
+        // Later sessions of every signature seen before: with or without its lesson.
+        for h in history.values_mut() {
+            if lessons.live_at(&h.signature, t).is_empty() {
+                h.sessions_before_lesson += 1;
+            } else {
+                h.sessions_after_lesson += 1;
+            }
+        }
+        let mut served_sigs: BTreeSet<&str> = BTreeSet::new();
+        for sig in sigs {
+            let h = history
+                .entry(sig.clone())
+                .or_insert_with(|| SignatureHistory {
+                    signature: sig.clone(),
+                    first_session: id.to_string(),
+                    first_seen: s.session.started_at,
+                    sessions: 0,
+                    occurrences: 0,
+                    lesson_dream: lessons.first(sig).map(|(d, _)| d.to_string()),
+                    lesson_at: lessons.first(sig).map(|(_, at)| at),
+                    repeats_before_lesson: 0,
+                    repeats_after_lesson: 0,
+                    sessions_before_lesson: 0,
+                    sessions_after_lesson: 0,
+                    failed_when_served: 0,
+                });
+            h.occurrences += 1;
+            if h.first_session == id {
+                continue;
+            }
+            let live = lessons.live_at(sig, t);
+            let was_served = live.iter().any(|e| served.contains(&(id, e)));
+            if live.is_empty() {
+                h.repeats_before_lesson += 1;
+            } else {
+                h.repeats_after_lesson += 1;
+            }
+            if was_served && served_sigs.insert(sig.as_str()) {
+                h.failed_when_served += 1;
+            }
+            point.repeats += 1;
+            point.with_lesson += usize::from(!live.is_empty());
+            point.served += usize::from(was_served);
+        }
+        for sig in sigs.iter().collect::<BTreeSet<_>>() {
+            if let Some(h) = history.get_mut(sig) {
+                h.sessions += 1;
+            }
+        }
+        point.repeat_rate = ratio(point.repeats, point.errors);
+        previous = Some(previous.map_or(t, |p| p.max(t)));
+        if input.since.is_none_or(|since| start(s) >= since) {
+            points.push(point);
+        }
+    }
+    let sum = |f: fn(&Point) -> usize| points.iter().map(f).sum::<usize>();
+    let mut signatures: Vec<SignatureHistory> = history.into_values().collect();
+    signatures.sort_by(|a, b| {
+        b.occurrences
+            .cmp(&a.occurrences)
+            .then_with(|| a.signature.cmp(&b.signature))
+    });
+    let learned = || signatures.iter().filter(|h| h.lesson_at.is_some());
+    let before = ratio(
+        learned().map(|h| h.repeats_before_lesson).sum(),
+        learned().map(|h| h.sessions_before_lesson).sum(),
+    );
+    let after = ratio(
+        learned().map(|h| h.repeats_after_lesson).sum(),
+        learned().map(|h| h.sessions_after_lesson).sum(),
+    );
+    Curve {
+        errors: sum(|p| p.errors),
+        repeats: sum(|p| p.repeats),
+        with_lesson: sum(|p| p.with_lesson),
+        served: sum(|p| p.served),
+        points,
+        signatures,
+        repeat_rate_before_lesson: before,
+        repeat_rate_after_lesson: after,
+    }
+}
+
+/// A sparkline of `values` in `[0, 1]`, one character each.
+pub fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|v| BARS[((v.clamp(0.0, 1.0) * 7.0).round()) as usize])
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extract::util::build::{ran, session, user};
+    use reverie_core::curation::{Evidence, Op, Stats};
+
+    const DAY: i64 = 86_400_000_000;
+
+    fn at(day: f64) -> Timestamp {
+        Timestamp(1_772_000_000_000_000 + (day * DAY as f64) as i64)
+    }
+
+    /// A session on `day` whose `cargo test` fails with `error` (when given), then passes.
+    fn day(id: &str, d: f64, error: Option<&str>) -> SessionInput {
+        let mut events = vec![user("run the tests")];
+        if let Some(e) = error {
+            events.extend(ran("t1", "cargo test", e, true));
+        }
+        events.extend(ran(
+            "t2",
+            "cargo test --workspace",
+            "test result: ok",
+            false,
+        ));
+        let mut s = session(id, events);
+        s.session.started_at = Some(at(d));
+        s.session.created_at = at(d + 0.1);
+        s
+    }
+
+    fn op(kind: OpKind, entry: &str, evidence: Vec<Evidence>) -> Op {
+        Op {
+            op: kind,
+            entry_id: entry.into(),
+            path: "/lessons.md".into(),
+            section: Vec::new(),
+            before: None,
+            after: (kind == OpKind::Add).then(|| "a lesson".to_string()),
+            sources: Vec::new(),
+            reason: "test".into(),
+            evidence,
+            flags: Vec::new(),
+        }
+    }
+
+    fn dream(id: &str, d: f64, ops: Vec<Op>) -> AppliedDream {
+        AppliedDream {
+            id: id.into(),
+            at: at(d),
+            changeset: Changeset {
+                base_revision: 0,
+                ops,
+                memories: Vec::new(),
+                stats: Stats::default(),
+                curator: None,
+            },
+        }
+    }
+
+    /// A constructed store with known answers: an error in five sessions, its lesson added
+    /// after the second and archived after the fourth, served in the third.
+    #[test]
+    fn the_curve_of_a_store_with_known_answers() {
+        let db = "error: DATABASE_URL must be set for the integration tests";
+        let sessions = vec![
+            day("s1", 1.0, Some(db)),
+            day("s2", 2.0, Some(db)),
+            day("s3", 3.0, Some(db)),
+            day(
+                "s4",
+                4.0,
+                Some("error: could not find `Cargo.toml` in `/home/dev/app`"),
+            ),
+            day("s5", 5.0, Some(db)),
+        ];
+        let failed = failures(&sessions[0]);
+        assert_eq!(failed.len(), 1, "{failed:?}");
+        let evidence = vec![Evidence {
+            session_id: "s1".into(),
+            seq: failed[0].result_seq.unwrap(),
+            quote: String::new(),
+        }];
+        let dreams = vec![
+            dream("d1", 2.5, vec![op(OpKind::Add, "ent_a", evidence)]),
+            dream("d2", 4.5, vec![op(OpKind::Archive, "ent_a", Vec::new())]),
+        ];
+        let servings = vec![Serving {
+            session_id: "s3".into(),
+            entry_id: "ent_a".into(),
+        }];
+        let curve = analyze(&CurveInput {
+            sessions: &sessions,
+            dreams: &dreams,
+            servings: &servings,
+            since: None,
+        });
+        let row = |p: &Point| (p.errors, p.repeats, p.with_lesson, p.served);
+        let rows: Vec<_> = curve.points.iter().map(row).collect();
+        assert_eq!(
+            rows,
+            vec![
+                (1, 0, 0, 0),
+                (1, 1, 0, 0),
+                (1, 1, 1, 1),
+                (1, 0, 0, 0),
+                (1, 1, 0, 0)
+            ]
+        );
+        assert_eq!(curve.points[2].dreams_before, vec!["d1"]);
+        assert_eq!(curve.points[4].dreams_before, vec!["d2"]);
+        assert_eq!(curve.points[1].repeat_rate, 1.0);
+        let a = &curve.signatures[0];
+        assert_eq!(a.signature, failed[0].signature.key());
+        assert_eq!((a.occurrences, a.sessions), (4, 4));
+        assert_eq!(a.lesson_dream.as_deref(), Some("d1"));
+        assert_eq!((a.repeats_before_lesson, a.repeats_after_lesson), (2, 1));
+        assert_eq!((a.sessions_before_lesson, a.sessions_after_lesson), (2, 2));
+        assert_eq!(a.failed_when_served, 1);
+        assert_eq!(curve.signatures.len(), 2);
+        assert_eq!(curve.signatures[1].lesson_dream, None);
+        assert_eq!(
+            (curve.errors, curve.repeats, curve.with_lesson, curve.served),
+            (5, 3, 1, 1)
+        );
+        assert_eq!(curve.repeat_rate_before_lesson, 1.0);
+        assert_eq!(curve.repeat_rate_after_lesson, 0.5);
+
+        // A window: earlier sessions still make later failures repeats.
+        let late = analyze(&CurveInput {
+            since: Some(at(4.0)),
+            ..CurveInput {
+                sessions: &sessions,
+                dreams: &dreams,
+                servings: &servings,
+                since: None,
+            }
+        });
+        assert_eq!(late.points.len(), 2);
+        assert_eq!(late.repeats, 1);
+    }
+
+    #[test]
+    fn sparklines() {
+        assert_eq!(sparkline(&[0.0, 0.5, 1.0, 2.0]), "▁▅██");
+    }
+}

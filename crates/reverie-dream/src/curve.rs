@@ -1,0 +1,79 @@
+//! The failure curve of a store, read through any `Store`: its sessions with their events, its
+//! applied dreams with their changesets, and what was served in each session, handed to
+//! `reverie_curate::curve::analyze`. Shared by `reverie curve` (and, later, the HTTP API).
+
+use reverie_core::{MemoryStore, Result, Timestamp};
+use reverie_curate::curve::{AppliedDream, Curve, CurveInput, analyze};
+use reverie_curate::input::{Serving, SessionInput};
+use reverie_store::Store;
+
+/// Events read per request.
+const PAGE: i64 = 2_000;
+
+/// The failure curve of `st`, its points from `since` on.
+pub async fn report(
+    store: &dyn Store,
+    st: &MemoryStore,
+    since: Option<Timestamp>,
+) -> Result<Curve> {
+    let mut sessions = Vec::new();
+    let mut page: Option<String> = None;
+    loop {
+        let p = store
+            .list_sessions(&st.id, Some(100), page.as_deref())
+            .await?;
+        for session in p.data {
+            let mut events = Vec::new();
+            let mut after = -1;
+            loop {
+                let batch = store.session_events(&session.id, after, PAGE).await?;
+                let n = batch.len() as i64;
+                if let Some(last) = batch.last() {
+                    after = last.seq;
+                }
+                events.extend(batch);
+                if n < PAGE {
+                    break;
+                }
+            }
+            sessions.push(SessionInput { session, events });
+        }
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    let mut dreams = Vec::new();
+    for d in crate::schedule::applied_dreams(store, &st.id).await? {
+        let Some(changeset) = store.dream_changeset(&d.id).await? else {
+            continue;
+        };
+        dreams.push(AppliedDream {
+            // A reviewed dream reaches the memory when it is approved.
+            at: d
+                .review
+                .as_ref()
+                .and_then(|r| r.decided_at)
+                .or(d.ended_at)
+                .unwrap_or(d.created_at),
+            id: d.id,
+            changeset,
+        });
+    }
+    let ids: Vec<String> = sessions.iter().map(|s| s.session.id.clone()).collect();
+    let servings: Vec<Serving> = store
+        .servings_in(&ids)
+        .await?
+        .into_iter()
+        .map(|(session_id, entry_id)| Serving {
+            session_id,
+            entry_id,
+        })
+        .collect();
+    Ok(analyze(&CurveInput {
+        sessions: &sessions,
+        dreams: &dreams,
+        servings: &servings,
+        since,
+    }))
+}
