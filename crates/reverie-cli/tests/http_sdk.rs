@@ -368,6 +368,25 @@ fn own_routes(postgres: bool) {
     let (status, _) = server.raw("GET", &format!("{base}/drift?min_helpful=0"), b"");
     assert_eq!(status, 400);
 
+    // The failure curve: the same as `reverie curve --json`.
+    let (status, c) = server.raw("GET", &format!("{base}/curve"), b"");
+    assert_eq!(status, 200, "{c}");
+    let cli: serde_json::Value = serde_json::from_str(&reverie(
+        &server.database,
+        &["--json", "curve", "-s", "demo"],
+    ))
+    .unwrap();
+    assert_eq!(c, cli);
+    assert!(c["errors"].as_u64().unwrap() > 0, "{c}");
+    let (status, c) = server.raw("GET", &format!("{base}/curve?since=2999-01-01"), b"");
+    assert_eq!(
+        (status, c["points"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{c}"
+    );
+    let (status, _) = server.raw("GET", &format!("{base}/curve?since=tuesday"), b"");
+    assert_eq!(status, 400);
+
     // Review: the demo's last dream has a changeset; reverting it once works, twice does not.
     let (_, dreams) = server.raw("GET", "/v1/dreams?limit=100", b"");
     let last = dreams["data"]

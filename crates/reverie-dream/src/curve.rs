@@ -10,6 +10,20 @@ use reverie_store::Store;
 /// Events read per request.
 const PAGE: i64 = 2_000;
 
+/// `since` as the curve reads it: a date (RFC 3339, or `YYYY-MM-DD` for midnight UTC).
+pub fn since(value: Option<&str>) -> Result<Option<Timestamp>> {
+    value
+        .map(|s| {
+            Timestamp::parse(s).ok_or_else(|| {
+                reverie_core::Error::invalid(
+                    "since",
+                    format!("{s:?} is not a date (RFC 3339 or YYYY-MM-DD)"),
+                )
+            })
+        })
+        .transpose()
+}
+
 /// The failure curve of `st`, its points from `since` on.
 pub async fn report(
     store: &dyn Store,

@@ -1,6 +1,6 @@
 //! reverie's own routes, under `/reverie/v1/` so that they never change the contract's: recall,
 //! context and remember (memory served to agents), the policy, restore of a memory or a whole store,
-//! drift, session upload (ingest), and review of dreams (changeset, approve, reject, revert). The same API keys and scopes apply.
+//! drift, the failure curve, session upload (ingest), and review of dreams (changeset, approve, reject, revert). The same API keys and scopes apply.
 
 use std::sync::Arc;
 
@@ -44,6 +44,7 @@ pub fn routes() -> Router<Arc<AppState>> {
             post(restore_memory),
         )
         .route("/reverie/v1/memory_stores/{store}/drift", get(drift))
+        .route("/reverie/v1/memory_stores/{store}/curve", get(curve))
         .route("/reverie/v1/dreams/{dream}/changeset", get(changeset))
         .route("/reverie/v1/dreams/{dream}/approve", post(approve))
         .route("/reverie/v1/dreams/{dream}/reject", post(reject))
@@ -201,6 +202,15 @@ async fn drift(State(st): S, Extension(key): K, Path(store): Path<String>, uri: 
         .unwrap_or(reverie_dream::drift::DEFAULT_MIN_HELPFUL);
     let s = st.store.get_store(&store).await?;
     ok(reverie_dream::drift::report(st.store.as_ref(), &s, p.get("since"), min_helpful).await?)
+}
+
+/// `?since=DATE`: the failure curve (`reverie curve --json`'s).
+async fn curve(State(st): S, Extension(key): K, Path(store): Path<String>, uri: Uri) -> Reply {
+    allowed(&key, &store)?;
+    let p = Params::parse(uri.query())?;
+    let since = reverie_dream::curve::since(p.get("since"))?;
+    let s = st.store.get_store(&store).await?;
+    ok(reverie_dream::curve::report(st.store.as_ref(), &s, since).await?)
 }
 
 /// The largest transcript one upload may carry (the rest of the API keeps its smaller limit).

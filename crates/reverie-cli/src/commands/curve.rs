@@ -4,7 +4,7 @@
 //! JSON. The analysis is `reverie_curate::curve`, its inputs loaded by `reverie_dream::curve`.
 
 use anyhow::Result;
-use reverie_core::{Error, Timestamp};
+use reverie_core::Timestamp;
 use reverie_curate::curve::{Curve, sparkline};
 
 use crate::cli::CurveArgs;
@@ -13,15 +13,7 @@ use crate::output::{emit, json, safe, table};
 
 pub async fn run(ctx: &Ctx, a: CurveArgs) -> Result<i32> {
     let st = ctx.store_ref(&a.store.store).await?;
-    let since = match a.since.as_deref() {
-        None => None,
-        Some(s) => Some(Timestamp::parse(s).ok_or_else(|| {
-            Error::invalid(
-                "since",
-                format!("{s:?} is not a date (RFC 3339 or YYYY-MM-DD)"),
-            )
-        })?),
-    };
+    let since = reverie_dream::curve::since(a.since.as_deref())?;
     let curve = reverie_dream::curve::report(ctx.store.as_ref(), &st, since).await?;
     if ctx.json {
         json(&curve);
