@@ -358,6 +358,9 @@ pub struct CurveArgs {
     /// Signatures listed in the text report (most frequent first).
     #[arg(long, default_value_t = 10)]
     pub top: usize,
+    /// Also draw the curve as an SVG picture into FILE.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

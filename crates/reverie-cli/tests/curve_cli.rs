@@ -72,7 +72,33 @@ fn scenario(postgres: bool) -> Value {
         let d = env.json(&["dream", "-s", "notes"]);
         assert_eq!(d["dream"]["status"], "completed", "{d}");
     }
-    let curve = env.json(&["curve", "-s", "notes"]);
+    let picture = env.dir.path().join("curve.svg");
+    let curve = env.json(&[
+        "curve",
+        "-s",
+        "notes",
+        "--svg",
+        &picture.display().to_string(),
+    ]);
+    // A well-formed SVG document: a dot per session, a dashed line per dream.
+    let check = std::process::Command::new(reverie_testkit::python())
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E\n\
+             r = E.parse(sys.argv[1]).getroot()\n\
+             ns = '{http://www.w3.org/2000/svg}'\n\
+             assert r.tag == ns + 'svg', r.tag\n\
+             print(len([c for c in r.iter(ns + 'circle')]), len([l for l in r.iter(ns + 'line') if l.get('class') == 'dream']))",
+            &picture.display().to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "3 2");
     let text = env.ok(&["curve", "-s", "notes"]);
     assert!(text.contains("repeat rate  ▁█▁"), "{text}");
     assert!(text.contains("dreams        ^^"), "{text}");

@@ -313,6 +313,115 @@ pub fn analyze(input: &CurveInput<'_>) -> Curve {
     }
 }
 
+/// `s` escaped for XML text and attributes.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The curve as an SVG picture: each session's repeat rate (a line, a dot per session, its
+/// tooltip the session's counts), the dreams as dashed lines before the sessions they
+/// preceded, and the before/after rates in the caption.
+pub fn svg(curve: &Curve, title: &str) -> String {
+    let (w, h, left, right, top, bottom) = (800.0, 260.0, 48.0, 16.0, 36.0, 40.0);
+    let n = curve.points.len();
+    let x = |i: usize| {
+        if n <= 1 {
+            left + (w - left - right) / 2.0
+        } else {
+            left + (w - left - right) * i as f64 / (n - 1) as f64
+        }
+    };
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v.clamp(0.0, 1.0));
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
+         viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"{}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n",
+        xml(&format!("Failure curve of {title}"))
+    );
+    out.push_str(&format!(
+        "<title>{}</title>\n<rect width=\"{w}\" height=\"{h}\" fill=\"#fff\"/>\n",
+        xml(&format!("Failure curve of {title}"))
+    ));
+    out.push_str(&format!(
+        "<text x=\"{left}\" y=\"20\" font-weight=\"bold\">{}</text>\n",
+        xml(&format!(
+            "{title}: repeated failures per session ({} sessions, {} repeats of {} failures)",
+            n, curve.repeats, curve.errors
+        ))
+    ));
+    // Axes and gridlines at 0, 0.5 and 1.
+    for v in [0.0, 0.5, 1.0] {
+        out.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#555\">{:.0}%</text>\n",
+            w - right,
+            left - 6.0,
+            y(v) + 4.0,
+            v * 100.0,
+            y = y(v)
+        ));
+    }
+    for (i, p) in curve.points.iter().enumerate() {
+        for d in &p.dreams_before {
+            let at = if i == 0 {
+                x(0) - 6.0
+            } else {
+                (x(i - 1) + x(i)) / 2.0
+            };
+            out.push_str(&format!(
+                "<line class=\"dream\" x1=\"{at:.1}\" x2=\"{at:.1}\" y1=\"{top}\" y2=\"{}\" \
+                 stroke=\"#7a5cc7\" stroke-dasharray=\"4 3\"><title>{}</title></line>\n",
+                h - bottom,
+                xml(&format!("dream {d}"))
+            ));
+        }
+    }
+    let line: Vec<String> = curve
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.repeat_rate)))
+        .collect();
+    out.push_str(&format!(
+        "<polyline fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\" points=\"{}\"/>\n",
+        line.join(" ")
+    ));
+    for (i, p) in curve.points.iter().enumerate() {
+        out.push_str(&format!(
+            "<circle class=\"session\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#c0392b\">\
+             <title>{}</title></circle>\n",
+            x(i),
+            y(p.repeat_rate),
+            xml(&format!(
+                "{}: {} failures, {} repeats, {} with the lesson in memory, {} served",
+                p.session_id, p.errors, p.repeats, p.with_lesson, p.served
+            ))
+        ));
+    }
+    out.push_str(&format!(
+        "<text x=\"{left}\" y=\"{}\" fill=\"#333\">{}</text>\n</svg>\n",
+        h - 12.0,
+        xml(&format!(
+            "repeats per later session of errors that got a lesson: {:.2} before it, {:.2} after \
+             (dashed: dreams)",
+            curve.repeat_rate_before_lesson, curve.repeat_rate_after_lesson
+        ))
+    ));
+    out
+}
+
 /// A sparkline of `values` in `[0, 1]`, one character each.
 pub fn sparkline(values: &[f64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -461,6 +570,31 @@ mod tests {
         });
         assert_eq!(late.points.len(), 2);
         assert_eq!(late.repeats, 1);
+    }
+
+    #[test]
+    fn the_picture_has_a_dot_per_session_a_line_per_dream_and_escapes_its_text() {
+        let sessions = vec![
+            day("s1", 1.0, Some("error: boom")),
+            day("s2", 2.0, Some("error: boom")),
+        ];
+        let dreams = vec![dream("d1", 1.5, Vec::new())];
+        let curve = analyze(&CurveInput {
+            sessions: &sessions,
+            dreams: &dreams,
+            servings: &[],
+            since: None,
+        });
+        let pic = svg(&curve, "<script>alert(1)</script> & co");
+        assert!(
+            pic.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{pic}"
+        );
+        assert!(pic.trim_end().ends_with("</svg>"));
+        assert_eq!(pic.matches("class=\"session\"").count(), 2);
+        assert_eq!(pic.matches("class=\"dream\"").count(), 1);
+        assert!(!pic.contains("<script>"), "{pic}");
+        assert!(pic.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
     }
 
     #[test]

@@ -15,6 +15,11 @@ pub async fn run(ctx: &Ctx, a: CurveArgs) -> Result<i32> {
     let st = ctx.store_ref(&a.store.store).await?;
     let since = reverie_dream::curve::since(a.since.as_deref())?;
     let curve = reverie_dream::curve::report(ctx.store.as_ref(), &st, since).await?;
+    if let Some(path) = &a.svg {
+        std::fs::write(path, reverie_curate::curve::svg(&curve, &st.name)).map_err(|e| {
+            reverie_core::Error::invalid("svg", format!("cannot write {}: {e}", path.display()))
+        })?;
+    }
     if ctx.json {
         json(&curve);
     } else {
