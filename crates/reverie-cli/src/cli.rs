@@ -71,6 +71,9 @@ pub enum Cmd {
     /// whether their lesson was in memory and served; per error signature, before and after
     /// its lesson.
     Curve(CurveArgs),
+    /// The errors notes did not fix: those that recurred in sessions served their lesson, with
+    /// the sessions and the steps that finally worked; exported as a fine-tuning data set.
+    Ceiling(CeilingArgs),
     /// Show or change a store's policy: budget, protected paths, memory tests, review.
     #[command(subcommand)]
     Policy(PolicyCmd),
@@ -345,6 +348,22 @@ pub struct BenchDriftArgs {
     /// Times to run the drift computation (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct CeilingArgs {
+    #[command(flatten)]
+    pub store: StoreArg,
+    /// Sessions an error must have failed in although its lesson was served in them.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub min: u64,
+    /// Write the examples (the context before each failing step, the step that worked) to
+    /// FILE as fine-tuning JSON lines.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<std::path::PathBuf>,
+    /// The data set's format: OpenAI's chat fine-tuning, or Anthropic's (Claude on Bedrock).
+    #[arg(long, value_parser = ["openai", "anthropic"], default_value = "openai")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]

@@ -126,6 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Cmd::Dreams(cmd) => commands::dream::run(&ctx, cmd).await,
         Cmd::Drift(a) => commands::drift::run(&ctx, a).await,
         Cmd::Curve(a) => commands::curve::run(&ctx, a).await,
+        Cmd::Ceiling(a) => commands::curve::ceiling(&ctx, a).await,
         Cmd::Policy(cmd) => commands::policy::run(&ctx, cmd).await,
         Cmd::Keys(cmd) => commands::server::keys(&ctx, cmd).await,
         Cmd::Entries(cmd) => commands::policy::entries(&ctx, cmd).await,

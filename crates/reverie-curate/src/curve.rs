@@ -81,6 +81,8 @@ pub struct SignatureHistory {
     pub sessions_after_lesson: usize,
     /// Sessions in which it failed although its lesson was served in them.
     pub failed_when_served: usize,
+    /// Those sessions.
+    pub failed_when_served_in: Vec<String>,
 }
 
 /// The whole curve.
@@ -255,6 +257,7 @@ pub fn analyze(input: &CurveInput<'_>) -> Curve {
                     sessions_before_lesson: 0,
                     sessions_after_lesson: 0,
                     failed_when_served: 0,
+                    failed_when_served_in: Vec::new(),
                 });
             h.occurrences += 1;
             if h.first_session == id {
@@ -269,6 +272,7 @@ pub fn analyze(input: &CurveInput<'_>) -> Curve {
             }
             if was_served && served_sigs.insert(sig.as_str()) {
                 h.failed_when_served += 1;
+                h.failed_when_served_in.push(id.to_string());
             }
             point.repeats += 1;
             point.with_lesson += usize::from(!live.is_empty());
@@ -311,6 +315,126 @@ pub fn analyze(input: &CurveInput<'_>) -> Curve {
         repeat_rate_before_lesson: before,
         repeat_rate_after_lesson: after,
     }
+}
+
+/// A failure that notes did not fix: it recurred in sessions that were served its lesson.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ceiling {
+    pub signature: String,
+    pub occurrences: usize,
+    pub lesson_dream: Option<String>,
+    pub failed_when_served: usize,
+    pub sessions: Vec<String>,
+    /// Each failure in those sessions with the step that finally worked (none when nothing
+    /// later worked).
+    pub examples: Vec<crate::extract::Repair>,
+    /// Names the error quotes (a module, a command, a flag): what the model may keep
+    /// misreading, candidates for the glossary.
+    pub terms: Vec<String>,
+}
+
+/// The quoted names of an error's signature, placeholders left out.
+fn quoted_terms(signature: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for q in ['\'', '`', '"'] {
+        let parts: Vec<&str> = signature.split(q).collect();
+        // The quoted parts are the odd ones, when the quote is closed.
+        for i in (1..parts.len().saturating_sub(1)).step_by(2) {
+            let t = parts[i].trim();
+            let ok = (2..=60).contains(&t.chars().count())
+                && !t.contains('<')
+                && !t.contains(char::is_whitespace);
+            if ok && !out.iter().any(|o| o == t) {
+                out.push(t.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The signatures that failed in at least `min` sessions that were served their lesson —
+/// the errors that live in the model, not its memory — with examples for a fine-tune.
+pub fn ceilings(curve: &Curve, sessions: &[SessionInput], min: usize) -> Vec<Ceiling> {
+    let by_id: BTreeMap<&str, &SessionInput> = sessions
+        .iter()
+        .map(|s| (s.session.id.as_str(), s))
+        .collect();
+    curve
+        .signatures
+        .iter()
+        .filter(|h| h.failed_when_served >= min.max(1))
+        .map(|h| {
+            let mut examples = Vec::new();
+            for id in &h.failed_when_served_in {
+                let Some(s) = by_id.get(id.as_str()) else {
+                    continue;
+                };
+                for f in failures(s)
+                    .into_iter()
+                    .filter(|f| f.signature.key() == h.signature)
+                {
+                    examples.extend(crate::extract::repair(s, f.seq));
+                }
+            }
+            Ceiling {
+                signature: h.signature.clone(),
+                occurrences: h.occurrences,
+                lesson_dream: h.lesson_dream.clone(),
+                failed_when_served: h.failed_when_served,
+                sessions: h.failed_when_served_in.clone(),
+                examples,
+                terms: quoted_terms(&h.signature),
+            }
+        })
+        .collect()
+}
+
+/// A fine-tuning data set's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TuneFormat {
+    /// OpenAI's chat fine-tuning JSONL: `{"messages": [system, user, assistant]}`.
+    OpenAi,
+    /// Anthropic's (Claude on Amazon Bedrock) fine-tuning JSONL: `{"system": …, "messages":
+    /// [user, assistant]}`.
+    Anthropic,
+}
+
+/// What every example's system prompt says.
+const TUNE_SYSTEM: &str =
+    "You are a coding agent working in the user's project. Choose the next step.";
+
+/// The examples of `ceilings` as JSON lines in `format`: the context before the failing
+/// step as the user's turn, the step that worked as the assistant's.
+pub fn fine_tuning(ceilings: &[Ceiling], format: TuneFormat) -> String {
+    let mut out = String::new();
+    for c in ceilings {
+        for e in &c.examples {
+            // Only what the agent knew before the failing step: the example teaches the step
+            // that works in its place.
+            let user = if e.context.trim().is_empty() {
+                "Continue the task.".to_string()
+            } else {
+                e.context.trim().to_string()
+            };
+            let line = match format {
+                TuneFormat::OpenAi => serde_json::json!({"messages": [
+                    {"role": "system", "content": TUNE_SYSTEM},
+                    {"role": "user", "content": user},
+                    {"role": "assistant", "content": e.fixed},
+                ]}),
+                TuneFormat::Anthropic => serde_json::json!({
+                    "system": TUNE_SYSTEM,
+                    "messages": [
+                        {"role": "user", "content": user},
+                        {"role": "assistant", "content": e.fixed},
+                    ],
+                }),
+            };
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// `s` escaped for XML text and attributes.
@@ -595,6 +719,76 @@ mod tests {
         assert_eq!(pic.matches("class=\"dream\"").count(), 1);
         assert!(!pic.contains("<script>"), "{pic}");
         assert!(pic.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+    }
+
+    #[test]
+    fn what_notes_did_not_fix_is_a_ceiling_with_examples_in_both_formats() {
+        let db = "error: DATABASE_URL must be set for the integration tests";
+        let sessions = vec![
+            day("s1", 1.0, Some(db)),
+            day("s2", 2.0, Some(db)),
+            day("s3", 3.0, Some(db)),
+        ];
+        let failed = failures(&sessions[0]);
+        let evidence = vec![Evidence {
+            session_id: "s1".into(),
+            seq: failed[0].result_seq.unwrap(),
+            quote: String::new(),
+        }];
+        let dreams = vec![dream("d1", 1.5, vec![op(OpKind::Add, "ent_a", evidence)])];
+        let servings: Vec<Serving> = ["s2", "s3"]
+            .iter()
+            .map(|s| Serving {
+                session_id: s.to_string(),
+                entry_id: "ent_a".into(),
+            })
+            .collect();
+        let curve = analyze(&CurveInput {
+            sessions: &sessions,
+            dreams: &dreams,
+            servings: &servings,
+            since: None,
+        });
+        assert!(ceilings(&curve, &sessions, 3).is_empty());
+        let c = ceilings(&curve, &sessions, 2);
+        assert_eq!(c.len(), 1, "{c:#?}");
+        assert_eq!(c[0].sessions, vec!["s2", "s3"]);
+        assert_eq!(c[0].examples.len(), 2);
+        let e = &c[0].examples[0];
+        assert_eq!(e.failed, "Bash: cargo test");
+        assert_eq!(e.fixed, "Bash: cargo test --workspace");
+        assert!(e.context.starts_with("run the tests"), "{e:?}");
+        assert!(e.error.contains("DATABASE_URL"), "{e:?}");
+        assert_eq!(c[0].terms, Vec::<String>::new());
+        let openai = fine_tuning(&c, TuneFormat::OpenAi);
+        assert_eq!(openai.lines().count(), 2);
+        for line in openai.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let roles: Vec<&str> = v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["role"].as_str().unwrap())
+                .collect();
+            assert_eq!(roles, ["system", "user", "assistant"]);
+            assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+        }
+        let anthropic = fine_tuning(&c, TuneFormat::Anthropic);
+        for line in anthropic.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(v["system"].is_string());
+            let roles: Vec<&str> = v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["role"].as_str().unwrap())
+                .collect();
+            assert_eq!(roles, ["user", "assistant"]);
+        }
+        assert_eq!(
+            quoted_terms("bun test: error: cannot find module '@chkit/core' from '<path>'"),
+            vec!["@chkit/core"]
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! `reverie_curate::curve::analyze`. Shared by `reverie curve` (and, later, the HTTP API).
 
 use reverie_core::{MemoryStore, Result, Timestamp};
-use reverie_curate::curve::{AppliedDream, Curve, CurveInput, analyze};
+use reverie_curate::curve::{AppliedDream, Ceiling, Curve, CurveInput, analyze};
 use reverie_curate::input::{Serving, SessionInput};
 use reverie_store::Store;
 
@@ -24,12 +24,49 @@ pub fn since(value: Option<&str>) -> Result<Option<Timestamp>> {
         .transpose()
 }
 
+/// What a curve is drawn from: a store's sessions with their events, its applied dreams, and
+/// what was served in each session.
+#[derive(Debug)]
+pub struct Loaded {
+    pub sessions: Vec<SessionInput>,
+    pub dreams: Vec<AppliedDream>,
+    pub servings: Vec<Serving>,
+}
+
+impl Loaded {
+    pub fn curve(&self, since: Option<Timestamp>) -> Curve {
+        analyze(&CurveInput {
+            sessions: &self.sessions,
+            dreams: &self.dreams,
+            servings: &self.servings,
+            since,
+        })
+    }
+}
+
 /// The failure curve of `st`, its points from `since` on.
 pub async fn report(
     store: &dyn Store,
     st: &MemoryStore,
     since: Option<Timestamp>,
 ) -> Result<Curve> {
+    Ok(load(store, st).await?.curve(since))
+}
+
+/// The failures of `st` that recurred in at least `min` sessions that were served their
+/// lesson, with examples for a fine-tune.
+pub async fn ceilings(store: &dyn Store, st: &MemoryStore, min: usize) -> Result<Vec<Ceiling>> {
+    let loaded = load(store, st).await?;
+    let curve = loaded.curve(None);
+    Ok(reverie_curate::curve::ceilings(
+        &curve,
+        &loaded.sessions,
+        min,
+    ))
+}
+
+/// Everything the curve of `st` is drawn from.
+pub async fn load(store: &dyn Store, st: &MemoryStore) -> Result<Loaded> {
     let mut sessions = Vec::new();
     let mut page: Option<String> = None;
     loop {
@@ -84,10 +121,9 @@ pub async fn report(
             entry_id,
         })
         .collect();
-    Ok(analyze(&CurveInput {
-        sessions: &sessions,
-        dreams: &dreams,
-        servings: &servings,
-        since,
-    }))
+    Ok(Loaded {
+        sessions,
+        dreams,
+        servings,
+    })
 }

@@ -1,13 +1,14 @@
 //! `reverie curve`: the failure curve of a store — whether the lessons its dreams keep stop
 //! the failures they are about — as a report for people (a sparkline of each session's
 //! repeat rate with the dreams marked, the sessions, the most frequent error signatures), or
-//! JSON. The analysis is `reverie_curate::curve`, its inputs loaded by `reverie_dream::curve`.
+//! JSON; and `reverie ceiling`: the errors notes did not fix, exported for a fine-tune. The
+//! analysis is `reverie_curate::curve`, its inputs loaded by `reverie_dream::curve`.
 
 use anyhow::Result;
 use reverie_core::Timestamp;
 use reverie_curate::curve::{Curve, sparkline};
 
-use crate::cli::CurveArgs;
+use crate::cli::{CeilingArgs, CurveArgs};
 use crate::context::Ctx;
 use crate::output::{emit, json, safe, table};
 
@@ -123,4 +124,54 @@ fn render(name: &str, c: &Curve, top: usize) {
             safe(&s.signature)
         ));
     }
+}
+
+pub async fn ceiling(ctx: &Ctx, a: CeilingArgs) -> Result<i32> {
+    use reverie_curate::curve::{TuneFormat, fine_tuning};
+    let st = ctx.store_ref(&a.store.store).await?;
+    let min = usize::try_from(a.min).unwrap_or(usize::MAX);
+    let ceilings = reverie_dream::curve::ceilings(ctx.store.as_ref(), &st, min).await?;
+    let examples: usize = ceilings.iter().map(|c| c.examples.len()).sum();
+    if let Some(path) = &a.export {
+        let format = if a.format == "anthropic" {
+            TuneFormat::Anthropic
+        } else {
+            TuneFormat::OpenAi
+        };
+        std::fs::write(path, fine_tuning(&ceilings, format)).map_err(|e| {
+            reverie_core::Error::invalid("export", format!("cannot write {}: {e}", path.display()))
+        })?;
+        eprintln!(
+            "reverie: {examples} examples written to {} ({} format)",
+            path.display(),
+            a.format
+        );
+    }
+    if ctx.json {
+        json(&ceilings);
+        return Ok(0);
+    }
+    emit(&format!(
+        "errors of {} that recurred in at least {} sessions served their lesson: {}",
+        safe(&st.name),
+        a.min,
+        ceilings.len()
+    ));
+    for c in &ceilings {
+        emit(&format!(
+            "  {}\n      {}× in all; failed in {} sessions that served its lesson ({}); {} \
+             examples{}",
+            safe(&c.signature),
+            c.occurrences,
+            c.failed_when_served,
+            c.sessions.join(" "),
+            c.examples.len(),
+            if c.terms.is_empty() {
+                String::new()
+            } else {
+                format!("; glossary candidates: {}", safe(&c.terms.join(", ")))
+            }
+        ));
+    }
+    Ok(0)
 }

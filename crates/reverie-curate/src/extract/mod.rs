@@ -71,6 +71,89 @@ pub fn failures(input: &crate::input::SessionInput) -> Vec<Failure> {
         .collect()
 }
 
+/// A failed step and the step that finally did what it meant to: a fine-tuning example of
+/// what notes did not fix.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Repair {
+    pub session_id: String,
+    pub failed_seq: i64,
+    pub fixed_seq: i64,
+    /// What came before the failing step: the person's last request, and the steps since.
+    pub context: String,
+    /// The failing step, and its error line.
+    pub failed: String,
+    pub error: String,
+    /// The corrective step that worked.
+    pub fixed: String,
+}
+
+/// A call as a step: a shell call's command line, another tool's name and input.
+fn step(c: &calls::Call<'_>) -> String {
+    match (&c.command, c.input) {
+        (Some(cmd), _) => format!("{}: {}", c.tool, util::cut(cmd, 2_000)),
+        (None, Some(input)) => format!("{}: {}", c.tool, util::cut(&input.to_string(), 2_000)),
+        (None, None) => c.tool.to_string(),
+    }
+}
+
+/// The repair of the failed call at event `failed_seq`: the first later call of the same
+/// program (or tool) that worked, with what came before the failure. `None` when nothing
+/// later worked.
+pub fn repair(input: &crate::input::SessionInput, failed_seq: i64) -> Option<Repair> {
+    let ctx = util::Ctx::new(input);
+    let events = ctx.events();
+    let all = calls::calls(&ctx);
+    let k = all.iter().position(|c| events[c.at].seq == failed_seq)?;
+    let failed = &all[k];
+    let keys = failed.keys();
+    let fixed = all[k + 1..].iter().find(|c| {
+        c.status == calls::Status::Ok
+            && c.tool == failed.tool
+            && (keys.is_empty() || c.keys().iter().any(|key| keys.contains(key)))
+    })?;
+    // The person's last request before the failure, then the steps since it.
+    let asked = events[..failed.at].iter().rposition(|e| {
+        e.kind == EventKind::User
+            && e.subtype.as_deref() != Some("meta")
+            && e.text
+                .as_deref()
+                .is_some_and(|t| !util::strip_tags(t).trim().is_empty())
+    });
+    let mut context = match asked {
+        Some(i) => util::cut(
+            &util::strip_tags(events[i].text.as_deref().unwrap_or("")),
+            2_000,
+        ),
+        None => String::new(),
+    };
+    let since = asked.unwrap_or(0);
+    let before: Vec<String> = all[..k]
+        .iter()
+        .filter(|c| c.at > since)
+        .map(|c| {
+            let how = match c.status {
+                calls::Status::Ok => "worked",
+                calls::Status::Failed => "failed",
+                _ => "no result",
+            };
+            format!("- {} ({how})", step(c))
+        })
+        .collect();
+    if !before.is_empty() {
+        context.push_str("\n\nSteps so far:\n");
+        context.push_str(&before.join("\n"));
+    }
+    Some(Repair {
+        session_id: ctx.session_id().to_string(),
+        failed_seq,
+        fixed_seq: events[fixed.at].seq,
+        context,
+        failed: step(failed),
+        error: crate::signature::error_line(failed.output).unwrap_or_default(),
+        fixed: step(fixed),
+    })
+}
+
 /// What an event said, collapsed and cut as evidence quotes it.
 pub fn quote_of(said: &str) -> String {
     util::quote(said)
