@@ -184,6 +184,10 @@ pub enum BenchCmd {
     /// Recall and context latency (p50, p99) on a generated 2,000-memory store, beside a
     /// memory read and an in-memory BM25 in the same run (--database for PostgreSQL).
     Recall(BenchRecallArgs),
+    /// The failure curve replayed on real transcripts: each project's sessions one by one with
+    /// a dream after each; the share of repeated failures whose lesson the memory would have
+    /// served (recall's top 5 for the failing step, or the starting context).
+    Curve(BenchCurveArgs),
     /// Claude Code's hooks as Claude Code runs them (a process per event, start included) on
     /// a generated 2,000-memory project store: SessionStart, UserPromptSubmit, and how soon
     /// SessionEnd returns with a large transcript; beside a bare process start.
@@ -261,6 +265,20 @@ pub struct KeysCreateArgs {
     /// Every store, and creating new ones.
     #[arg(long, conflicts_with = "stores")]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchCurveArgs {
+    /// The folder of transcripts with the curation benchmark's gold.json, which names each
+    /// project's files in the order they happened.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Only this project (repeat for several).
+    #[arg(long, value_name = "NAME")]
+    pub project: Vec<String>,
+    /// The curator, as `reverie dream --model` takes it (default: deterministic).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
 }
 
 #[derive(Debug, Args)]

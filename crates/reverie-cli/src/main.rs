@@ -91,6 +91,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Cmd::Bench(cli::BenchCmd::Recall(a)) = cli.command {
         return commands::bench_serve::recall(a, cli.database, cli.json).await;
     }
+    if let Cmd::Bench(cli::BenchCmd::Curve(a)) = cli.command {
+        return commands::bench_curve::run(a, cli.json).await;
+    }
     if let Cmd::Bench(cli::BenchCmd::Hooks(a)) = cli.command {
         return commands::bench_hooks::run(a, cli.json).await;
     }

@@ -197,3 +197,43 @@ fn the_curve_counts_repeats_lessons_and_servings_alike_on_sqlite_and_postgres() 
     };
     assert_eq!(strip(&sqlite), strip(&postgres));
 }
+
+/// `reverie bench curve` replays a real project's sessions with a dream after each and counts
+/// the repeated failures whose lesson the memory would have served.
+#[test]
+fn the_replay_benchmark_counts_covered_repeats_on_real_transcripts() {
+    let data = reverie_testkit::repo_root().join("../shared/data/transcripts");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_reverie"))
+        .args([
+            "--json",
+            "bench",
+            "curve",
+            "--data",
+            &data.display().to_string(),
+            "--project",
+            "obsessiondb__chkit",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &v["projects"][0];
+    assert_eq!(p["project"], "obsessiondb__chkit");
+    let n = |k: &str| p[k].as_u64().unwrap();
+    assert!(n("sessions") >= 2 && n("failures") > 0, "{p}");
+    // The project's sessions repeat some of their errors.
+    assert!(n("repeats") > 0, "{p}");
+    assert!(
+        n("covered") <= n("with_lesson") && n("with_lesson") <= n("repeats"),
+        "{p}"
+    );
+    assert!(
+        n("covered") >= n("covered_by_recall").max(n("covered_by_context")),
+        "{p}"
+    );
+    assert_eq!(v["total"]["repeats"], p["repeats"]);
+}

@@ -175,7 +175,7 @@ pub struct ProjectOutcome {
 }
 
 /// A fresh store in its own database under `dir`.
-async fn fresh(dir: &Path, name: &str) -> Result<(Arc<dyn Store>, String)> {
+pub(super) async fn fresh(dir: &Path, name: &str) -> Result<(Arc<dyn Store>, String)> {
     let url = dir.join(format!("{}.db", sanitize(name)));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", url.display()));
@@ -193,7 +193,7 @@ async fn fresh(dir: &Path, name: &str) -> Result<(Arc<dyn Store>, String)> {
 }
 
 /// Ingests one file; the session it made or grew.
-async fn ingest(s: &Arc<dyn Store>, store: &str, file: &Path) -> Result<Option<String>> {
+pub(super) async fn ingest(s: &Arc<dyn Store>, store: &str, file: &Path) -> Result<Option<String>> {
     let arg = file.display().to_string();
     let report = Ingest::new(s.clone(), store, Options::default())
         .run(&[arg], &Quiet)
@@ -211,15 +211,16 @@ async fn ingest(s: &Arc<dyn Store>, store: &str, file: &Path) -> Result<Option<S
     Ok(f.session_id.clone())
 }
 
-/// Dreams `sessions` into the store in place; the candidates the dreams found.
-async fn dream(
+/// Dreams `sessions` into the store in place; the candidates the dreams found, and the dreams.
+pub(super) async fn dream(
     s: &Arc<dyn Store>,
     store: &str,
     sessions: &[String],
     curator: &Arc<dyn reverie_curate::Curator>,
-) -> Result<i64> {
+) -> Result<(i64, Vec<String>)> {
     let runner = reverie_dream::Runner::new(s.clone(), curator.clone());
     let mut candidates = 0;
+    let mut dreams = Vec::new();
     for chunk in sessions.chunks(SESSIONS_PER_DREAM) {
         let d = runner
             .create(NewDream {
@@ -252,8 +253,9 @@ async fn dream(
                 eprint!("  {}", reverie_curate::report::curator_line(run));
             }
         }
+        dreams.push(d.id);
     }
-    Ok(candidates)
+    Ok((candidates, dreams))
 }
 
 /// Scores a store's memory against a project's tests and junk.
@@ -333,7 +335,7 @@ pub async fn run_project(
         }
     }
     let started = Instant::now();
-    let candidates = dream(&s, &store, &sessions, curator)
+    let (candidates, _) = dream(&s, &store, &sessions, curator)
         .await
         .with_context(|| project.project.clone())?;
     let dream_ms = started.elapsed().as_millis();

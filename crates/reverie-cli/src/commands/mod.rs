@@ -1,6 +1,7 @@
 //! One module per family of commands.
 
 pub mod bench;
+pub mod bench_curve;
 pub mod bench_hooks;
 pub mod bench_serve;
 pub mod bench_sessions;
