@@ -29,6 +29,9 @@ pub async fn run(ctx: &Ctx, a: CurveArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// The widest sparkline, in columns.
+const WIDTH: usize = 80;
+
 fn day(t: Option<Timestamp>) -> String {
     t.map(|t| t.to_rfc3339()[..16].replace('T', " "))
         .unwrap_or_else(|| "?".into())
@@ -48,14 +51,30 @@ fn render(name: &str, c: &Curve, top: usize) {
     if c.points.is_empty() {
         return;
     }
-    let rates: Vec<f64> = c.points.iter().map(|p| p.repeat_rate).collect();
+    // At most WIDTH columns: each the mean rate of its sessions, marked when a dream came
+    // before any of them.
+    let per = c.points.len().div_ceil(WIDTH);
+    let rates: Vec<f64> = c
+        .points
+        .chunks(per)
+        .map(|g| g.iter().map(|p| p.repeat_rate).sum::<f64>() / g.len() as f64)
+        .collect();
     let marks: String = c
         .points
-        .iter()
-        .map(|p| if p.dreams_before.is_empty() { ' ' } else { '^' })
+        .chunks(per)
+        .map(|g| {
+            if g.iter().any(|p| !p.dreams_before.is_empty()) {
+                '^'
+            } else {
+                ' '
+            }
+        })
         .collect();
     emit(&format!("repeat rate  {}", sparkline(&rates)));
     emit(&format!("dreams       {}", marks.trim_end()));
+    if per > 1 {
+        emit(&format!("             (each column: {per} sessions)"));
+    }
     let learned = c
         .signatures
         .iter()
