@@ -1,7 +1,7 @@
 //! `reverie curve` through the real binary, on SQLite and PostgreSQL: a store whose sessions
 //! come one a day with a dream after each — an error, its lesson dreamed, the same error
 //! again with the lesson in memory and served, a new error — with the counts a reader can
-//! check by hand.
+//! check by hand; then the lesson lost to a budget and the error back, as drift reports it.
 
 use serde_json::{Value, json};
 
@@ -127,6 +127,20 @@ fn scenario(postgres: bool) -> Value {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), 1);
+        // Against the provider's documented format (schemas in tests/data/fine-tuning).
+        let valid = std::process::Command::new(reverie_testkit::python())
+            .arg(
+                reverie_testkit::repo_root()
+                    .join("crates/reverie-cli/tests/data/fine-tuning/validate.py"),
+            )
+            .args([format, &file.display().to_string()])
+            .output()
+            .unwrap();
+        assert!(
+            valid.status.success() && String::from_utf8_lossy(&valid.stdout).trim() == "1",
+            "{format}: {}",
+            String::from_utf8_lossy(&valid.stderr)
+        );
         let messages = lines[0]["messages"].as_array().unwrap();
         let last = messages.last().unwrap();
         assert_eq!(last["role"], "assistant");
@@ -142,7 +156,66 @@ fn scenario(postgres: bool) -> Value {
     let text = env.ok(&["curve", "-s", "notes"]);
     assert!(text.contains("repeat rate  ▁█▁"), "{text}");
     assert!(text.contains("dreams        ^^"), "{text}");
+    drift_of_a_lost_lesson(&env);
     curve
+}
+
+/// Drift reads the same lessons: a budget too small for them archives the DATABASE_URL
+/// lesson, the failure comes back the next day, and drift reports a load-bearing loss and a
+/// regression (exit 1), naming the signature and the session.
+fn drift_of_a_lost_lesson(env: &Env) {
+    let before = env.run(&["--json", "drift", "-s", "notes"]);
+    let r: Value = serde_json::from_slice(&before.stdout).unwrap();
+    assert_eq!(r["summary"]["regressions"], 0, "{:#}", r["summary"]);
+    env.ok(&["policy", "set", "-s", "notes", "--max-total-bytes", "200"]);
+    let quiet = env.write("quiet.txt", "User: nothing to do today.\nAssistant: Bye.\n");
+    env.ok(&["ingest", "-s", "notes", &quiet, "--quiet"]);
+    let d = env.json(&["dream", "-s", "notes"]);
+    assert_eq!(d["dream"]["status"], "completed", "{d}");
+    let t = env.write(
+        "day4.jsonl",
+        &transcript(
+            4,
+            "error: DATABASE_URL must be set for the integration tests",
+            "cargo test --lib",
+        ),
+    );
+    let day4 = env.json(&["ingest", "-s", "notes", &t]);
+    let day4 = day4["files"][0]["session_id"].as_str().unwrap().to_string();
+    let out = env.run(&["--json", "drift", "-s", "notes"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["summary"]["regressions"], 1, "{:#}", r["summary"]);
+    let lost = r["lineages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| !l["lessons"].as_array().is_none_or(Vec::is_empty))
+        .unwrap_or_else(|| panic!("no lineage is a lesson: {r:#}"));
+    assert_eq!(lost["state"], "archived", "{lost:#}");
+    assert_eq!(lost["load_bearing_lost"], true, "{lost:#}");
+    let lesson = &lost["lessons"][0];
+    assert!(
+        lesson["signature"]
+            .as_str()
+            .unwrap()
+            .contains("database_url must be set"),
+        "{lesson}"
+    );
+    assert_eq!(lesson["sessions"], 3, "{lesson}");
+    assert_eq!(lesson["recurred_after_loss"], json!([day4]), "{lesson}");
+    let text = String::from_utf8(env.run(&["drift", "-s", "notes"]).stdout).unwrap();
+    assert!(
+        text.contains("regressions: 1 lost lesson whose failure came back")
+            && text.contains("failed again after it was lost: `cargo test: "),
+        "{text}"
+    );
+    assert!(text.contains(&day4), "{text}");
 }
 
 #[test]

@@ -8,16 +8,20 @@
 //!
 //! A lesson is an entry an applied dream's `add`, `merge` or `rewrite` produced with evidence
 //! citing a failed call of the signature; it stays in memory until an op archives or
-//! supersedes it.
+//! supersedes it ([`Lessons`], which drift and `reverie bench curve` read too).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_core::Timestamp;
-use reverie_core::curation::{Changeset, OpKind};
+use reverie_core::curation::Changeset;
 use serde::Serialize;
 
 use crate::extract::failures;
 use crate::input::{Serving, SessionInput};
+
+mod lessons;
+
+pub use lessons::{FailureLog, Lessons, Life};
 
 /// An applied dream as the curve reads it.
 #[derive(Debug, Clone)]
@@ -104,76 +108,6 @@ fn ratio(n: usize, d: usize) -> f64 {
     if d == 0 { 0.0 } else { n as f64 / d as f64 }
 }
 
-/// One lesson entry's life in memory: (entry, added at, added by which dream, removed at).
-type Life = (String, Timestamp, String, Option<Timestamp>);
-
-/// A lesson's life in memory: the entries resting on a signature, when each came and went.
-#[derive(Debug, Default)]
-struct Lessons {
-    by_signature: BTreeMap<String, Vec<Life>>,
-}
-
-impl Lessons {
-    fn build(dreams: &[AppliedDream], failed: &BTreeMap<(String, i64), String>) -> Lessons {
-        let mut dreams: Vec<&AppliedDream> = dreams.iter().collect();
-        dreams.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
-        let mut l = Lessons::default();
-        for d in dreams {
-            for op in &d.changeset.ops {
-                match op.op {
-                    OpKind::Add | OpKind::Merge | OpKind::Rewrite if op.after.is_some() => {
-                        let sigs: BTreeSet<&String> = op
-                            .evidence
-                            .iter()
-                            .filter_map(|e| failed.get(&(e.session_id.clone(), e.seq)))
-                            .collect();
-                        for sig in sigs {
-                            let list = l.by_signature.entry(sig.clone()).or_default();
-                            if !list
-                                .iter()
-                                .any(|(id, _, _, gone)| *id == op.entry_id && gone.is_none())
-                            {
-                                list.push((op.entry_id.clone(), d.at, d.id.clone(), None));
-                            }
-                        }
-                    }
-                    OpKind::Archive | OpKind::Supersede => {
-                        for list in l.by_signature.values_mut() {
-                            for (id, _, _, gone) in list.iter_mut() {
-                                if *id == op.entry_id && gone.is_none() {
-                                    *gone = Some(d.at);
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        l
-    }
-
-    /// The lesson entries about `sig` in memory at `t`.
-    fn live_at(&self, sig: &str, t: Timestamp) -> Vec<&str> {
-        self.by_signature
-            .get(sig)
-            .into_iter()
-            .flatten()
-            .filter(|(_, added, _, gone)| *added <= t && gone.is_none_or(|g| g > t))
-            .map(|(id, ..)| id.as_str())
-            .collect()
-    }
-
-    /// The first lesson about `sig`: its dream and time.
-    fn first(&self, sig: &str) -> Option<(&str, Timestamp)> {
-        self.by_signature
-            .get(sig)?
-            .iter()
-            .min_by_key(|(_, at, ..)| *at)
-            .map(|(_, at, dream, _)| (dream.as_str(), *at))
-    }
-}
-
 /// The failure curve of a store's sessions.
 pub fn analyze(input: &CurveInput<'_>) -> Curve {
     let mut sessions: Vec<&SessionInput> = input.sessions.iter().collect();
@@ -188,18 +122,17 @@ pub fn analyze(input: &CurveInput<'_>) -> Curve {
         .iter()
         .map(|fs| fs.iter().map(|f| f.signature.key()).collect())
         .collect();
-    let mut failed: BTreeMap<(String, i64), String> = BTreeMap::new();
-    for (s, fs) in sessions.iter().zip(all) {
-        // A lesson's evidence cites the failed call's result; either event names it.
-        for f in fs {
-            let key = f.signature.key();
-            if let Some(r) = f.result_seq {
-                failed.insert((s.session.id.clone(), r), key.clone());
-            }
-            failed.insert((s.session.id.clone(), f.seq), key);
-        }
+    let mut log = FailureLog::default();
+    for (s, fs) in sessions.iter().zip(&all) {
+        log.add(&s.session.id, s.session.created_at, fs);
     }
-    let lessons = Lessons::build(input.dreams, &failed);
+    let lessons = Lessons::build(
+        input
+            .dreams
+            .iter()
+            .map(|d| (d.id.as_str(), d.at, &d.changeset)),
+        &log,
+    );
     let served: BTreeSet<(&str, &str)> = input
         .servings
         .iter()
@@ -559,7 +492,7 @@ pub fn sparkline(values: &[f64]) -> String {
 mod tests {
     use super::*;
     use crate::extract::util::build::{ran, session, user};
-    use reverie_core::curation::{Evidence, Op, Stats};
+    use reverie_core::curation::{Evidence, Op, OpKind, Stats};
 
     const DAY: i64 = 86_400_000_000;
 

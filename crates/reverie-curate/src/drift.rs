@@ -44,7 +44,7 @@
 //! `lineage.rs` follows the lineages and judges their losses; this module picks the dreams
 //! and their window, and counts.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_core::curation::{Changeset, EntryKind, EntryMeta, EntryState, Op, OpKind};
 use reverie_core::dream::{Dream, DreamStatus, OutputBehavior, ReviewState};
@@ -52,6 +52,7 @@ use reverie_core::policy::Policy;
 use reverie_core::timestamp::Timestamp;
 
 use crate::assemble::INDEX_SECTION;
+use crate::curve::{FailureLog, Lessons};
 
 mod lineage;
 pub mod report;
@@ -87,6 +88,9 @@ pub struct DriftInput<'a> {
     /// Helpful in at least this many successful sessions makes an entry load-bearing (at
     /// least 1).
     pub min_helpful: i64,
+    /// The failures of the store's sessions ([`FailureLog::of`]), to tell which entries were
+    /// lessons and whether their failure came back; `None` when the sessions were not read.
+    pub failures: Option<&'a FailureLog>,
 }
 
 /// A dream applied to the store, with the revision it was applied as.
@@ -192,18 +196,36 @@ pub fn analyze(input: &DriftInput<'_>) -> DriftReport {
         |a: &Applied<'_>| after_since(Some(a.revision)) || after_since(a.dream.reverted_revision);
     let reverted = |a: &Applied<'_>| a.dream.reverted_revision.is_some();
 
+    let no_failures = FailureLog::default();
+    let failures = input.failures.unwrap_or(&no_failures);
+    let unreverted = || applied.iter().filter(|a| !reverted(a));
+    let lessons = Lessons::build(
+        unreverted().filter_map(|a| {
+            let at = applied_at(a.dream).unwrap_or(a.dream.created_at);
+            Some((a.dream.id.as_str(), at, a.changeset?))
+        }),
+        failures,
+    );
+    let mut left_at: BTreeMap<&str, Timestamp> = BTreeMap::new();
+    for a in unreverted() {
+        let at = applied_at(a.dream).unwrap_or(a.dream.created_at);
+        for op in a
+            .ops()
+            .filter(|op| matches!(op.op, OpKind::Archive | OpKind::Merge | OpKind::Supersede))
+        {
+            let t = left_at.entry(op.entry_id.as_str()).or_insert(at);
+            *t = (*t).max(at);
+        }
+    }
     let store = lineage::Store {
         metas: input.entries.iter().map(|e| (e.id.as_str(), e)).collect(),
         policy: input.policy,
         min_helpful: input.min_helpful,
         terms: glossary_terms(input.entries),
-        left_by_dream: applied
-            .iter()
-            .filter(|a| !reverted(a))
-            .flat_map(Applied::ops)
-            .filter(|op| matches!(op.op, OpKind::Archive | OpKind::Merge | OpKind::Supersede))
-            .map(|op| op.entry_id.as_str())
-            .collect(),
+        left_by_dream: left_at.keys().copied().collect(),
+        left_at,
+        lessons: lessons.by_entry(),
+        failures,
     };
 
     let counted: Vec<lineage::Counted<'_>> = applied
@@ -316,6 +338,8 @@ pub fn analyze(input: &DriftInput<'_>) -> DriftReport {
         summary.load_bearing_lost += usize::from(l.load_bearing_lost);
         summary.details_lost += l.details_lost.len();
         summary.removed_outside_dreams += usize::from(l.removed_outside_dreams);
+        summary.regressions +=
+            usize::from(l.lost && l.lessons.iter().any(|x| !x.recurred_after_loss.is_empty()));
     }
     DriftReport {
         store_id: input.store_id.to_string(),
@@ -396,21 +420,14 @@ mod tests {
 
     fn meta(id: &str, state: EntryState, text: &str) -> EntryMeta {
         EntryMeta {
-            id: id.into(),
             state,
-            kind: EntryKind::Instruction,
-            path: "/notes.md".into(),
-            section: Vec::new(),
-            text: text.into(),
-            provenance: Vec::new(),
-            served: 0,
-            helpful: 0,
-            harmful: 0,
-            first_seen: None,
-            last_seen: None,
-            superseded_by: None,
-            pinned: false,
-            dream_id: None,
+            ..EntryMeta::new(
+                id.into(),
+                EntryKind::Instruction,
+                "/notes.md",
+                Vec::new(),
+                text,
+            )
         }
     }
 
@@ -488,7 +505,115 @@ mod tests {
             policy,
             since,
             min_helpful: DEFAULT_MIN_HELPFUL,
+            failures: None,
         })
+    }
+
+    /// A session brought in at `t` whose `cargo test` fails with a missing database URL.
+    fn failing(id: &str, t: i64) -> crate::input::SessionInput {
+        use crate::extract::util::build::{ran, session, user};
+        let mut events = vec![user("run the tests")];
+        events.extend(ran(
+            "t1",
+            "cargo test",
+            "error: DATABASE_URL must be set for the integration tests",
+            true,
+        ));
+        let mut s = session(id, events);
+        s.session.created_at = Timestamp(t);
+        s
+    }
+
+    /// A lesson about a failure, archived by a later dream, and the failure back in the next
+    /// session: load-bearing, lost, and a regression; a failure while the lesson was in
+    /// memory is not one.
+    #[test]
+    fn a_lost_lesson_whose_failure_came_back_is_a_regression() {
+        let sessions = [failing("s1", 500), failing("s2", 1500), failing("s3", 2500)];
+        let log = FailureLog::of(&sessions);
+        let failed = crate::extract::failures(&sessions[0]);
+        let sig = failed[0].signature.key();
+        let mut add = op(OpKind::Add, "ent_a", None, Some("Set DATABASE_URL first."));
+        add.evidence = vec![reverie_core::curation::Evidence {
+            session_id: "s1".into(),
+            seq: failed[0].result_seq.unwrap(),
+            quote: String::new(),
+        }];
+        let add_other = op(OpKind::Add, "ent_b", None, Some("Use two spaces."));
+        // Applied at 1,000 and 2,000 (a test dream ends at its revision × 1,000).
+        let dreams = [
+            dream("drm_01a", 1, vec![add, add_other]),
+            dream(
+                "drm_01b",
+                2,
+                vec![
+                    op(
+                        OpKind::Archive,
+                        "ent_a",
+                        Some("Set DATABASE_URL first."),
+                        None,
+                    ),
+                    op(OpKind::Archive, "ent_b", Some("Use two spaces."), None),
+                ],
+            ),
+        ];
+        let entries = [
+            meta("ent_a", EntryState::Archived, "Set DATABASE_URL first."),
+            meta("ent_b", EntryState::Archived, "Use two spaces."),
+        ];
+        let policy = Policy::default();
+        let input = DriftInput {
+            store_id: S,
+            dreams: &dreams,
+            entries: &entries,
+            policy: &policy,
+            since: None,
+            min_helpful: DEFAULT_MIN_HELPFUL,
+            failures: Some(&log),
+        };
+        let r = analyze(&input);
+        let a = r.lineages.iter().find(|l| l.id == "ent_a").unwrap();
+        assert_eq!(
+            a.lessons,
+            vec![report::LessonOf {
+                signature: sig.clone(),
+                sessions: 3,
+                recurred_after_loss: vec!["s3".into()],
+            }]
+        );
+        assert!(a.load_bearing_lost);
+        assert_eq!(
+            a.load_bearing,
+            vec![LoadBearing::Lesson {
+                signature: sig,
+                sessions: 3
+            }]
+        );
+        let b = r.lineages.iter().find(|l| l.id == "ent_b").unwrap();
+        assert!(b.lessons.is_empty() && b.lost && !b.load_bearing_lost);
+        assert_eq!((r.summary.regressions, r.summary.load_bearing_lost), (1, 1));
+        // Without the sessions, nothing is known of lessons: the same store as before.
+        let blind = analyze(&DriftInput {
+            failures: None,
+            ..input
+        });
+        assert_eq!(
+            (blind.summary.regressions, blind.summary.load_bearing_lost),
+            (0, 0)
+        );
+        // The failure only while the lesson was in memory: a lesson, not a regression.
+        let log = FailureLog::of(&sessions[..2]);
+        let r = analyze(&DriftInput {
+            failures: Some(&log),
+            ..input
+        });
+        let a = r.lineages.iter().find(|l| l.id == "ent_a").unwrap();
+        assert!(a.lessons[0].recurred_after_loss.is_empty());
+        assert!(
+            a.load_bearing_lost,
+            "a repeated failure's lesson is load-bearing"
+        );
+        assert_eq!(r.summary.regressions, 0);
     }
 
     fn dream_ids(r: &DriftReport) -> Vec<&str> {
@@ -604,6 +729,7 @@ mod tests {
             policy: &Policy::default(),
             since: None,
             min_helpful: 3,
+            failures: None,
         });
         assert!(strict.lineages[0].lost && !strict.has_load_bearing_loss());
         // Served more often in failures than in successes: not load-bearing either.

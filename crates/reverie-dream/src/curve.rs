@@ -1,6 +1,7 @@
 //! The failure curve of a store, read through any `Store`: its sessions with their events, its
 //! applied dreams with their changesets, and what was served in each session, handed to
-//! `reverie_curate::curve::analyze`. Shared by `reverie curve` (and, later, the HTTP API).
+//! `reverie_curate::curve::analyze`. Shared by `reverie curve`, `reverie ceiling` and the HTTP
+//! API; drift reads the sessions' failures through [`load_sessions`] too.
 
 use reverie_core::{MemoryStore, Result, Timestamp};
 use reverie_curate::curve::{AppliedDream, Ceiling, Curve, CurveInput, analyze};
@@ -67,33 +68,7 @@ pub async fn ceilings(store: &dyn Store, st: &MemoryStore, min: usize) -> Result
 
 /// Everything the curve of `st` is drawn from.
 pub async fn load(store: &dyn Store, st: &MemoryStore) -> Result<Loaded> {
-    let mut sessions = Vec::new();
-    let mut page: Option<String> = None;
-    loop {
-        let p = store
-            .list_sessions(&st.id, Some(100), page.as_deref())
-            .await?;
-        for session in p.data {
-            let mut events = Vec::new();
-            let mut after = -1;
-            loop {
-                let batch = store.session_events(&session.id, after, PAGE).await?;
-                let n = batch.len() as i64;
-                if let Some(last) = batch.last() {
-                    after = last.seq;
-                }
-                events.extend(batch);
-                if n < PAGE {
-                    break;
-                }
-            }
-            sessions.push(SessionInput { session, events });
-        }
-        match p.next_page {
-            Some(n) => page = Some(n),
-            None => break,
-        }
-    }
+    let sessions = load_sessions(store, st).await?;
     let mut dreams = Vec::new();
     for d in crate::schedule::applied_dreams(store, &st.id).await? {
         let Some(changeset) = store.dream_changeset(&d.id).await? else {
@@ -126,4 +101,36 @@ pub async fn load(store: &dyn Store, st: &MemoryStore) -> Result<Loaded> {
         dreams,
         servings,
     })
+}
+
+/// Every session of `st`, with its events.
+pub async fn load_sessions(store: &dyn Store, st: &MemoryStore) -> Result<Vec<SessionInput>> {
+    let mut sessions = Vec::new();
+    let mut page: Option<String> = None;
+    loop {
+        let p = store
+            .list_sessions(&st.id, Some(100), page.as_deref())
+            .await?;
+        for session in p.data {
+            let mut events = Vec::new();
+            let mut after = -1;
+            loop {
+                let batch = store.session_events(&session.id, after, PAGE).await?;
+                let n = batch.len() as i64;
+                if let Some(last) = batch.last() {
+                    after = last.seq;
+                }
+                events.extend(batch);
+                if n < PAGE {
+                    break;
+                }
+            }
+            sessions.push(SessionInput { session, events });
+        }
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    Ok(sessions)
 }

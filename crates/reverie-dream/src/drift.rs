@@ -1,9 +1,11 @@
 //! Drift over a store's history, read through any `Store`: its dreams with their changesets,
 //! its entry metadata and policy, handed to `reverie_curate::drift::analyze`. Shared by
-//! `reverie drift` and the HTTP API.
+//! `reverie drift` and the HTTP API. The sessions' failures go in too, so that drift knows
+//! which entries were lessons and can tell when a lost one's failure came back.
 
 use reverie_core::dream::{DreamStatus, OutputBehavior};
 use reverie_core::{Error, MemoryStore, Result, Timestamp};
+use reverie_curate::curve::FailureLog;
 use reverie_curate::drift::{DreamRecord, DriftInput, DriftReport, analyze};
 use reverie_store::{DreamQuery, Store};
 
@@ -29,6 +31,7 @@ pub async fn report(
     let dreams = load_dreams(store, st).await?;
     let entries = store.list_entries(&st.id, None).await?;
     let policy = store.get_policy(&st.id).await?;
+    let failures = load_failures(store, st).await?;
     Ok(analyze(&DriftInput {
         store_id: &st.id,
         dreams: &dreams,
@@ -36,7 +39,16 @@ pub async fn report(
         policy: &policy,
         since,
         min_helpful,
+        failures: Some(&failures),
     }))
+}
+
+/// The failures of `st`'s sessions: which entries were lessons, and whether their failure
+/// came back after a dream took them out.
+pub async fn load_failures(store: &dyn Store, st: &MemoryStore) -> Result<FailureLog> {
+    Ok(FailureLog::of(
+        &crate::curve::load_sessions(store, st).await?,
+    ))
 }
 
 /// `since` as a store revision: an integer is one; a date (RFC 3339, or `YYYY-MM-DD` for

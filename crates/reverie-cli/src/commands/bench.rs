@@ -552,6 +552,7 @@ pub async fn drift(a: crate::cli::BenchDriftArgs, json_out: bool) -> Result<i32>
         let t_list = t0.elapsed();
         let entries = s.list_entries(&st.id, None).await?;
         let policy = s.get_policy(&st.id).await?;
+        let failures = reverie_dream::drift::load_failures(s.as_ref(), &st).await?;
         let t1 = Instant::now();
         let r = analyze(&DriftInput {
             store_id: &st.id,
@@ -560,6 +561,7 @@ pub async fn drift(a: crate::cli::BenchDriftArgs, json_out: bool) -> Result<i32>
             policy: &policy,
             since: None,
             min_helpful: DEFAULT_MIN_HELPFUL,
+            failures: Some(&failures),
         });
         let t2 = Instant::now();
         let body = serde_json::to_string_pretty(&r)?;

@@ -7,13 +7,13 @@
 //! agent — in the top 5 of `recall` for the failing step and its error line, or in the
 //! context the session would have started with.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
-use reverie_core::curation::OpKind;
 use reverie_core::search::RecallQuery;
+use reverie_curate::curve::{FailureLog, Lessons};
 use reverie_curate::extract::failures;
 use reverie_curate::input::SessionInput;
 use reverie_store::Store;
@@ -104,11 +104,9 @@ async fn replay(
         project: name.to_string(),
         ..Replay::default()
     };
-    // Signature of each failed call (and its result) of the sessions so far.
-    let mut failed: BTreeMap<(String, i64), String> = BTreeMap::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    // Signature → the lesson entries about it in memory.
-    let mut lessons: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // The failures of the sessions so far, and the lessons about them the dreams left.
+    let mut log = FailureLog::default();
+    let mut lessons = Lessons::default();
     for f in files {
         let Some(id) = ingest(&s, &store, f).await? else {
             continue;
@@ -129,33 +127,29 @@ async fn replay(
         for fl in &fs {
             r.failures += 1;
             let sig = fl.signature.key();
-            if !seen.contains(&sig) {
+            if log.sessions(&sig).is_empty() {
                 continue;
             }
             r.repeats += 1;
-            let Some(about) = lessons.get(&sig).filter(|l| !l.is_empty()) else {
+            let about = lessons.live(&sig);
+            if about.is_empty() {
                 continue;
-            };
+            }
             r.with_lesson += 1;
             let mut q = RecallQuery::new(query_of(&input, fl.seq, fl.result_seq));
             q.limit = TOP;
             let found = s.recall(&store, &q).await?;
-            let by_recall = found
-                .iter()
-                .any(|f| f.entry.as_ref().is_some_and(|e| about.contains(&e.id)));
-            let by_context = about.iter().any(|e| in_context.contains(e));
+            let by_recall = found.iter().any(|f| {
+                f.entry
+                    .as_ref()
+                    .is_some_and(|e| about.contains(&e.id.as_str()))
+            });
+            let by_context = about.iter().any(|e| in_context.contains(*e));
             r.covered_by_recall += usize::from(by_recall);
             r.covered_by_context += usize::from(by_context);
             r.covered += usize::from(by_recall || by_context);
         }
-        for fl in fs {
-            let sig = fl.signature.key();
-            if let Some(rs) = fl.result_seq {
-                failed.insert((id.clone(), rs), sig.clone());
-            }
-            failed.insert((id.clone(), fl.seq), sig.clone());
-            seen.insert(sig);
-        }
+        log.add(&id, reverie_core::Timestamp::now(), &fs);
         let (_, dreams) = dream(&s, &store, std::slice::from_ref(&id), curator)
             .await
             .with_context(|| format!("{name}: {}", f.display()))?;
@@ -163,26 +157,7 @@ async fn replay(
             let Some(c) = s.dream_changeset(&d).await? else {
                 continue;
             };
-            for op in &c.ops {
-                match op.op {
-                    OpKind::Add | OpKind::Merge | OpKind::Rewrite if op.after.is_some() => {
-                        for e in &op.evidence {
-                            if let Some(sig) = failed.get(&(e.session_id.clone(), e.seq)) {
-                                lessons
-                                    .entry(sig.clone())
-                                    .or_default()
-                                    .insert(op.entry_id.clone());
-                            }
-                        }
-                    }
-                    OpKind::Archive | OpKind::Supersede => {
-                        for l in lessons.values_mut() {
-                            l.remove(&op.entry_id);
-                        }
-                    }
-                    _ => {}
-                }
-            }
+            lessons.apply(&d, reverie_core::Timestamp::now(), &c, &log);
         }
     }
     Ok(r)

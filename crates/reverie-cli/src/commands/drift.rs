@@ -117,6 +117,13 @@ fn render(st: &MemoryStore, since: Option<&str>, r: &DriftReport, full: bool) {
             String::new()
         }
     ));
+    if s.regressions > 0 {
+        emit(&format!(
+            "  regressions: {} lost lesson{} whose failure came back",
+            s.regressions,
+            if s.regressions == 1 { "" } else { "s" }
+        ));
+    }
     let c = &r.churn;
     emit(&format!(
         "  churn:    {} added then removed, {} rewritten more than once; ops per dream: max {}, mean {:.1}",
@@ -240,6 +247,19 @@ fn lineage_block(st: &MemoryStore, l: &Lineage) {
     emit(&format!("    load-bearing: {}", why.join("; ")));
     if !l.details_lost.is_empty() {
         emit(&format!("    details lost: {}", detail_list(l)));
+    }
+    for x in l
+        .lessons
+        .iter()
+        .filter(|x| !x.recurred_after_loss.is_empty())
+    {
+        let n = x.recurred_after_loss.len();
+        emit(&format!(
+            "    failed again after it was lost: `{}` in {n} session{} ({})",
+            clip(&x.signature, 80),
+            if n == 1 { "" } else { "s" },
+            x.recurred_after_loss.join(", ")
+        ));
     }
     if l.dreams.len() > 1 {
         emit(&format!("    dreams: {}", l.dreams.join(" → ")));

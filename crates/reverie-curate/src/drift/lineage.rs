@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use reverie_core::curation::{EntryMeta, EntryState, Op, OpKind};
 use reverie_core::policy::{MemoryTest, Policy};
 
-use super::report::{Lineage, LineageState, LoadBearing, Member, Step};
+use reverie_core::timestamp::Timestamp;
+
+use super::report::{LessonOf, Lineage, LineageState, LoadBearing, Member, Step};
+use crate::curve::FailureLog;
 use crate::text::{self, Detail};
 
 /// What following lineages needs to know about the store now.
@@ -22,6 +25,12 @@ pub(super) struct Store<'a> {
     pub terms: Vec<&'a str>,
     /// Entries some unreverted dream took out of the served memory, over the whole history.
     pub left_by_dream: BTreeSet<&'a str>,
+    /// When the last unreverted dream that took each entry out of the memory was applied.
+    pub left_at: BTreeMap<&'a str, Timestamp>,
+    /// The signatures each entry was a lesson about, and the store's failures (empty when the
+    /// sessions were not read).
+    pub lessons: BTreeMap<&'a str, BTreeSet<&'a str>>,
+    pub failures: &'a FailureLog,
 }
 
 impl<'a> Store<'a> {
@@ -227,7 +236,17 @@ fn describe(
         .chain(current.iter())
         .map(|(_, p, t)| (*p, *t))
         .collect();
-    let load_bearing = load_bearing(store, &members, &all_texts);
+    let lessons = lessons(store, &members, state);
+    let mut load_bearing = load_bearing(store, &members, &all_texts);
+    load_bearing.extend(
+        lessons
+            .iter()
+            .filter(|l| l.sessions >= 2)
+            .map(|l| LoadBearing::Lesson {
+                signature: l.signature.clone(),
+                sessions: l.sessions,
+            }),
+    );
 
     let mut dreams: Vec<String> = Vec::new();
     for s in &steps {
@@ -262,7 +281,43 @@ fn describe(
         load_bearing_lost: lost && !load_bearing.is_empty(),
         load_bearing,
         entries: members,
+        lessons,
     }
+}
+
+/// The failures a lineage's entries were lessons about; when it left the memory, the
+/// sessions each failed in after it did.
+fn lessons(store: &Store<'_>, members: &[Member], state: LineageState) -> Vec<LessonOf> {
+    let signatures: BTreeSet<&str> = members
+        .iter()
+        .filter_map(|m| store.lessons.get(m.id.as_str()))
+        .flatten()
+        .copied()
+        .collect();
+    // Out of the memory since its last entry left (a lineage removed outside dreams is undated).
+    let gone = (state != LineageState::Live)
+        .then(|| {
+            members
+                .iter()
+                .filter_map(|m| store.left_at.get(m.id.as_str()))
+                .max()
+        })
+        .flatten();
+    signatures
+        .into_iter()
+        .map(|sig| {
+            let sessions = store.failures.sessions(sig);
+            LessonOf {
+                signature: sig.to_string(),
+                sessions: sessions.len(),
+                recurred_after_loss: sessions
+                    .iter()
+                    .filter(|(at, _)| gone.is_some_and(|g| *at > *g))
+                    .map(|(_, id)| id.clone())
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// The details of `texts` that no live text holds: (lost, superseded). A detail only

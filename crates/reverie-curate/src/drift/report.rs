@@ -43,6 +43,9 @@ pub struct Summary {
     /// Detail tokens lost, over every lineage.
     pub details_lost: usize,
     pub removed_outside_dreams: usize,
+    /// Lost lessons whose failure came back after they left the memory.
+    #[serde(default)]
+    pub regressions: usize,
 }
 
 /// Operations by kind; index lines apart.
@@ -171,6 +174,11 @@ pub enum LoadBearing {
         helpful: i64,
         harmful: i64,
     },
+    /// A lesson about a failure that recurred: it failed in at least two sessions.
+    Lesson {
+        signature: String,
+        sessions: usize,
+    },
 }
 
 impl LoadBearing {
@@ -187,6 +195,10 @@ impl LoadBearing {
                     plural(*helpful)
                 )
             }
+            LoadBearing::Lesson {
+                signature,
+                sessions,
+            } => format!("the lesson about `{signature}`, which failed in {sessions} sessions"),
         }
     }
 }
@@ -246,6 +258,21 @@ pub struct Lineage {
     pub lost: bool,
     pub load_bearing: Vec<LoadBearing>,
     pub load_bearing_lost: bool,
+    /// The failures its entries were lessons about (when the sessions were read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lessons: Vec<LessonOf>,
+}
+
+/// A failure a lineage was a lesson about, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LessonOf {
+    /// The failure's signature ([`crate::signature`]).
+    pub signature: String,
+    /// The sessions it failed in.
+    pub sessions: usize,
+    /// The sessions it failed in after the lineage left the memory: the failure came back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recurred_after_loss: Vec<String>,
 }
 
 /// Churn: work that did not last.
