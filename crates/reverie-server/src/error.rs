@@ -36,6 +36,28 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The HTTP status it is answered with.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Core(e) => StatusCode::from_u16(e.error_type().http_status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Core(e) => write!(f, "{e}"),
+            ApiError::TooLarge(max) => write!(f, "the request body is over {max} bytes"),
+            ApiError::NoRoute(what) => f.write_str(what),
+        }
+    }
+}
+
 /// The contract's error body with `status`.
 pub(crate) fn error_body(status: StatusCode, kind: &str, message: String) -> Response {
     let json = serde_json::json!({
@@ -48,10 +70,9 @@ pub(crate) fn error_body(status: StatusCode, kind: &str, message: String) -> Res
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match self {
-            ApiError::Core(e) => {
+            ApiError::Core(ref e) => {
                 let t = e.error_type();
-                let status = StatusCode::from_u16(t.http_status())
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let status = self.status();
                 if status.is_server_error() {
                     tracing::error!(error = %e, "request failed");
                 }

@@ -15,6 +15,7 @@ mod own;
 mod params;
 pub mod remember;
 mod routes;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub runner: Arc<reverie_dream::Runner>,
     /// Leave created dreams pending, for `reverie worker` to run.
     pub queue_dreams: bool,
+    /// Who is logged in to the review page (`/ui`).
+    pub ui: Arc<ui::session::Sessions>,
 }
 
 /// The API's routes over `state`. Every request needs an API key (`reverie keys create`);
@@ -64,6 +67,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_key,
         ))
+        // The review page logs in with a key of its own form and keeps a session.
+        .merge(ui::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(from_fn(limits::json_errors))
         .with_state(state)

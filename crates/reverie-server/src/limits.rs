@@ -115,7 +115,9 @@ pub async fn json_errors(req: Request, next: Next) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if mcp || is_json || !(status.is_client_error() || status.is_server_error()) {
+    // The review page answers in HTML, errors included.
+    let ui = path == "/ui" || path.starts_with("/ui/");
+    if mcp || ui || is_json || !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
     let (parts, body) = res.into_parts();

@@ -38,6 +38,7 @@ async fn start(postgres: bool) -> Server {
         store: store.clone(),
         runner,
         queue_dreams: true,
+        ui: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();

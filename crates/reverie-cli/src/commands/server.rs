@@ -47,6 +47,7 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
         store: ctx.store.clone(),
         runner,
         queue_dreams: a.queue_dreams,
+        ui: Default::default(),
     };
     reverie_server::serve(listener, state, stop).await?;
     eprintln!("reverie: stopped");

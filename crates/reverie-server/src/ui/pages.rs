@@ -1,0 +1,882 @@
+//! The review page's handlers: each reads through the `Store` as the API does (the same
+//! scoping by key, the same errors), and renders one template.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use reverie_core::curation::{Changeset, EntryMeta, EntryState, Op};
+use reverie_core::dream::{Dream, DreamStatus, ReviewState};
+use reverie_core::{Error, MemoryStore};
+use reverie_store::{DreamQuery, MemoryPatch, MemoryQuery, StoreQuery};
+use serde::Deserialize;
+
+use super::session::{self, same_token};
+use super::{User, html, same_origin};
+use crate::AppState;
+use crate::routes::actor;
+
+type S = State<Arc<AppState>>;
+
+/// What the page's frame needs: the CSRF token of the logout form, when logged in.
+type Nav = Option<String>;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    nav: Nav,
+    status: u16,
+    message: &'a str,
+}
+
+pub(super) fn error_page(status: StatusCode, message: &str) -> Response {
+    render(
+        status,
+        &ErrorPage {
+            nav: None,
+            status: status.as_u16(),
+            message,
+        },
+    )
+}
+
+fn render(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(body) => html(status, body),
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Why a page cannot be shown: rendered as the error page.
+#[derive(Debug)]
+pub(super) struct PageError {
+    status: StatusCode,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        error_page(self.status, &self.message)
+    }
+}
+
+/// A store error as a page: the API's status and message.
+fn failed(e: Error) -> PageError {
+    let e = crate::ApiError::from(e);
+    PageError {
+        status: e.status(),
+        message: e.to_string(),
+    }
+}
+
+/// The store, if the key may see it (a store it may not see does not exist, for it).
+async fn visible_store(st: &AppState, user: &User, id: &str) -> Result<MemoryStore, PageError> {
+    if !user.key.allows(id) {
+        return Err(failed(Error::not_found("memory store", id)));
+    }
+    st.store.get_store(id).await.map_err(failed)
+}
+
+/// Checks a form's CSRF token and origin.
+fn check_form(user: &User, headers: &HeaderMap, csrf: &str) -> Result<(), PageError> {
+    if same_token(csrf, &user.csrf) && same_origin(headers) {
+        Ok(())
+    } else {
+        Err(PageError {
+            status: StatusCode::FORBIDDEN,
+            message: "this form is stale or came from another site: reload the page and try again"
+                .into(),
+        })
+    }
+}
+
+fn when(t: Option<reverie_core::Timestamp>) -> String {
+    t.map(|t| {
+        t.to_rfc3339()
+            .chars()
+            .take(19)
+            .collect::<String>()
+            .replace('T', " ")
+    })
+    .unwrap_or_default()
+}
+
+// Logging in and out.
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    nav: Nav,
+    error: Option<String>,
+}
+
+pub(super) async fn login_form() -> Response {
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            nav: None,
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    key: String,
+}
+
+pub(super) async fn login(State(st): S, headers: HeaderMap, Form(f): Form<LoginForm>) -> Response {
+    if !same_origin(&headers) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "a login from another site is refused",
+        );
+    }
+    let again = |why: &str| {
+        render(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                nav: None,
+                error: Some(why.to_string()),
+            },
+        )
+    };
+    let secret = f.key.trim();
+    if secret.is_empty() {
+        return again("enter an API key (`reverie keys create NAME` makes one)");
+    }
+    match st.store.api_key_for_secret(secret).await {
+        Ok(Some(key)) if key.revoked_at.is_none() => {
+            let id = st.ui.start(secret);
+            let mut res = Redirect::to("/ui/").into_response();
+            let cookie = format!(
+                "{}={id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=43200",
+                session::COOKIE
+            );
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                res.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            res
+        }
+        Ok(Some(_)) => again("this API key was revoked"),
+        Ok(None) => again("this is not an API key of this server"),
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CsrfForm {
+    csrf: String,
+}
+
+pub(super) async fn logout(
+    State(st): S,
+    user: User,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+        return r.into_response();
+    }
+    st.ui.end(&user.session);
+    let mut res = Redirect::to("/ui/login").into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("reverie_ui=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    res
+}
+
+// Stores.
+
+struct StoreRow {
+    id: String,
+    name: String,
+    memories: i64,
+    max_memories: i64,
+    bytes: i64,
+    budget: u64,
+    last_dream: String,
+    waiting: usize,
+    alerts: usize,
+}
+
+#[derive(Template)]
+#[template(path = "stores.html")]
+struct StoresPage {
+    nav: Nav,
+    stores: Vec<StoreRow>,
+}
+
+/// The total size of a store's memories.
+async fn bytes_of(st: &AppState, store_id: &str) -> reverie_core::Result<i64> {
+    let mut total = 0;
+    let mut page = None;
+    loop {
+        let p = st
+            .store
+            .list_memories(
+                store_id,
+                &MemoryQuery {
+                    limit: Some(100),
+                    page,
+                    ..MemoryQuery::default()
+                },
+            )
+            .await?;
+        total += p
+            .data
+            .iter()
+            .map(|i| match i {
+                reverie_core::model::ListItem::Memory(m) => m.content_size_bytes,
+                reverie_core::model::ListItem::Prefix(_) => 0,
+            })
+            .sum::<i64>();
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => return Ok(total),
+        }
+    }
+}
+
+async fn recent_dreams(st: &AppState, store_id: &str, n: i64) -> reverie_core::Result<Vec<Dream>> {
+    Ok(st
+        .store
+        .list_dreams(&DreamQuery {
+            store_id: Some(store_id.to_string()),
+            limit: Some(n),
+            ..DreamQuery::default()
+        })
+        .await?
+        .data)
+}
+
+fn awaiting(d: &Dream) -> bool {
+    d.status == DreamStatus::Completed
+        && d.review
+            .as_ref()
+            .is_some_and(|r| r.state == ReviewState::Pending)
+}
+
+async fn store_row(st: &AppState, s: MemoryStore) -> reverie_core::Result<StoreRow> {
+    let dreams = recent_dreams(st, &s.id, 100).await?;
+    let policy = st.store.get_policy(&s.id).await?;
+    let drift = reverie_dream::drift::report(
+        st.store.as_ref(),
+        &s,
+        None,
+        reverie_dream::drift::DEFAULT_MIN_HELPFUL,
+    )
+    .await?;
+    Ok(StoreRow {
+        bytes: bytes_of(st, &s.id).await?,
+        budget: policy.budget.max_total_bytes,
+        last_dream: dreams
+            .first()
+            .map(|d| format!("{} ({})", when(Some(d.created_at)), d.status.as_str()))
+            .unwrap_or_else(|| "never".into()),
+        waiting: dreams.iter().filter(|d| awaiting(d)).count(),
+        alerts: drift.summary.load_bearing_lost,
+        memories: s.memory_count,
+        max_memories: s.max_memories,
+        id: s.id,
+        name: s.name,
+    })
+}
+
+pub(super) async fn stores(State(st): S, user: User) -> Response {
+    let listed = st
+        .store
+        .list_stores(&StoreQuery {
+            only: user.key.stores.clone(),
+            limit: Some(100),
+            ..StoreQuery::default()
+        })
+        .await;
+    let listed = match listed {
+        Ok(p) => p.data,
+        Err(e) => return failed(e).into_response(),
+    };
+    let mut rows = Vec::with_capacity(listed.len());
+    for s in listed {
+        match store_row(&st, s).await {
+            Ok(r) => rows.push(r),
+            Err(e) => return failed(e).into_response(),
+        }
+    }
+    render(
+        StatusCode::OK,
+        &StoresPage {
+            nav: Some(user.csrf),
+            stores: rows,
+        },
+    )
+}
+
+struct MemoryRow {
+    id: String,
+    path: String,
+    bytes: i64,
+    updated: String,
+}
+
+struct DreamRow {
+    id: String,
+    created: String,
+    status: String,
+    review: String,
+    applied: String,
+}
+
+struct LossRow {
+    id: String,
+    path: String,
+    state: String,
+    text: String,
+    why: String,
+}
+
+#[derive(Template)]
+#[template(path = "store.html")]
+struct StorePage {
+    nav: Nav,
+    store: StoreRow,
+    revision: i64,
+    memories: Vec<MemoryRow>,
+    dreams: Vec<DreamRow>,
+    losses: Vec<LossRow>,
+    regressions: usize,
+}
+
+pub(super) async fn store(State(st): S, user: User, Path(id): Path<String>) -> Response {
+    let s = match visible_store(&st, &user, &id).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match store_page(&st, s).await {
+        Ok(mut p) => {
+            p.nav = Some(user.csrf);
+            render(StatusCode::OK, &p)
+        }
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<StorePage> {
+    let revision = s.revision;
+    let drift = reverie_dream::drift::report(
+        st.store.as_ref(),
+        &s,
+        None,
+        reverie_dream::drift::DEFAULT_MIN_HELPFUL,
+    )
+    .await?;
+    let mut memories = Vec::new();
+    let mut page = None;
+    loop {
+        let p = st
+            .store
+            .list_memories(
+                &s.id,
+                &MemoryQuery {
+                    limit: Some(100),
+                    page,
+                    ..MemoryQuery::default()
+                },
+            )
+            .await?;
+        for i in p.data {
+            if let reverie_core::model::ListItem::Memory(m) = i {
+                memories.push(MemoryRow {
+                    id: m.id,
+                    path: m.path,
+                    bytes: m.content_size_bytes,
+                    updated: when(Some(m.updated_at)),
+                });
+            }
+        }
+        match p.next_page {
+            Some(n) => page = Some(n),
+            None => break,
+        }
+    }
+    let dreams = recent_dreams(st, &s.id, 50)
+        .await?
+        .into_iter()
+        .map(|d| DreamRow {
+            created: when(Some(d.created_at)),
+            status: d.status.as_str().to_string(),
+            review: d
+                .review
+                .as_ref()
+                .map(|r| r.state.as_str().to_string())
+                .unwrap_or_default(),
+            applied: match (d.applied_revision, d.reverted_revision) {
+                (Some(a), Some(r)) => format!("revision {a}, reverted by {r}"),
+                (Some(a), None) => format!("revision {a}"),
+                _ => String::new(),
+            },
+            id: d.id,
+        })
+        .collect();
+    let losses = drift
+        .lineages
+        .iter()
+        .filter(|l| l.load_bearing_lost)
+        .map(|l| LossRow {
+            id: l.id.clone(),
+            path: l.path.clone(),
+            state: l.state.as_str().to_string(),
+            text: l.first_text.clone(),
+            why: l
+                .load_bearing
+                .iter()
+                .map(|b| b.describe())
+                .collect::<Vec<_>>()
+                .join("; "),
+        })
+        .collect();
+    let row = store_row(st, s).await?;
+    Ok(StorePage {
+        nav: None,
+        store: row,
+        revision,
+        memories,
+        dreams,
+        losses,
+        regressions: drift.summary.regressions,
+    })
+}
+
+// A dream.
+
+struct DiffLine {
+    class: &'static str,
+    text: String,
+}
+
+struct EvidenceRow {
+    at: String,
+    text: String,
+}
+
+struct OpRow {
+    op: String,
+    entry_id: String,
+    flags: Vec<String>,
+    reason: String,
+    evidence: Vec<EvidenceRow>,
+    diff: Vec<DiffLine>,
+}
+
+struct OpGroup {
+    path: String,
+    ops: Vec<OpRow>,
+}
+
+#[derive(Template)]
+#[template(path = "dream.html")]
+struct DreamPage {
+    nav: Nav,
+    csrf: String,
+    id: String,
+    store_id: String,
+    status: String,
+    review: String,
+    created: String,
+    applied: String,
+    error: Option<String>,
+    pending: bool,
+    revertible: bool,
+    flagged: Vec<OpGroup>,
+    groups: Vec<OpGroup>,
+}
+
+fn diff_lines(op: &Op) -> Vec<DiffLine> {
+    let (a, b) = (op.before.as_deref(), op.after.as_deref());
+    let text = reverie_curate::report::diff(&op.path, a, b);
+    text.lines()
+        .skip(2)
+        .filter(|l| !l.starts_with('\\'))
+        .map(|l| DiffLine {
+            class: match l.as_bytes().first() {
+                Some(b'+') => "add",
+                Some(b'-') => "del",
+                Some(b'@') => "hunk",
+                _ => "ctx",
+            },
+            text: l.to_string(),
+        })
+        .collect()
+}
+
+/// The event a piece of evidence names, as stored (redacted at ingest).
+async fn evidence_text(st: &AppState, session_id: &str, seq: i64) -> String {
+    match st.store.session_events(session_id, seq - 1, 1).await {
+        Ok(events) => events
+            .into_iter()
+            .find(|e| e.seq == seq)
+            .map(|e| {
+                let t = e
+                    .text
+                    .or_else(|| e.tool_input.map(|v| v.to_string()))
+                    .unwrap_or_default();
+                let cut: String = t.chars().take(600).collect();
+                if cut.len() < t.len() {
+                    format!("{cut}…")
+                } else {
+                    cut
+                }
+            })
+            .unwrap_or_else(|| "(no such event)".into()),
+        Err(e) => format!("(cannot be read: {e})"),
+    }
+}
+
+async fn op_groups(st: &AppState, ops: &[Op]) -> (Vec<OpGroup>, Vec<OpGroup>) {
+    let mut flagged: BTreeMap<String, Vec<OpRow>> = BTreeMap::new();
+    let mut rest: BTreeMap<String, Vec<OpRow>> = BTreeMap::new();
+    for op in ops {
+        let mut evidence = Vec::new();
+        for e in op.evidence.iter().take(8) {
+            evidence.push(EvidenceRow {
+                at: format!("{}:{}", e.session_id, e.seq),
+                text: evidence_text(st, &e.session_id, e.seq).await,
+            });
+        }
+        let row = OpRow {
+            op: op.op.as_str().to_string(),
+            entry_id: op.entry_id.clone(),
+            flags: op.flags.clone(),
+            reason: op.reason.clone(),
+            evidence,
+            diff: diff_lines(op),
+        };
+        let to = if op.flags.is_empty() {
+            &mut rest
+        } else {
+            &mut flagged
+        };
+        to.entry(op.path.clone()).or_default().push(row);
+    }
+    let groups = |m: BTreeMap<String, Vec<OpRow>>| {
+        m.into_iter()
+            .map(|(path, ops)| OpGroup { path, ops })
+            .collect()
+    };
+    (groups(flagged), groups(rest))
+}
+
+pub(super) async fn dream(State(st): S, user: User, Path(id): Path<String>) -> Response {
+    let d = match crate::routes::visible_dream(&st, &user.key, &id).await {
+        Ok(d) => d,
+        Err(e) => return error_page(e.status(), &e.to_string()),
+    };
+    let changeset: Option<Changeset> = match st.store.dream_changeset(&id).await {
+        Ok(Some(c)) => Some(c),
+        Ok(None) => match st.store.dream_proposal(&id).await {
+            Ok(p) => p.map(|r| r.changeset),
+            Err(e) => return failed(e).into_response(),
+        },
+        Err(e) => return failed(e).into_response(),
+    };
+    let ops = changeset.map(|c| c.ops).unwrap_or_default();
+    let (flagged, groups) = op_groups(&st, &ops).await;
+    render(
+        StatusCode::OK,
+        &DreamPage {
+            nav: Some(user.csrf.clone()),
+            csrf: user.csrf,
+            store_id: d.store_id().to_string(),
+            status: d.status.as_str().to_string(),
+            review: d
+                .review
+                .as_ref()
+                .map(|r| r.state.as_str().to_string())
+                .unwrap_or_default(),
+            created: when(Some(d.created_at)),
+            applied: match (d.applied_revision, d.reverted_revision) {
+                (Some(a), Some(r)) => format!("applied as revision {a}, reverted by revision {r}"),
+                (Some(a), None) => format!("applied as revision {a}"),
+                _ => "not applied".into(),
+            },
+            error: d
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.kind, e.message)),
+            pending: awaiting(&d),
+            revertible: d.applied_revision.is_some()
+                && d.reverted_revision.is_none()
+                && matches!(
+                    d.output_behavior,
+                    reverie_core::dream::OutputBehavior::UpdateExisting { .. }
+                ),
+            flagged,
+            groups,
+            id: d.id,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub(super) struct DecideForm {
+    csrf: String,
+    decision: String,
+}
+
+pub(super) async fn decide(
+    State(st): S,
+    user: User,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<DecideForm>,
+) -> Response {
+    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+        return r.into_response();
+    }
+    if let Err(e) = crate::routes::visible_dream(&st, &user.key, &id).await {
+        return error_page(e.status(), &e.to_string());
+    }
+    let approve = match f.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                &format!("decision must be approve or reject, got {other:?}"),
+            );
+        }
+    };
+    match st.store.decide_dream(&id, approve, &actor(&user.key)).await {
+        Ok(_) => Redirect::to(&format!("/ui/dreams/{id}")).into_response(),
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+pub(super) async fn revert(
+    State(st): S,
+    user: User,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+        return r.into_response();
+    }
+    if let Err(e) = crate::routes::visible_dream(&st, &user.key, &id).await {
+        return error_page(e.status(), &e.to_string());
+    }
+    match st.store.revert_dream(&id, &actor(&user.key)).await {
+        Ok(_) => Redirect::to(&format!("/ui/dreams/{id}")).into_response(),
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+// A memory.
+
+struct EntryRow {
+    id: String,
+    kind: String,
+    text: String,
+    pinned: bool,
+    served: i64,
+    helpful: i64,
+    harmful: i64,
+    provenance: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "memory.html")]
+struct MemoryPage {
+    nav: Nav,
+    csrf: String,
+    store_id: String,
+    store_name: String,
+    id: String,
+    path: String,
+    sha256: String,
+    version: String,
+    bytes: i64,
+    updated: String,
+    content: String,
+    /// What the form shows: the current content, or the text a rejected edit sent.
+    draft: String,
+    conflict: Option<String>,
+    saved: bool,
+    entries: Vec<EntryRow>,
+}
+
+fn entry_row(e: &EntryMeta) -> EntryRow {
+    EntryRow {
+        id: e.id.clone(),
+        kind: format!("{:?}", e.kind).to_lowercase(),
+        text: e.text.clone(),
+        pinned: e.pinned,
+        served: e.served,
+        helpful: e.helpful,
+        harmful: e.harmful,
+        provenance: e
+            .provenance
+            .iter()
+            .take(5)
+            .map(|p| format!("{}:{}", p.session_id, p.seq))
+            .collect(),
+    }
+}
+
+async fn memory_page(
+    st: &AppState,
+    user: &User,
+    store_id: &str,
+    memory_id: &str,
+) -> Result<MemoryPage, PageError> {
+    let s = visible_store(st, user, store_id).await?;
+    let m = st
+        .store
+        .get_memory(store_id, memory_id)
+        .await
+        .map_err(failed)?;
+    let entries = st
+        .store
+        .list_entries(store_id, Some(EntryState::Live))
+        .await
+        .map_err(failed)?;
+    let content = m.content.unwrap_or_default();
+    Ok(MemoryPage {
+        nav: Some(user.csrf.clone()),
+        csrf: user.csrf.clone(),
+        store_id: s.id,
+        store_name: s.name,
+        id: m.id,
+        sha256: m.content_sha256,
+        version: m.memory_version_id,
+        bytes: m.content_size_bytes,
+        updated: when(Some(m.updated_at)),
+        draft: content.clone(),
+        content,
+        conflict: None,
+        saved: false,
+        entries: entries
+            .iter()
+            .filter(|e| e.path == m.path)
+            .map(entry_row)
+            .collect(),
+        path: m.path,
+    })
+}
+
+pub(super) async fn memory(
+    State(st): S,
+    user: User,
+    Path((store_id, memory_id)): Path<(String, String)>,
+) -> Response {
+    match memory_page(&st, &user, &store_id, &memory_id).await {
+        Ok(p) => render(StatusCode::OK, &p),
+        Err(r) => r.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct EditForm {
+    csrf: String,
+    content: String,
+    /// The content's digest when the page was rendered: the edit applies only to that.
+    expected_sha256: String,
+}
+
+pub(super) async fn edit_memory(
+    State(st): S,
+    user: User,
+    headers: HeaderMap,
+    Path((store_id, memory_id)): Path<(String, String)>,
+    Form(f): Form<EditForm>,
+) -> Response {
+    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+        return r.into_response();
+    }
+    if let Err(r) = visible_store(&st, &user, &store_id).await {
+        return r.into_response();
+    }
+    // A browser sends a textarea's line breaks as CR LF.
+    let content = f.content.replace("\r\n", "\n");
+    let patch = MemoryPatch {
+        content: Some(content.clone()),
+        precondition_content_sha256: Some(f.expected_sha256),
+        ..MemoryPatch::default()
+    };
+    let outcome = st
+        .store
+        .update_memory(&store_id, &memory_id, patch, &actor(&user.key))
+        .await;
+    let (status, conflict) = match outcome {
+        Ok(_) => {
+            let mut p = match memory_page(&st, &user, &store_id, &memory_id).await {
+                Ok(p) => p,
+                Err(r) => return r.into_response(),
+            };
+            p.saved = true;
+            return render(StatusCode::OK, &p);
+        }
+        Err(e @ Error::PreconditionFailed { .. }) => (StatusCode::CONFLICT, e.to_string()),
+        Err(e) => {
+            let e = crate::ApiError::from(e);
+            let status = e.status();
+            if status.is_server_error() || status == StatusCode::NOT_FOUND {
+                return error_page(status, &e.to_string());
+            }
+            (status, e.to_string())
+        }
+    };
+    // Nothing was written: the page shows the memory as it is now, and the text that was
+    // sent, still in the form, with the new digest (saving again overwrites knowingly).
+    let mut p = match memory_page(&st, &user, &store_id, &memory_id).await {
+        Ok(p) => p,
+        Err(r) => return r.into_response(),
+    };
+    p.draft = content;
+    p.conflict = Some(conflict);
+    render(status, &p)
+}
+
+#[derive(Deserialize)]
+pub(super) struct PinForm {
+    csrf: String,
+    pinned: String,
+    memory: String,
+}
+
+pub(super) async fn pin_entry(
+    State(st): S,
+    user: User,
+    headers: HeaderMap,
+    Path((store_id, entry_id)): Path<(String, String)>,
+    Form(f): Form<PinForm>,
+) -> Response {
+    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+        return r.into_response();
+    }
+    if let Err(r) = visible_store(&st, &user, &store_id).await {
+        return r.into_response();
+    }
+    match st
+        .store
+        .pin_entry(&store_id, &entry_id, f.pinned == "true")
+        .await
+    {
+        Ok(_) => {
+            Redirect::to(&format!("/ui/stores/{store_id}/memories/{}", f.memory)).into_response()
+        }
+        Err(e) => failed(e).into_response(),
+    }
+}
