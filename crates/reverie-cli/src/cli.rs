@@ -527,7 +527,23 @@ pub enum DreamsCmd {
         exchanges: bool,
     },
     /// Apply a proposal (rebased onto later writes, refused if they touch what it changes).
-    Approve { dream: String },
+    /// With --only or --except, only some of its operations (numbered as `dreams show` lists
+    /// them): the rest are rejected, and what remains goes through the budget and the guard
+    /// again.
+    Approve {
+        dream: String,
+        /// Apply only these operations (comma-separated numbers).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            conflicts_with = "except",
+            value_name = "N,…"
+        )]
+        only: Vec<usize>,
+        /// Apply every operation but these.
+        #[arg(long, value_delimiter = ',', value_name = "N,…")]
+        except: Vec<usize>,
+    },
     /// Discard a proposal; nothing changes.
     Reject { dream: String },
     /// Stop a pending or running dream.

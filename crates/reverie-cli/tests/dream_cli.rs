@@ -236,3 +236,115 @@ fn dream_commands_on_sqlite() {
 fn dream_commands_on_postgres() {
     dream_commands(true);
 }
+
+/// A proposal approved operation by operation: every operation accepted gives the memories the
+/// whole proposal gives, byte for byte; one rejected leaves out just its text, and is recorded
+/// as a rejected `keep`; numbers that are not operations to decide are refused.
+fn decided_operation_by_operation(postgres: bool) {
+    let env = Env::new(postgres);
+    let dir = reverie_testkit::repo_root().join("examples/sessions");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    let mut dreams = Vec::new();
+    for name in ["whole", "all-ops", "one-out"] {
+        env.ok(&["store", "create", name]);
+        env.ok(&["policy", "set", "-s", name, "--review", "on"]);
+        for f in &files {
+            env.ok(&["ingest", "-s", name, f, "--quiet"]);
+        }
+        let d = env.json(&["dream", "-s", name]);
+        dreams.push((
+            d["dream"]["id"].as_str().unwrap().to_string(),
+            d["changeset"]["ops"].clone(),
+        ));
+    }
+    let listed = env.ok(&["dreams", "show", &dreams[1].0]);
+    let decidable: Vec<String> = listed
+        .split("operations to decide one by one")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map_while(|l| l.split_whitespace().next()?.parse::<usize>().ok())
+        .map(|n| n.to_string())
+        .collect();
+    assert!(decidable.len() > 20, "{listed}");
+    let bad = env.run(&["dreams", "approve", &dreams[1].0, "--only", "0,100000"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not an operation to decide on"));
+    env.ok(&["dreams", "approve", &dreams[0].0]);
+    env.ok(&[
+        "dreams",
+        "approve",
+        &dreams[1].0,
+        "--only",
+        &decidable.join(","),
+    ]);
+    let memories = |store: &str| -> Vec<(String, String)> {
+        let listed = env.json(&["ls", "-s", store]);
+        let mut out: Vec<(String, String)> = listed
+            .as_array()
+            .unwrap_or_else(|| panic!("{listed}"))
+            .iter()
+            .map(|m| {
+                let path = m["path"].as_str().unwrap().to_string();
+                let content = env.json(&["get", "-s", store, &path])["content"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                (path, content)
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let whole = memories("whole");
+    assert!(whole.len() >= 5, "{whole:?}");
+    assert_eq!(memories("all-ops"), whole);
+
+    // One add rejected: its text alone is missing.
+    let ops = dreams[2].1.as_array().unwrap();
+    let n = ops
+        .iter()
+        .position(|op| {
+            op["after"]
+                .as_str()
+                .is_some_and(|t| t.contains("cd ui && npm install"))
+        })
+        .unwrap();
+    env.ok(&[
+        "dreams",
+        "approve",
+        &dreams[2].0,
+        "--except",
+        &n.to_string(),
+    ]);
+    let one_out = memories("one-out");
+    let all: String = whole.iter().map(|(_, c)| c.as_str()).collect();
+    let left: String = one_out.iter().map(|(_, c)| c.as_str()).collect();
+    assert!(all.contains("cd ui && npm install") && !left.contains("cd ui && npm install"));
+    assert!(left.contains("cd ui && pnpm build"));
+    let shown = env.json(&["dreams", "show", &dreams[2].0]);
+    let kept = &shown["changeset"]["ops"][n];
+    assert_eq!(kept["op"], "keep", "{kept}");
+    assert_eq!(
+        kept["flags"],
+        serde_json::json!(["rejected_in_review"]),
+        "{kept}"
+    );
+}
+
+#[test]
+fn decided_operation_by_operation_on_sqlite() {
+    decided_operation_by_operation(false);
+}
+
+#[test]
+fn decided_operation_by_operation_on_postgres() {
+    decided_operation_by_operation(true);
+}

@@ -32,6 +32,7 @@ pub mod model;
 pub mod orient;
 pub mod pipeline;
 pub mod report;
+pub mod review;
 pub mod signature;
 pub mod text;
 

@@ -99,12 +99,70 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
     let c = consolidate(input, oriented, candidates, &terms, curator)
         .await
         .map_err(|e| Failure::new(error_kind::INTERNAL, format!("the curator: {e}")))?;
-    let (mut docs, mut entries, mut ops) = (c.docs, c.entries, c.ops);
+    let (docs, mut entries, mut ops) = (c.docs, c.entries, c.ops);
     archive_requested(&input.dream_id, &archive_requests, &mut entries, &mut ops);
+
+    // The sessions' events, also those the dream did not hold (`input::Condenser`).
+    let events: usize = input
+        .sessions
+        .iter()
+        .map(|s| (s.session.event_count.max(0) as usize).max(s.events.len()))
+        .sum();
+    let read = Stats {
+        sessions: input.sessions.len() as i64,
+        events: events as i64,
+        candidates: n_candidates,
+        skipped: crate::extract::unreadable(input) as i64,
+        entries_before,
+        ..Stats::default()
+    };
+    conclude(
+        Worked {
+            store,
+            dream_id: &input.dream_id,
+            now: input.now(),
+            terms: &terms,
+            docs,
+            entries,
+            ops,
+        },
+        read,
+        run,
+    )
+}
+
+/// What the stages before the budget left: the memories and entries as worked on, and the
+/// operations so far.
+pub(crate) struct Worked<'a> {
+    pub store: &'a crate::input::StoreSnapshot,
+    pub dream_id: &'a str,
+    pub now: reverie_core::Timestamp,
+    pub terms: &'a [String],
+    pub docs: Vec<crate::orient::Doc>,
+    pub entries: Vec<Work>,
+    pub ops: Vec<reverie_core::curation::Op>,
+}
+
+/// The last stages, shared by a dream and a proposal decided operation by operation
+/// ([`crate::review`]): the budget (with the index kept current), the memories written, the
+/// changeset (`read`: what was read, the rest of its counts filled in here) and the guard.
+pub(crate) fn conclude(
+    w: Worked<'_>,
+    read: Stats,
+    run: Option<reverie_core::curation::CuratorRun>,
+) -> Result<DreamOutput, Failure> {
+    let Worked {
+        store,
+        dream_id,
+        now,
+        terms,
+        mut docs,
+        mut entries,
+        mut ops,
+    } = w;
 
     // Budget, with the index kept current: archiving can empty a memory, which changes the
     // index, which changes the budget; a few rounds settle it.
-    let now = input.now();
     let budget_policy = &store.policy.budget;
     // Texts the memory tests need some entry to hold: the budget archives them last.
     let required: Vec<&str> = store
@@ -121,7 +179,7 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
     for _ in 0..4 {
         assemble::refresh_index(
             &store.store_id,
-            &input.dream_id,
+            dream_id,
             budget_policy,
             &mut docs,
             &mut entries,
@@ -135,7 +193,7 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
         rendered = budget::enforce(
             budget_policy,
             &required,
-            &input.dream_id,
+            dream_id,
             now,
             &docs,
             &mut entries,
@@ -187,32 +245,22 @@ pub async fn dream(input: &DreamInput, curator: &dyn Curator) -> Result<DreamOut
     });
 
     let metas = final_entries(&docs, entries.clone());
-    // The sessions' events, also those the dream did not hold (`input::Condenser`).
-    let events: usize = input
-        .sessions
-        .iter()
-        .map(|s| (s.session.event_count.max(0) as usize).max(s.events.len()))
-        .sum();
     let changeset = Changeset {
         base_revision: store.revision,
         ops,
         memories: changes,
         stats: Stats {
-            sessions: input.sessions.len() as i64,
-            events: events as i64,
-            candidates: n_candidates,
-            skipped: crate::extract::unreadable(input) as i64,
-            entries_before,
             entries_after: entries.iter().filter(|e| e.is_live()).count() as i64,
             bytes_before: store.memories.iter().map(|m| m.content.len() as i64).sum(),
             bytes_after: output.values().map(|c| c.len() as i64).sum(),
             budget_bytes: budget_policy.max_total_bytes as i64,
+            ..read
         },
         curator: run,
     };
 
     // Guard.
-    guard::check(store, &output, &entries, &changeset, &terms)?;
+    guard::check(store, &output, &entries, &changeset, terms)?;
     Ok(DreamOutput {
         writes,
         entries: metas,
@@ -260,7 +308,7 @@ fn final_entries(docs: &[crate::orient::Doc], entries: Vec<Work>) -> Vec<EntryMe
 
 /// The terms the store's glossary defines: live glossary entries (and entries of
 /// `/glossary.md`) of the form `**term**: definition` or `**term** — definition`.
-fn glossary_terms(entries: &[Work]) -> Vec<String> {
+pub(crate) fn glossary_terms(entries: &[Work]) -> Vec<String> {
     let mut terms: Vec<String> = entries
         .iter()
         .filter(|e| {

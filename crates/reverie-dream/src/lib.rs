@@ -11,6 +11,7 @@
 
 pub mod curve;
 pub mod drift;
+pub mod review;
 pub mod schedule;
 
 use std::sync::Arc;

@@ -373,9 +373,30 @@ async fn changeset(State(st): S, Extension(key): K, Path(dream): Path<String>, u
     }
 }
 
-async fn approve(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {
+/// `{"operations": [N, …]}` (optional): approve only these operations of the proposal
+/// (indices into its changeset's `ops`), rejecting the others.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApproveBody {
+    operations: Option<Vec<usize>>,
+}
+
+async fn approve(State(st): S, Extension(key): K, Path(dream): Path<String>, body: Body) -> Reply {
     visible_dream(&st, &key, &dream).await?;
-    ok(st.store.decide_dream(&dream, true, &actor(&key)).await?)
+    let b: ApproveBody = json(&body?)?;
+    match b.operations {
+        None => ok(st.store.decide_dream(&dream, true, &actor(&key)).await?),
+        Some(ops) => {
+            let accepted = ops.into_iter().collect();
+            ok(reverie_dream::review::approve_operations(
+                st.store.as_ref(),
+                &dream,
+                &accepted,
+                &actor(&key),
+            )
+            .await?)
+        }
+    }
 }
 
 async fn reject(State(st): S, Extension(key): K, Path(dream): Path<String>) -> Reply {

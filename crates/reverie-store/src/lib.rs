@@ -267,6 +267,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn archive_dream(&self, dream_id: &str) -> Result<Dream>;
     /// Applies (approve) or discards (reject) a proposal.
     async fn decide_dream(&self, dream_id: &str, approve: bool, actor: &Actor) -> Result<Dream>;
+    /// Approves a proposal with `result` in its place: the proposal decided operation by
+    /// operation (`reverie_dream::review`), computed from the same store revision and guard
+    /// digest. The proposal itself is kept.
+    async fn approve_dream_as(
+        &self,
+        dream_id: &str,
+        result: DreamResult,
+        actor: &Actor,
+    ) -> Result<Dream>;
     /// Undoes an applied `update_existing` dream, as a new revision.
     async fn revert_dream(&self, dream_id: &str, actor: &Actor) -> Result<Dream>;
     /// Every running dream, with who runs it and when it last said it was alive.

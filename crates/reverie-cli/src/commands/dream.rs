@@ -173,6 +173,24 @@ async fn report_dream_with(ctx: &Ctx, d: &Dream, diff: bool, exchanges: bool) ->
         .is_some_and(|r| r.state == ReviewState::Pending)
         && d.status == DreamStatus::Completed
     {
+        let p = reverie_dream::review::pending(ctx.store.as_ref(), &d.id).await?;
+        emit("");
+        emit(&format!(
+            "operations to decide one by one (`reverie dreams approve {} --only N,…` or `--except N,…`):",
+            d.id
+        ));
+        for &n in &p.decidable {
+            let op = &p.result.changeset.ops[n];
+            let text = op.after.as_deref().or(op.before.as_deref()).unwrap_or("");
+            let short: String = text.chars().take(70).collect();
+            emit(&format!(
+                "  {n:>3}  {:<9} {}: {}{}",
+                op.op.as_str(),
+                op.path,
+                short.replace('\n', " "),
+                if short.len() < text.len() { "…" } else { "" }
+            ));
+        }
         emit("");
         emit(&format!(
             "this is a proposal; nothing is applied yet: `reverie dreams approve {0}` or `reverie dreams reject {0}`",
@@ -340,9 +358,50 @@ pub async fn run(ctx: &Ctx, cmd: DreamsCmd) -> Result<i32> {
             }
             Ok(code)
         }
-        DreamsCmd::Approve { dream } => {
-            let d = ctx.store.decide_dream(&dream, true, &ctx.actor).await?;
-            done(ctx, &d, "approved and applied")
+        DreamsCmd::Approve {
+            dream,
+            only,
+            except,
+        } => {
+            if only.is_empty() && except.is_empty() {
+                let d = ctx.store.decide_dream(&dream, true, &ctx.actor).await?;
+                return done(ctx, &d, "approved and applied");
+            }
+            let p = reverie_dream::review::pending(ctx.store.as_ref(), &dream).await?;
+            for n in only.iter().chain(&except) {
+                if !p.decidable.contains(n) {
+                    return Err(reverie_core::Error::invalid(
+                        "operations",
+                        format!(
+                            "{n} is not an operation to decide on; those of dream {dream} are {:?} (`reverie dreams show {dream}` lists them)",
+                            p.decidable
+                        ),
+                    )
+                    .into());
+                }
+            }
+            let accepted: std::collections::BTreeSet<usize> = if only.is_empty() {
+                p.decidable
+                    .iter()
+                    .copied()
+                    .filter(|n| !except.contains(n))
+                    .collect()
+            } else {
+                only.iter().copied().collect()
+            };
+            let d = reverie_dream::review::approve_operations(
+                ctx.store.as_ref(),
+                &dream,
+                &accepted,
+                &ctx.actor,
+            )
+            .await?;
+            let what = format!(
+                "approved {} of its {} operations and applied them; the others rejected",
+                accepted.len(),
+                p.decidable.len()
+            );
+            done(ctx, &d, &what)
         }
         DreamsCmd::Reject { dream } => {
             let d = ctx.store.decide_dream(&dream, false, &ctx.actor).await?;

@@ -51,6 +51,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/dreams/{dream}", get(pages::dream))
         .route("/dreams/{dream}/decide", post(pages::decide))
+        .route("/dreams/{dream}/operations", post(pages::decide_operations))
         .route("/dreams/{dream}/revert", post(pages::revert))
         .fallback(|| async { pages::error_page(StatusCode::NOT_FOUND, "no such page") });
     // A nested `/` answers `/ui`; the stores page is `/ui/` too.

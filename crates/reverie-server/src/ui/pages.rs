@@ -472,6 +472,12 @@ struct EvidenceRow {
 }
 
 struct OpRow {
+    /// Its number in the changeset.
+    index: usize,
+    /// A proposal's operation a reviewer can accept or reject on its own (checked: proposed
+    /// for acceptance; flagged ones are not).
+    decidable: bool,
+    checked: bool,
     op: String,
     entry_id: String,
     flags: Vec<String>,
@@ -544,10 +550,10 @@ async fn evidence_text(st: &AppState, session_id: &str, seq: i64) -> String {
     }
 }
 
-async fn op_groups(st: &AppState, ops: &[Op]) -> (Vec<OpGroup>, Vec<OpGroup>) {
+async fn op_groups(st: &AppState, ops: &[Op], decidable: &[usize]) -> (Vec<OpGroup>, Vec<OpGroup>) {
     let mut flagged: BTreeMap<String, Vec<OpRow>> = BTreeMap::new();
     let mut rest: BTreeMap<String, Vec<OpRow>> = BTreeMap::new();
-    for op in ops {
+    for (index, op) in ops.iter().enumerate() {
         let mut evidence = Vec::new();
         for e in op.evidence.iter().take(8) {
             evidence.push(EvidenceRow {
@@ -556,6 +562,9 @@ async fn op_groups(st: &AppState, ops: &[Op]) -> (Vec<OpGroup>, Vec<OpGroup>) {
             });
         }
         let row = OpRow {
+            index,
+            decidable: decidable.contains(&index),
+            checked: op.flags.is_empty(),
             op: op.op.as_str().to_string(),
             entry_id: op.entry_id.clone(),
             flags: op.flags.clone(),
@@ -592,7 +601,15 @@ pub(super) async fn dream(State(st): S, user: User, Path(id): Path<String>) -> R
         Err(e) => return failed(e).into_response(),
     };
     let ops = changeset.map(|c| c.ops).unwrap_or_default();
-    let (flagged, groups) = op_groups(&st, &ops).await;
+    let decidable = if awaiting(&d) {
+        match reverie_dream::review::pending(st.store.as_ref(), &id).await {
+            Ok(p) => p.decidable,
+            Err(e) => return failed(e).into_response(),
+        }
+    } else {
+        Vec::new()
+    };
+    let (flagged, groups) = op_groups(&st, &ops, &decidable).await;
     render(
         StatusCode::OK,
         &DreamPage {
@@ -659,6 +676,38 @@ pub(super) async fn decide(
         }
     };
     match st.store.decide_dream(&id, approve, &actor(&user.key)).await {
+        Ok(_) => Redirect::to(&format!("/ui/dreams/{id}")).into_response(),
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+/// Accepts the checked operations of a proposal (`op_N` fields) and rejects the others.
+pub(super) async fn decide_operations(
+    State(st): S,
+    user: User,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<std::collections::HashMap<String, String>>,
+) -> Response {
+    let csrf = f.get("csrf").map(String::as_str).unwrap_or_default();
+    if let Err(r) = check_form(&user, &headers, csrf) {
+        return r.into_response();
+    }
+    if let Err(e) = crate::routes::visible_dream(&st, &user.key, &id).await {
+        return error_page(e.status(), &e.to_string());
+    }
+    let accepted: std::collections::BTreeSet<usize> = f
+        .keys()
+        .filter_map(|k| k.strip_prefix("op_")?.parse().ok())
+        .collect();
+    match reverie_dream::review::approve_operations(
+        st.store.as_ref(),
+        &id,
+        &accepted,
+        &actor(&user.key),
+    )
+    .await
+    {
         Ok(_) => Redirect::to(&format!("/ui/dreams/{id}")).into_response(),
         Err(e) => failed(e).into_response(),
     }

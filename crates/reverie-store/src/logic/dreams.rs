@@ -276,13 +276,8 @@ impl<B: Backend> SqlStore<B> {
         self.commit_result(id, Some(runner), None, result).await
     }
 
-    /// Applies a pending proposal (approve) or discards it (reject).
-    pub(crate) async fn decide_dream_impl(
-        &self,
-        id: &str,
-        approve: bool,
-        actor: &Actor,
-    ) -> Result<Dream> {
+    /// A dream whose proposal awaits a decision; a conflict naming why not otherwise.
+    async fn pending_row(&self, id: &str) -> Result<DreamRow> {
         let row = self.dream_row(id).await?;
         if row.status()? != DreamStatus::Completed
             || row.review_state() != Some(ReviewState::Pending)
@@ -298,6 +293,28 @@ impl<B: Backend> SqlStore<B> {
                 Some(s) => format!("dream {id} was already {}", s.as_str()),
             }));
         }
+        Ok(row)
+    }
+
+    /// Approves a pending proposal with a result decided operation by operation in its place.
+    pub(crate) async fn approve_dream_as_impl(
+        &self,
+        id: &str,
+        result: DreamResult,
+        actor: &Actor,
+    ) -> Result<Dream> {
+        self.pending_row(id).await?;
+        self.commit_result(id, None, Some(actor), result).await
+    }
+
+    /// Applies a pending proposal (approve) or discards it (reject).
+    pub(crate) async fn decide_dream_impl(
+        &self,
+        id: &str,
+        approve: bool,
+        actor: &Actor,
+    ) -> Result<Dream> {
+        let row = self.pending_row(id).await?;
         if !approve {
             let (mut tx, mut row) = self.lock_dream(id).await?;
             if row.review_state() != Some(ReviewState::Pending) {

@@ -493,6 +493,14 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn decide_dream(&self, dream_id: &str, approve: bool, actor: &Actor) -> Result<Dream> {
         self.decide_dream_impl(dream_id, approve, actor).await
     }
+    async fn approve_dream_as(
+        &self,
+        dream_id: &str,
+        result: DreamResult,
+        actor: &Actor,
+    ) -> Result<Dream> {
+        self.approve_dream_as_impl(dream_id, result, actor).await
+    }
     async fn revert_dream(&self, dream_id: &str, actor: &Actor) -> Result<Dream> {
         self.revert_dream_impl(dream_id, actor).await
     }
