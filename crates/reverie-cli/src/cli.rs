@@ -192,6 +192,9 @@ pub enum BenchCmd {
     /// a generated 2,000-memory project store: SessionStart, UserPromptSubmit, and how soon
     /// SessionEnd returns with a large transcript; beside a bare process start.
     Hooks(BenchHooksArgs),
+    /// The review page's server time (p50, p99 of each page, over loopback) on a generated
+    /// store of 2,000 memories with 500 dreams.
+    Ui(BenchUiArgs),
     /// What a model dream sends: input tokens per dream with the store at several sizes and
     /// the same new sessions, and with more new sessions; beside sending the whole store.
     ModelInput(BenchModelInputArgs),
@@ -279,6 +282,19 @@ pub struct BenchCurveArgs {
     /// The curator, as `reverie dream --model` takes it (default: deterministic).
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchUiArgs {
+    /// Memories in the store (about 1 KB, eight notes each).
+    #[arg(long, default_value_t = 2000)]
+    pub memories: usize,
+    /// Dreams over it, each over one small session that adds or corrects a note.
+    #[arg(long, default_value_t = 500)]
+    pub dreams: usize,
+    /// Timed requests of each page.
+    #[arg(long, default_value_t = 30)]
+    pub runs: usize,
 }
 
 #[derive(Debug, Args)]

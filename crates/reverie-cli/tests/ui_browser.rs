@@ -468,6 +468,47 @@ async fn reviewing_in_a_real_browser() {
     let now = json_of(db, &["get", "-s", "notes", "/markup.md"]);
     assert_eq!(now["content"], "my edit from the page");
 
+    // The store's page draws drift and the failure curve; its history restores the store to
+    // revision 2 (the approved proposal, the markup as first written), saying first what
+    // will change.
+    c.goto(&format!("{base}/ui/stores/{notes}")).await.unwrap();
+    let drawn = c
+        .execute(
+            "return Promise.all([...document.querySelectorAll('figure img')].map(i => \
+             i.decode().then(() => i.naturalWidth)))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(drawn, json!([800, 800]));
+    shot(&c, "store").await;
+    click(&c, "#history").await;
+    shot(&c, "history").await;
+    click(&c, "#restore-2").await;
+    let changes = text_of(&c, "#changes").await;
+    assert!(
+        changes.contains("recreated /instructions.md") && changes.contains("modified /markup.md"),
+        "{changes}"
+    );
+    shot(&c, "restore-confirm").await;
+    assert_eq!(
+        json_of(db, &["store", "show", "notes"])["revision"],
+        5,
+        "nothing restored yet"
+    );
+    click(&c, "#confirm-restore").await;
+    assert!(
+        text_of(&c, "#restored")
+            .await
+            .contains("revision 6 restores revision 2")
+    );
+    assert_eq!(
+        json_of(db, &["get", "-s", "notes", "/markup.md"])["content"],
+        script
+    );
+    let instructions = reverie(db, &["get", "-s", "notes", "/instructions.md"]);
+    assert!(instructions.contains("pnpm"), "{instructions}");
+
     // One operation unchecked on the page: the rest applied, that one recorded as rejected.
     c.goto(&format!("{base}/ui/dreams/{by_page}"))
         .await

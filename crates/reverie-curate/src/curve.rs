@@ -371,7 +371,7 @@ pub fn fine_tuning(ceilings: &[Ceiling], format: TuneFormat) -> String {
 }
 
 /// `s` escaped for XML text and attributes.
-fn xml(s: &str) -> String {
+pub(crate) fn xml(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

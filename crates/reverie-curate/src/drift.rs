@@ -54,6 +54,7 @@ use reverie_core::timestamp::Timestamp;
 use crate::assemble::INDEX_SECTION;
 use crate::curve::{FailureLog, Lessons};
 
+pub mod chart;
 mod lineage;
 pub mod report;
 

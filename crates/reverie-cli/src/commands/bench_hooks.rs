@@ -113,10 +113,10 @@ fn transcript(cwd: &Path, bytes: usize) -> String {
     out
 }
 
-struct Samples(Vec<f64>);
+pub(super) struct Samples(pub(super) Vec<f64>);
 
 impl Samples {
-    fn pct(&self, p: usize) -> f64 {
+    pub(super) fn pct(&self, p: usize) -> f64 {
         let mut v = self.0.clone();
         v.sort_by(f64::total_cmp);
         v[(v.len() * p / 100).min(v.len() - 1)]

@@ -6,6 +6,7 @@ pub mod bench_hooks;
 pub mod bench_serve;
 pub mod bench_sessions;
 pub mod bench_tokens;
+pub mod bench_ui;
 pub mod claude_code;
 pub mod curation;
 pub mod curve;

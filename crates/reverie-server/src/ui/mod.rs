@@ -49,6 +49,17 @@ pub fn routes() -> Router<Arc<AppState>> {
             "/stores/{store}/entries/{entry}/pin",
             post(pages::pin_entry),
         )
+        .route(
+            "/stores/{store}/memories/{memory}/restore",
+            post(pages::restore_version),
+        )
+        .route("/stores/{store}/history", get(pages::history))
+        .route(
+            "/stores/{store}/restore/{revision}",
+            get(pages::restore_form).post(pages::restore),
+        )
+        .route("/stores/{store}/drift.svg", get(pages::drift_chart))
+        .route("/stores/{store}/curve.svg", get(pages::curve_chart))
         .route("/dreams/{dream}", get(pages::dream))
         .route("/dreams/{dream}/decide", post(pages::decide))
         .route("/dreams/{dream}/operations", post(pages::decide_operations))

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use reverie_core::curation::{Changeset, EntryMeta, EntryState, Op};
 use reverie_core::dream::{Dream, DreamStatus, ReviewState};
 use reverie_core::{Error, MemoryStore};
+use reverie_curate::drift::DriftReport;
 use reverie_store::{DreamQuery, MemoryPatch, MemoryQuery, StoreQuery};
 use serde::Deserialize;
 
@@ -269,16 +270,28 @@ fn awaiting(d: &Dream) -> bool {
             .is_some_and(|r| r.state == ReviewState::Pending)
 }
 
-async fn store_row(st: &AppState, s: MemoryStore) -> reverie_core::Result<StoreRow> {
-    let dreams = recent_dreams(st, &s.id, 100).await?;
-    let policy = st.store.get_policy(&s.id).await?;
-    let drift = reverie_dream::drift::report(
+async fn drift_of(st: &AppState, s: &MemoryStore) -> reverie_core::Result<DriftReport> {
+    reverie_dream::drift::report(
         st.store.as_ref(),
-        &s,
+        s,
         None,
         reverie_dream::drift::DEFAULT_MIN_HELPFUL,
     )
-    .await?;
+    .await
+}
+
+/// A store's row; `drift` when the caller has it already.
+async fn store_row(
+    st: &AppState,
+    s: MemoryStore,
+    drift: Option<&DriftReport>,
+) -> reverie_core::Result<StoreRow> {
+    let dreams = recent_dreams(st, &s.id, 100).await?;
+    let policy = st.store.get_policy(&s.id).await?;
+    let alerts = match drift {
+        Some(d) => d.summary.load_bearing_lost,
+        None => drift_of(st, &s).await?.summary.load_bearing_lost,
+    };
     Ok(StoreRow {
         bytes: bytes_of(st, &s.id).await?,
         budget: policy.budget.max_total_bytes,
@@ -287,7 +300,7 @@ async fn store_row(st: &AppState, s: MemoryStore) -> reverie_core::Result<StoreR
             .map(|d| format!("{} ({})", when(Some(d.created_at)), d.status.as_str()))
             .unwrap_or_else(|| "never".into()),
         waiting: dreams.iter().filter(|d| awaiting(d)).count(),
-        alerts: drift.summary.load_bearing_lost,
+        alerts,
         memories: s.memory_count,
         max_memories: s.max_memories,
         id: s.id,
@@ -310,7 +323,7 @@ pub(super) async fn stores(State(st): S, user: User) -> Response {
     };
     let mut rows = Vec::with_capacity(listed.len());
     for s in listed {
-        match store_row(&st, s).await {
+        match store_row(&st, s, None).await {
             Ok(r) => rows.push(r),
             Err(e) => return failed(e).into_response(),
         }
@@ -375,13 +388,7 @@ pub(super) async fn store(State(st): S, user: User, Path(id): Path<String>) -> R
 
 async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<StorePage> {
     let revision = s.revision;
-    let drift = reverie_dream::drift::report(
-        st.store.as_ref(),
-        &s,
-        None,
-        reverie_dream::drift::DEFAULT_MIN_HELPFUL,
-    )
-    .await?;
+    let drift = drift_of(st, &s).await?;
     let mut memories = Vec::new();
     let mut page = None;
     loop {
@@ -447,7 +454,7 @@ async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<Store
                 .join("; "),
         })
         .collect();
-    let row = store_row(st, s).await?;
+    let row = store_row(st, s, Some(&drift)).await?;
     Ok(StorePage {
         nav: None,
         store: row,
@@ -764,6 +771,66 @@ struct MemoryPage {
     conflict: Option<String>,
     saved: bool,
     entries: Vec<EntryRow>,
+    versions: Vec<VersionRow>,
+}
+
+struct VersionRow {
+    id: String,
+    operation: String,
+    revision: i64,
+    when: String,
+    by: String,
+    /// From the version before it.
+    diff: Vec<DiffLine>,
+    current: bool,
+    /// Restorable: not deleted, not redacted.
+    restorable: bool,
+}
+
+/// A memory's last versions, newest first, each with its diff from the one before.
+async fn versions(
+    st: &AppState,
+    store_id: &str,
+    memory_id: &str,
+    current: &str,
+) -> reverie_core::Result<Vec<VersionRow>> {
+    let listed = st
+        .store
+        .list_versions(
+            store_id,
+            &reverie_store::VersionQuery {
+                memory_id: Some(memory_id.to_string()),
+                limit: Some(21),
+                view: reverie_core::model::View::Full,
+                ..reverie_store::VersionQuery::default()
+            },
+        )
+        .await?
+        .data;
+    let mut rows = Vec::new();
+    for (i, v) in listed.iter().enumerate().take(20) {
+        let older = listed.get(i + 1);
+        let path = v.path.clone().unwrap_or_default();
+        rows.push(VersionRow {
+            id: v.id.clone(),
+            operation: v.operation.as_str().to_string(),
+            revision: v.revision,
+            when: when(Some(v.created_at)),
+            by: v
+                .created_by
+                .as_ref()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            diff: text_diff(
+                &path,
+                older.and_then(|o| o.content.as_deref()),
+                v.content.as_deref(),
+            ),
+            current: v.id == current,
+            restorable: v.content.is_some() && v.id != current,
+        });
+    }
+    Ok(rows)
 }
 
 fn entry_row(e: &EntryMeta) -> EntryRow {
@@ -802,7 +869,11 @@ async fn memory_page(
         .await
         .map_err(failed)?;
     let content = m.content.unwrap_or_default();
+    let versions = versions(st, store_id, memory_id, &m.memory_version_id)
+        .await
+        .map_err(failed)?;
     Ok(MemoryPage {
+        versions,
         nav: Some(user.csrf.clone()),
         csrf: user.csrf.clone(),
         store_id: s.id,
@@ -926,6 +997,300 @@ pub(super) async fn pin_entry(
         Ok(_) => {
             Redirect::to(&format!("/ui/stores/{store_id}/memories/{}", f.memory)).into_response()
         }
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+// History and restore.
+
+struct RevisionRow {
+    revision: i64,
+    when: String,
+    by: String,
+    summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    nav: Nav,
+    store_id: String,
+    store_name: String,
+    current: i64,
+    revisions: Vec<RevisionRow>,
+    next: Option<String>,
+    restored: Option<String>,
+}
+
+pub(super) async fn history(
+    State(st): S,
+    user: User,
+    Path(store_id): Path<String>,
+    uri: axum::http::Uri,
+) -> Response {
+    let q = match crate::params::Params::parse(uri.query()) {
+        Ok(q) => q,
+        Err(e) => return failed(e).into_response(),
+    };
+    let (page, restored) = (q.string("page"), q.string("restored"));
+    let s = match visible_store(&st, &user, &store_id).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let listed = match st
+        .store
+        .list_revisions(&s.id, Some(50), page.as_deref())
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return failed(e).into_response(),
+    };
+    render(
+        StatusCode::OK,
+        &HistoryPage {
+            nav: Some(user.csrf),
+            current: s.revision,
+            store_id: s.id,
+            store_name: s.name,
+            revisions: listed
+                .data
+                .into_iter()
+                .map(|r| RevisionRow {
+                    revision: r.revision,
+                    when: when(Some(r.created_at)),
+                    by: r.created_by.map(|a| a.to_string()).unwrap_or_default(),
+                    summary: r.summary,
+                })
+                .collect(),
+            next: listed.next_page,
+            restored,
+        },
+    )
+}
+
+struct Change {
+    path: String,
+    what: &'static str,
+    diff: Vec<DiffLine>,
+}
+
+#[derive(Template)]
+#[template(path = "restore.html")]
+struct RestorePage {
+    nav: Nav,
+    csrf: String,
+    store_id: String,
+    store_name: String,
+    current: i64,
+    revision: i64,
+    changes: Vec<Change>,
+}
+
+fn text_diff(path: &str, before: Option<&str>, after: Option<&str>) -> Vec<DiffLine> {
+    let text = reverie_curate::report::diff(path, before, after);
+    text.lines()
+        .skip(2)
+        .filter(|l| !l.starts_with('\\'))
+        .map(|l| DiffLine {
+            class: match l.as_bytes().first() {
+                Some(b'+') => "add",
+                Some(b'-') => "del",
+                Some(b'@') => "hunk",
+                _ => "ctx",
+            },
+            text: l.to_string(),
+        })
+        .collect()
+}
+
+/// What restoring the store to `revision` would change: each memory recreated, modified or
+/// deleted, with its diff from now to then.
+async fn restore_changes(
+    st: &AppState,
+    store_id: &str,
+    revision: i64,
+) -> reverie_core::Result<Vec<Change>> {
+    let then = st.store.state_at(store_id, revision).await?;
+    let now = st.store.store_state(store_id).await?;
+    let mut changes = Vec::new();
+    let current: BTreeMap<&str, &reverie_core::Memory> =
+        now.memories.iter().map(|m| (m.id.as_str(), m)).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for v in &then {
+        seen.insert(v.memory_id.as_str());
+        let was = v
+            .content
+            .as_deref()
+            .filter(|_| v.operation != reverie_core::model::Operation::Deleted);
+        let is = current.get(v.memory_id.as_str());
+        let path = v
+            .path
+            .clone()
+            .or_else(|| is.map(|m| m.path.clone()))
+            .unwrap_or_default();
+        let now_text = is.and_then(|m| m.content.as_deref());
+        let what = match (now_text, was) {
+            (None, Some(_)) => "recreated",
+            (Some(a), Some(b)) if a != b || is.is_some_and(|m| m.path != path) => "modified",
+            (Some(_), None) => "deleted",
+            _ => continue,
+        };
+        changes.push(Change {
+            diff: text_diff(&path, now_text, was),
+            path,
+            what,
+        });
+    }
+    // Memories made after the revision go.
+    for m in &now.memories {
+        if !seen.contains(m.id.as_str()) {
+            changes.push(Change {
+                path: m.path.clone(),
+                what: "deleted",
+                diff: text_diff(&m.path, m.content.as_deref(), None),
+            });
+        }
+    }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(changes)
+}
+
+pub(super) async fn restore_form(
+    State(st): S,
+    user: User,
+    Path((store_id, revision)): Path<(String, i64)>,
+) -> Response {
+    let s = match visible_store(&st, &user, &store_id).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    if revision < 0 || revision > s.revision {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            &format!("memory store {} has no revision {revision}", s.id),
+        );
+    }
+    let changes = match restore_changes(&st, &s.id, revision).await {
+        Ok(c) => c,
+        Err(e) => return failed(e).into_response(),
+    };
+    render(
+        StatusCode::OK,
+        &RestorePage {
+            nav: Some(user.csrf.clone()),
+            csrf: user.csrf,
+            current: s.revision,
+            store_id: s.id,
+            store_name: s.name,
+            revision,
+            changes,
+        },
+    )
+}
+
+pub(super) async fn restore(
+    State(st): S,
+    user: User,
+    headers: HeaderMap,
+    Path((store_id, revision)): Path<(String, i64)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+        return r.into_response();
+    }
+    if let Err(r) = visible_store(&st, &user, &store_id).await {
+        return r.into_response();
+    }
+    match st
+        .store
+        .restore_store(&store_id, revision, &actor(&user.key))
+        .await
+    {
+        Ok(r) => {
+            let done = match r.revision {
+                Some(new) => format!("revision {new} restores revision {revision}"),
+                None => format!("already as at revision {revision}: nothing changed"),
+            };
+            let q: String = done
+                .bytes()
+                .map(|b| match b {
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            Redirect::to(&format!("/ui/stores/{store_id}/history?restored={q}")).into_response()
+        }
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct VersionForm {
+    csrf: String,
+    version: String,
+}
+
+pub(super) async fn restore_version(
+    State(st): S,
+    user: User,
+    headers: HeaderMap,
+    Path((store_id, memory_id)): Path<(String, String)>,
+    Form(f): Form<VersionForm>,
+) -> Response {
+    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+        return r.into_response();
+    }
+    if let Err(r) = visible_store(&st, &user, &store_id).await {
+        return r.into_response();
+    }
+    match st
+        .store
+        .restore_memory(&store_id, &memory_id, &f.version, &actor(&user.key))
+        .await
+    {
+        Ok(_) => {
+            Redirect::to(&format!("/ui/stores/{store_id}/memories/{memory_id}")).into_response()
+        }
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+// Charts.
+
+fn svg(body: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+pub(super) async fn drift_chart(
+    State(st): S,
+    user: User,
+    Path(store_id): Path<String>,
+) -> Response {
+    let s = match visible_store(&st, &user, &store_id).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match drift_of(&st, &s).await {
+        Ok(r) => svg(reverie_curate::drift::chart::svg(&r, &s.name)),
+        Err(e) => failed(e).into_response(),
+    }
+}
+
+pub(super) async fn curve_chart(
+    State(st): S,
+    user: User,
+    Path(store_id): Path<String>,
+) -> Response {
+    let s = match visible_store(&st, &user, &store_id).await {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    match reverie_dream::curve::report(st.store.as_ref(), &s, None).await {
+        Ok(c) => svg(reverie_curate::curve::svg(&c, &s.name)),
         Err(e) => failed(e).into_response(),
     }
 }
