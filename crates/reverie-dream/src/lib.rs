@@ -364,21 +364,7 @@ impl Runner {
             .collect();
         let input = DreamInput {
             dream_id: dream.id.clone(),
-            store: StoreSnapshot {
-                store_id: state.store.id.clone(),
-                revision: state.store.revision,
-                memories: state
-                    .memories
-                    .into_iter()
-                    .map(|m| MemoryText {
-                        id: m.id,
-                        path: m.path,
-                        content: m.content.unwrap_or_default(),
-                    })
-                    .collect(),
-                entries: state.entries,
-                policy: state.policy,
-            },
+            store: snapshot(state),
             sessions,
             servings,
             instructions: dream.instructions.clone(),
@@ -455,4 +441,23 @@ fn process_alive(pid: &str) -> bool {
     }
     pid.parse::<u32>()
         .is_ok_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists())
+}
+
+/// The store as a dream reads it.
+pub(crate) fn snapshot(state: reverie_store::StoreState) -> StoreSnapshot {
+    StoreSnapshot {
+        store_id: state.store.id.clone(),
+        revision: state.store.revision,
+        memories: state
+            .memories
+            .into_iter()
+            .map(|m| MemoryText {
+                id: m.id,
+                path: m.path,
+                content: m.content.unwrap_or_default(),
+            })
+            .collect(),
+        entries: state.entries,
+        policy: state.policy,
+    }
 }

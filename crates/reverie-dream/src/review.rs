@@ -9,7 +9,6 @@ use reverie_core::curation::Changeset;
 use reverie_core::dream::Dream;
 use reverie_core::{Actor, Error, Result, Timestamp};
 use reverie_curate::review::{Proposal, accept, decidable};
-use reverie_curate::{MemoryText, StoreSnapshot};
 use reverie_store::{DreamResult, DreamWrite, Store};
 
 /// A pending proposal: its result, and which of its operations can be decided one by one.
@@ -67,21 +66,7 @@ pub async fn approve_operations(
             state.store.id, state.store.revision, p.result.base_revision
         )));
     }
-    let snapshot = StoreSnapshot {
-        store_id: state.store.id.clone(),
-        revision: state.store.revision,
-        memories: state
-            .memories
-            .into_iter()
-            .map(|m| MemoryText {
-                id: m.id,
-                path: m.path,
-                content: m.content.unwrap_or_default(),
-            })
-            .collect(),
-        entries: state.entries,
-        policy: state.policy,
-    };
+    let snapshot = crate::snapshot(state);
     let output = accept(
         &snapshot,
         &view(dream_id, &p.result),

@@ -113,6 +113,35 @@ fn when(t: Option<reverie_core::Timestamp>) -> String {
     .unwrap_or_default()
 }
 
+/// A form about a store: its token and origin checked, the store visible to the key.
+async fn store_form(
+    st: &AppState,
+    user: &User,
+    headers: &HeaderMap,
+    csrf: &str,
+    store_id: &str,
+) -> Result<MemoryStore, PageError> {
+    check_form(user, headers, csrf)?;
+    visible_store(st, user, store_id).await
+}
+
+/// A form about a dream: its token and origin checked, the dream's store visible to the key.
+async fn dream_form(
+    st: &AppState,
+    user: &User,
+    headers: &HeaderMap,
+    csrf: &str,
+    dream_id: &str,
+) -> Result<Dream, PageError> {
+    check_form(user, headers, csrf)?;
+    crate::routes::visible_dream(st, &user.key, dream_id)
+        .await
+        .map_err(|e| PageError {
+            status: e.status(),
+            message: e.to_string(),
+        })
+}
+
 // Logging in and out.
 
 #[derive(Template)]
@@ -517,21 +546,7 @@ struct DreamPage {
 }
 
 fn diff_lines(op: &Op) -> Vec<DiffLine> {
-    let (a, b) = (op.before.as_deref(), op.after.as_deref());
-    let text = reverie_curate::report::diff(&op.path, a, b);
-    text.lines()
-        .skip(2)
-        .filter(|l| !l.starts_with('\\'))
-        .map(|l| DiffLine {
-            class: match l.as_bytes().first() {
-                Some(b'+') => "add",
-                Some(b'-') => "del",
-                Some(b'@') => "hunk",
-                _ => "ctx",
-            },
-            text: l.to_string(),
-        })
-        .collect()
+    text_diff(&op.path, op.before.as_deref(), op.after.as_deref())
 }
 
 /// The event a piece of evidence names, as stored (redacted at ingest).
@@ -666,11 +681,8 @@ pub(super) async fn decide(
     Path(id): Path<String>,
     Form(f): Form<DecideForm>,
 ) -> Response {
-    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+    if let Err(r) = dream_form(&st, &user, &headers, &f.csrf, &id).await {
         return r.into_response();
-    }
-    if let Err(e) = crate::routes::visible_dream(&st, &user.key, &id).await {
-        return error_page(e.status(), &e.to_string());
     }
     let approve = match f.decision.as_str() {
         "approve" => true,
@@ -697,11 +709,8 @@ pub(super) async fn decide_operations(
     Form(f): Form<std::collections::HashMap<String, String>>,
 ) -> Response {
     let csrf = f.get("csrf").map(String::as_str).unwrap_or_default();
-    if let Err(r) = check_form(&user, &headers, csrf) {
+    if let Err(r) = dream_form(&st, &user, &headers, csrf, &id).await {
         return r.into_response();
-    }
-    if let Err(e) = crate::routes::visible_dream(&st, &user.key, &id).await {
-        return error_page(e.status(), &e.to_string());
     }
     let accepted: std::collections::BTreeSet<usize> = f
         .keys()
@@ -727,11 +736,8 @@ pub(super) async fn revert(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = check_form(&user, &headers, &f.csrf) {
+    if let Err(r) = dream_form(&st, &user, &headers, &f.csrf, &id).await {
         return r.into_response();
-    }
-    if let Err(e) = crate::routes::visible_dream(&st, &user.key, &id).await {
-        return error_page(e.status(), &e.to_string());
     }
     match st.store.revert_dream(&id, &actor(&user.key)).await {
         Ok(_) => Redirect::to(&format!("/ui/dreams/{id}")).into_response(),
@@ -922,10 +928,7 @@ pub(super) async fn edit_memory(
     Path((store_id, memory_id)): Path<(String, String)>,
     Form(f): Form<EditForm>,
 ) -> Response {
-    if let Err(r) = check_form(&user, &headers, &f.csrf) {
-        return r.into_response();
-    }
-    if let Err(r) = visible_store(&st, &user, &store_id).await {
+    if let Err(r) = store_form(&st, &user, &headers, &f.csrf, &store_id).await {
         return r.into_response();
     }
     // A browser sends a textarea's line breaks as CR LF.
@@ -983,10 +986,7 @@ pub(super) async fn pin_entry(
     Path((store_id, entry_id)): Path<(String, String)>,
     Form(f): Form<PinForm>,
 ) -> Response {
-    if let Err(r) = check_form(&user, &headers, &f.csrf) {
-        return r.into_response();
-    }
-    if let Err(r) = visible_store(&st, &user, &store_id).await {
+    if let Err(r) = store_form(&st, &user, &headers, &f.csrf, &store_id).await {
         return r.into_response();
     }
     match st
@@ -1195,10 +1195,7 @@ pub(super) async fn restore(
     Path((store_id, revision)): Path<(String, i64)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = check_form(&user, &headers, &f.csrf) {
-        return r.into_response();
-    }
-    if let Err(r) = visible_store(&st, &user, &store_id).await {
+    if let Err(r) = store_form(&st, &user, &headers, &f.csrf, &store_id).await {
         return r.into_response();
     }
     match st
@@ -1237,10 +1234,7 @@ pub(super) async fn restore_version(
     Path((store_id, memory_id)): Path<(String, String)>,
     Form(f): Form<VersionForm>,
 ) -> Response {
-    if let Err(r) = check_form(&user, &headers, &f.csrf) {
-        return r.into_response();
-    }
-    if let Err(r) = visible_store(&st, &user, &store_id).await {
+    if let Err(r) = store_form(&st, &user, &headers, &f.csrf, &store_id).await {
         return r.into_response();
     }
     match st
