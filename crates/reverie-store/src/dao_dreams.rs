@@ -46,6 +46,8 @@ pub trait DreamDao: Send {
 
     async fn insert_dream(&mut self, d: &DreamRow) -> Result<()>;
     async fn dream(&mut self, id: &str) -> Result<Option<DreamRow>>;
+    /// A dream's changeset alone: `None` when there is no such dream.
+    async fn dream_changeset_json(&mut self, id: &str) -> Result<Option<Option<String>>>;
     /// Takes the dream's row lock.
     async fn lock_dream(&mut self, id: &str) -> Result<Option<DreamRow>>;
     async fn update_dream(&mut self, d: &DreamRow) -> Result<()>;
@@ -60,6 +62,18 @@ pub trait DreamDao: Send {
     async fn running_dreams(&mut self) -> Result<Vec<DreamRow>>;
     /// Every memory of a store with its content, by path.
     async fn memories_with_content(&mut self, store_id: &str) -> Result<Vec<MemoryRow>>;
+}
+
+/// The columns of a listing: the changeset, the proposal and the entries' undo are large
+/// (the last holds every entry's metadata) and no listing reads them.
+macro_rules! dream_list_cols {
+    () => {
+        "id, store_id, status, session_ids, model, instructions, output_behavior, output_store_id, \
+         review, decided_at, decided_by_type, decided_by_id, base_revision, applied_revision, \
+         reverted_revision, CAST(NULL AS TEXT) AS changeset, CAST(NULL AS TEXT) AS proposal, \
+         CAST(NULL AS TEXT) AS entries_undo, error_type, error_message, usage, \
+         runner, heartbeat_at, created_at, started_at, ended_at, archived_at, updated_at"
+    };
 }
 
 macro_rules! dream_cols {
@@ -360,6 +374,16 @@ macro_rules! impl_dream_dao {
                     row.as_ref().map(dream_row).transpose().map_err(db_err)
                 }
 
+                async fn dream_changeset_json(&mut self, id: &str) -> Result<Option<Option<String>>> {
+                    let row: Option<(Option<String>,)> =
+                        sqlx::query_as("SELECT changeset FROM dreams WHERE id = $1")
+                            .bind(id)
+                            .fetch_optional(&mut *self)
+                            .await
+                            .map_err(db_err)?;
+                    Ok(row.map(|(c,)| c))
+                }
+
                 async fn lock_dream(&mut self, id: &str) -> Result<Option<DreamRow>> {
                     let row = sqlx::query(concat!(
                         "UPDATE dreams SET updated_at = updated_at WHERE id = $1 RETURNING ", dream_cols!()
@@ -409,7 +433,7 @@ macro_rules! impl_dream_dao {
 
                 async fn dreams_page(&mut self, f: &DreamFilter) -> Result<Vec<DreamRow>> {
                     let mut q = sqlx::QueryBuilder::<$db>::new(concat!(
-                        "SELECT ", dream_cols!(), " FROM dreams WHERE 1 = 1"
+                        "SELECT ", dream_list_cols!(), " FROM dreams WHERE 1 = 1"
                     ));
                     if let Some(s) = &f.store_id {
                         q.push(" AND store_id = ").push_bind(s.clone());

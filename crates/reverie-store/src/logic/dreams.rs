@@ -128,7 +128,17 @@ impl<B: Backend> SqlStore<B> {
         &self,
         id: &str,
     ) -> Result<Option<reverie_core::curation::Changeset>> {
-        self.dream_row(id).await?.changeset()
+        check_id(IdKind::Dream, id)?;
+        // The changeset alone: the row's proposal and entries' undo can be megabytes.
+        let json = self
+            .read()
+            .await?
+            .dream_changeset_json(id)
+            .await?
+            .ok_or_else(|| Error::not_found(IdKind::Dream.noun(), id))?;
+        json.as_deref()
+            .map(|c| from_json("changeset", id, c))
+            .transpose()
     }
 
     pub(crate) async fn dream_proposal_impl(&self, id: &str) -> Result<Option<DreamResult>> {
