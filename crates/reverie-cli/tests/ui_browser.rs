@@ -547,6 +547,63 @@ async fn reviewing_in_a_real_browser() {
             .contains("npm install")
     );
 
+    // An entry pinned and unpinned from its memory's page; a memory brought back to an
+    // earlier version of it.
+    let by_page_id = json_of(db, &["store", "show", "by-page"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let instructions = json_of(db, &["get", "-s", "by-page", "/instructions.md"]);
+    let page = format!(
+        "{base}/ui/stores/{by_page_id}/memories/{}",
+        instructions["id"].as_str().unwrap()
+    );
+    c.goto(&page).await.unwrap();
+    let pinned = |db: &str| -> Vec<String> {
+        json_of(
+            db,
+            &[
+                "entries",
+                "ls",
+                "-s",
+                "by-page",
+                "--path",
+                "/instructions.md",
+            ],
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["pinned"] == true)
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
+    };
+    assert!(pinned(db).is_empty());
+    click(&c, "main table form button").await;
+    let now = pinned(db);
+    assert_eq!(now.len(), 1, "one entry pinned");
+    assert_eq!(text_of(&c, "main table form button").await, "Unpin");
+    click(&c, "main table form button").await;
+    assert!(pinned(db).is_empty());
+    let first = instructions["content"].as_str().unwrap().to_string();
+    reverie(
+        db,
+        &[
+            "put",
+            "-s",
+            "by-page",
+            "/instructions.md",
+            "--content",
+            "- nothing",
+        ],
+    );
+    c.goto(&page).await.unwrap();
+    click(&c, "ol.versions form button").await;
+    assert_eq!(text_of(&c, "#content").await, first.trim_end());
+    let back = json_of(db, &["get", "-s", "by-page", "/instructions.md"]);
+    assert_eq!(back["content"].as_str(), Some(first.as_str()));
+    shot(&c, "memory-history").await;
+
     // The same through the API: every operation but one, by number; a bad number is refused
     // and changes nothing.
     let key = format!("x-api-key: {admin}\r\nContent-Type: application/json\r\n");
