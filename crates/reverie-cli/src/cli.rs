@@ -295,6 +295,10 @@ pub struct BenchUiArgs {
     /// Timed requests of each page.
     #[arg(long, default_value_t = 30)]
     pub runs: usize,
+    /// Keep the generated store in this folder, and reuse it when a run with the same
+    /// --memories and --dreams built it there (building takes minutes; measuring seconds).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -46,9 +46,7 @@ pub async fn report(
 /// The failures of `st`'s sessions: which entries were lessons, and whether their failure
 /// came back after a dream took them out.
 pub async fn load_failures(store: &dyn Store, st: &MemoryStore) -> Result<FailureLog> {
-    Ok(FailureLog::of(
-        &crate::curve::load_sessions(store, st).await?,
-    ))
+    Ok(FailureLog::of(&crate::curve::load_calls(store, st).await?))
 }
 
 /// `since` as a store revision: an integer is one; a date (RFC 3339, or `YYYY-MM-DD` for
@@ -107,10 +105,11 @@ pub async fn load_dreams(store: &dyn Store, st: &MemoryStore) -> Result<Vec<Drea
             dreams.push(d);
         }
     }
-    let mut out = Vec::with_capacity(dreams.len());
-    for dream in dreams {
-        let changeset = store.dream_changeset(&dream.id).await?;
-        out.push(DreamRecord { dream, changeset });
-    }
-    Ok(out)
+    let ids: Vec<String> = dreams.iter().map(|d| d.id.clone()).collect();
+    let changesets = store.dream_changesets(&ids).await?;
+    Ok(dreams
+        .into_iter()
+        .zip(changesets)
+        .map(|(dream, changeset)| DreamRecord { dream, changeset })
+        .collect())
 }

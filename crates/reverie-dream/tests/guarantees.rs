@@ -116,6 +116,21 @@ async fn update_existing_is_one_revision_or_nothing(s: Arc<dyn Store>) {
     );
     assert_eq!(s.get_store(&store).await.unwrap().revision, rev0 + 1);
     let cs = s.dream_changeset(&d.id).await.unwrap().unwrap();
+    // Read in a batch, the same changeset, in the order asked, once per id asked.
+    assert_eq!(
+        s.dream_changesets(&[d.id.clone(), d.id.clone()])
+            .await
+            .unwrap(),
+        vec![Some(cs.clone()), Some(cs.clone())]
+    );
+    assert!(s.dream_changesets(&[]).await.unwrap().is_empty());
+    let missing = "drm_011c7Kj6IqkH81QNqo4s4dhR".to_string();
+    let err = s
+        .dream_changesets(&[d.id.clone(), missing.clone()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type(), reverie_core::ErrorType::NotFound, "{err}");
+    assert!(err.to_string().contains(&missing), "{err}");
     // Every memory the changeset names changed in that one revision, and nothing else did.
     let versions = s
         .state_at(&store, rev0 + 1)

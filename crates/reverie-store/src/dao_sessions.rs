@@ -41,6 +41,15 @@ pub trait SessionDao: Send {
         from_line: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>>;
+    /// The events of `kinds` in every session of a store, by session and sequence, each
+    /// with its session's id; `after` is the last (session, seq) already read.
+    async fn store_events_page(
+        &mut self,
+        store_id: &str,
+        kinds: &[&str],
+        after: Option<(&str, i64)>,
+        limit: i64,
+    ) -> Result<Vec<(String, EventRow)>>;
 }
 
 macro_rules! session_cols {
@@ -307,6 +316,41 @@ macro_rules! impl_session_dao {
                     .await
                     .map_err(db_err)?;
                     rows.iter().map(|r| event_row(r).map_err(db_err)).collect()
+                }
+
+                async fn store_events_page(
+                    &mut self,
+                    store_id: &str,
+                    kinds: &[&str],
+                    after: Option<(&str, i64)>,
+                    limit: i64,
+                ) -> Result<Vec<(String, EventRow)>> {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(concat!(
+                        "SELECT e.session_id, ", event_cols!(),
+                        " FROM session_events e JOIN sessions s ON s.id = e.session_id WHERE s.store_id = "
+                    ));
+                    q.push_bind(store_id);
+                    q.push(" AND e.kind IN (");
+                    let mut list = q.separated(", ");
+                    for k in kinds {
+                        list.push_bind(*k);
+                    }
+                    q.push(")");
+                    if let Some((session, seq)) = after {
+                        q.push(" AND (e.session_id > ")
+                            .push_bind(session)
+                            .push(" OR (e.session_id = ")
+                            .push_bind(session)
+                            .push(" AND e.seq > ")
+                            .push_bind(seq)
+                            .push("))");
+                    }
+                    q.push(" ORDER BY e.session_id, e.seq LIMIT ").push_bind(limit);
+                    let rows = q.build().fetch_all(&mut *self).await.map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get::<String, _>("session_id")?, event_row(r)?)))
+                        .collect::<std::result::Result<_, sqlx::Error>>()
+                        .map_err(db_err)
                 }
 
                 async fn lines_page(&mut self, session_id: &str, from_line: i64, limit: i64) -> Result<Vec<(i64, String)>> {

@@ -41,7 +41,7 @@ use reverie_core::memtool::Command;
 use reverie_core::page::Page;
 use reverie_core::policy::Policy;
 use reverie_core::search::{RecallQuery, Recalled, Via};
-use reverie_core::session::{Event, Outcome, Session};
+use reverie_core::session::{Event, EventKind, Outcome, Session};
 use reverie_core::{Actor, Error, ListItem, Memory, MemoryStore, MemoryVersion, Result};
 
 pub use logic::SqlStore;
@@ -188,6 +188,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<Event>>;
+    /// The events of `kinds` in all of a store's sessions, each with its session's id, by
+    /// session and then in order: one read where a page of events per session would take a
+    /// query each (drift and the failure curve read only tool calls).
+    async fn store_events(
+        &self,
+        store_id: &str,
+        kinds: &[EventKind],
+    ) -> Result<Vec<(String, Event)>>;
     /// Raw (redacted) source lines from `from_line`, in order.
     async fn session_lines(
         &self,
@@ -237,6 +245,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn get_dream(&self, dream_id: &str) -> Result<Dream>;
     /// The changeset of a completed dream.
     async fn dream_changeset(&self, dream_id: &str) -> Result<Option<Changeset>>;
+    /// The changesets of several dreams in one read, in the order of `dream_ids` (`None`
+    /// for a dream that has none); an unknown id is not found.
+    async fn dream_changesets(&self, dream_ids: &[String]) -> Result<Vec<Option<Changeset>>>;
     /// The result a dream created with review on proposes (kept after it is decided).
     async fn dream_proposal(&self, dream_id: &str) -> Result<Option<DreamResult>>;
     /// Dreams, newest first.

@@ -15,7 +15,8 @@ on_both_backends!(
     batches_and_cursor,
     stale_batches_are_refused,
     reset_and_outcome,
-    sessions_belong_to_their_store
+    sessions_belong_to_their_store,
+    a_stores_events_by_kind
 );
 
 fn events(from: i64, n: i64) -> Vec<Event> {
@@ -308,5 +309,78 @@ async fn sessions_belong_to_their_store(s: Arc<dyn Store>) {
         s.get_session(&session.id).await.unwrap_err().error_type(),
         ErrorType::NotFound,
         "sessions go with their store"
+    );
+}
+
+/// `store_events`: the events of some kinds across all of a store's sessions, by session and
+/// then in order, over more than one page of the backend's reads; nothing of another store.
+async fn a_stores_events_by_kind(s: Arc<dyn Store>) {
+    let st = new_store(&*s, "by-kind").await;
+    let other = new_store(&*s, "other").await;
+    let mut made = Vec::new();
+    for (store, path, n) in [
+        (&st, "/tmp/a.jsonl", 9),
+        (&st, "/tmp/b.jsonl", 5_010),
+        (&other, "/tmp/c.jsonl", 9),
+    ] {
+        let session = s
+            .create_session(NewSession {
+                store_id: store.clone(),
+                source_format: SourceFormat::ClaudeCode,
+                source_path: Some(path.into()),
+                outcome: None,
+            })
+            .await
+            .unwrap();
+        s.append_to_session(&session.id, &batch((0, 0), 1..2, events(0, n), 10))
+            .await
+            .unwrap();
+        made.push((store.clone(), session.id, n));
+    }
+    let calls = s
+        .store_events(&st, &[EventKind::ToolUse, EventKind::ToolResult])
+        .await
+        .unwrap();
+    let mut want: Vec<(String, i64)> = made
+        .iter()
+        .filter(|(store, _, _)| *store == st)
+        .flat_map(|(_, id, n)| {
+            (0..*n)
+                .filter(|seq| seq % 3 != 0)
+                .map(|seq| (id.clone(), seq))
+        })
+        .collect();
+    want.sort();
+    let got: Vec<(String, i64)> = calls.iter().map(|(id, e)| (id.clone(), e.seq)).collect();
+    assert_eq!(got.len(), 6 + 3_340);
+    assert_eq!(got, want, "by session, then in order, across pages");
+    assert!(
+        calls
+            .iter()
+            .all(|(_, e)| matches!(e.kind, EventKind::ToolUse | EventKind::ToolResult))
+    );
+    // Read back whole: a tool call keeps its input, a result its text and error flag.
+    let (_, use_event) = &calls[0];
+    assert_eq!(use_event.tool_name.as_deref(), Some("Bash"));
+    assert!(use_event.tool_input.is_some());
+    let (_, result) = &calls[1];
+    assert!(result.is_error);
+
+    let users = s.store_events(&st, &[EventKind::User]).await.unwrap();
+    assert_eq!(users.len(), 3 + 1_670);
+    assert!(s.store_events(&st, &[]).await.unwrap().is_empty());
+    assert_eq!(
+        s.store_events("memstore_011c7Kj6IqkH81QNqo4s4dhR", &[EventKind::User])
+            .await
+            .unwrap_err()
+            .error_type(),
+        ErrorType::NotFound
+    );
+    assert_eq!(
+        s.store_events("not a store", &[EventKind::User])
+            .await
+            .unwrap_err()
+            .error_type(),
+        ErrorType::InvalidRequest
     );
 }

@@ -54,6 +54,11 @@ pub async fn run(a: BenchUiArgs, json_out: bool) -> Result<i32> {
     if a.runs == 0 || a.memories == 0 {
         bail!("--runs and --memories must be at least 1");
     }
+    if let Some(dir) = &a.keep {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create --keep folder {}", dir.display()))?;
+        return measure(&a, dir, json_out).await;
+    }
     let dir = std::env::temp_dir().join(format!("reverie-bench-ui-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = measure(&a, &dir, json_out).await;
@@ -61,43 +66,47 @@ pub async fn run(a: BenchUiArgs, json_out: bool) -> Result<i32> {
     result
 }
 
+/// What a kept folder holds: the store it built, and from what.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq)]
+struct Kept {
+    memories: usize,
+    dreams: usize,
+    store: String,
+    last_dream: String,
+}
+
+const KEPT: &str = "bench-ui.json";
+
 async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Result<i32> {
     let database = dir.join("reverie.db").display().to_string();
-    let s: Arc<dyn Store> = reverie_store::open(&database).await?;
-    let built = Instant::now();
-    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
-    let (store, _) = super::bench::generate_store(&s, a.memories, &mut rng).await?;
-    let curator: Arc<dyn reverie_curate::Curator> = Arc::new(reverie_curate::Deterministic);
-    // The page of the dream that did the most, the others' being alike.
-    let (mut last_dream, mut most) = (String::new(), 0);
-    for i in 0..a.dreams {
-        let t = dir.join(format!("session-{i}.txt"));
-        // Half add a note, half correct the previous one: rewrites and supersessions too.
-        let said = if i % 2 == 0 {
-            format!(
-                "User: Always run `make check-{i}` before pushing to the release branch.\nAssistant: Noted.\n"
-            )
-        } else {
-            format!(
-                "User: Correction: the staging port is now {}, not {}.\nAssistant: Noted.\n",
-                7000 + i,
-                7000 + i - 1
-            )
-        };
-        std::fs::write(&t, said)?;
-        let Some(id) = ingest(&s, &store, &t).await? else {
-            continue;
-        };
-        let (_, dreams) = dream(&s, &store, &[id], &curator).await?;
-        for d in dreams {
-            let ops = s.dream_changeset(&d).await?.map_or(0, |c| c.ops.len());
-            if ops >= most {
-                (last_dream, most) = (d, ops);
-            }
+    let kept: Option<Kept> = std::fs::read(dir.join(KEPT))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .filter(|k: &Kept| k.memories == a.memories && k.dreams == a.dreams);
+    if kept.is_none() {
+        // Whatever is there was built from other parameters, or half built.
+        for f in ["reverie.db", "reverie.db-wal", "reverie.db-shm", KEPT] {
+            let _ = std::fs::remove_file(dir.join(f));
         }
     }
-    let (secret_key, secret) = s.create_api_key("bench-ui", None).await?;
-    let _ = secret_key;
+    let s: Arc<dyn Store> = reverie_store::open(&database).await?;
+    let built = Instant::now();
+    let (store, last_dream) = match kept {
+        Some(k) => (k.store, k.last_dream),
+        None => {
+            let (store, last_dream) = build(a, dir, &s).await?;
+            let k = Kept {
+                memories: a.memories,
+                dreams: a.dreams,
+                store,
+                last_dream,
+            };
+            std::fs::write(dir.join(KEPT), serde_json::to_vec(&k)?)?;
+            (k.store, k.last_dream)
+        }
+    };
+    let curator: Arc<dyn reverie_curate::Curator> = Arc::new(reverie_curate::Deterministic);
+    let (_, secret) = s.create_api_key("bench-ui", None).await?;
     let memory = match s
         .list_memories(
             &store,
@@ -218,4 +227,45 @@ async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Resu
     }
     table(&t);
     Ok(0)
+}
+
+/// Builds the store: generated memories, then `--dreams` dreams over one small session each.
+/// Returns the store and the dream that did the most (the others' pages being alike).
+async fn build(
+    a: &BenchUiArgs,
+    dir: &std::path::Path,
+    s: &Arc<dyn Store>,
+) -> Result<(String, String)> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
+    let (store, _) = super::bench::generate_store(s, a.memories, &mut rng).await?;
+    let curator: Arc<dyn reverie_curate::Curator> = Arc::new(reverie_curate::Deterministic);
+    // The page of the dream that did the most, the others' being alike.
+    let (mut last_dream, mut most) = (String::new(), 0);
+    for i in 0..a.dreams {
+        let t = dir.join(format!("session-{i}.txt"));
+        // Half add a note, half correct the previous one: rewrites and supersessions too.
+        let said = if i % 2 == 0 {
+            format!(
+                "User: Always run `make check-{i}` before pushing to the release branch.\nAssistant: Noted.\n"
+            )
+        } else {
+            format!(
+                "User: Correction: the staging port is now {}, not {}.\nAssistant: Noted.\n",
+                7000 + i,
+                7000 + i - 1
+            )
+        };
+        std::fs::write(&t, said)?;
+        let Some(id) = ingest(s, &store, &t).await? else {
+            continue;
+        };
+        let (_, dreams) = dream(s, &store, &[id], &curator).await?;
+        for d in dreams {
+            let ops = s.dream_changeset(&d).await?.map_or(0, |c| c.ops.len());
+            if ops >= most {
+                (last_dream, most) = (d, ops);
+            }
+        }
+    }
+    Ok((store, last_dream))
 }

@@ -94,6 +94,48 @@ impl<'a> Call<'a> {
     }
 }
 
+/// How a call of `tool` ended, by its result event.
+fn status(tool: &str, result: Option<&reverie_core::session::Event>) -> Status {
+    let Some(result) = result else {
+        return Status::Pending;
+    };
+    let output = result.text.as_deref().unwrap_or("");
+    if is_rejection(output) || output.trim_start().starts_with("[Request interrupted") {
+        Status::Rejected
+    } else if output.contains("Sibling tool call errored") {
+        Status::Cascade
+    } else if output.starts_with("Command running in background with ID") {
+        Status::Pending
+    } else if result.is_error || is_shell(tool) && FAILED_OUTPUT.is_match(output) {
+        Status::Failed
+    } else {
+        Status::Ok
+    }
+}
+
+/// The failed calls of the session, in order: the tool-use event's index, its result's, and
+/// the failure's signature. What [`calls`] marks failed, without parsing every other call's
+/// command line: drift and the failure curve read every session's failures.
+pub(crate) fn failed<'a>(ctx: &'a Ctx<'a>) -> impl Iterator<Item = (usize, usize, Signature)> + 'a {
+    let events = ctx.events();
+    events.iter().enumerate().filter_map(move |(at, e)| {
+        if e.kind != EventKind::ToolUse {
+            return None;
+        }
+        let tool = e.tool_name.as_deref().unwrap_or("");
+        let r = ctx.result_of(at)?;
+        if status(tool, Some(&events[r])) != Status::Failed {
+            return None;
+        }
+        let output = events[r].text.as_deref().unwrap_or("");
+        Some((
+            at,
+            r,
+            signature::of_call(tool, e.tool_input.as_ref(), output, &ctx.volatile),
+        ))
+    })
+}
+
 /// Every tool call of the session, in order.
 pub(crate) fn calls<'a>(ctx: &Ctx<'a>) -> Vec<Call<'a>> {
     let events = ctx.events();
@@ -112,20 +154,7 @@ pub(crate) fn calls<'a>(ctx: &Ctx<'a>) -> Vec<Call<'a>> {
             .as_deref()
             .map(signature::shell::parse)
             .unwrap_or_default();
-        let is_error = result.is_some_and(|r| events[r].is_error);
-        let status = if result.is_none() {
-            Status::Pending
-        } else if is_rejection(output) || output.trim_start().starts_with("[Request interrupted") {
-            Status::Rejected
-        } else if output.contains("Sibling tool call errored") {
-            Status::Cascade
-        } else if output.starts_with("Command running in background with ID") {
-            Status::Pending
-        } else if is_error || is_shell(tool) && FAILED_OUTPUT.is_match(output) {
-            Status::Failed
-        } else {
-            Status::Ok
-        };
+        let status = status(tool, result.map(|r| &events[r]));
         out.push(Call {
             at,
             result,

@@ -60,13 +60,11 @@ pub struct Failure {
 /// failure).
 pub fn failures(input: &crate::input::SessionInput) -> Vec<Failure> {
     let ctx = util::Ctx::new(input);
-    calls::calls(&ctx)
-        .iter()
-        .filter(|c| c.status == calls::Status::Failed)
-        .map(|c| Failure {
-            seq: ctx.events()[c.at].seq,
-            result_seq: c.result.map(|r| ctx.events()[r].seq),
-            signature: c.signature(&ctx),
+    calls::failed(&ctx)
+        .map(|(at, result, signature)| Failure {
+            seq: ctx.events()[at].seq,
+            result_seq: Some(ctx.events()[result].seq),
+            signature,
         })
         .collect()
 }
@@ -404,6 +402,48 @@ mod tests {
             servings: Vec::new(),
             instructions: None,
         }
+    }
+
+    #[test]
+    fn failures_are_the_failed_calls() {
+        use super::util::build::{bash, call, result};
+        let s = session(
+            "sesn_t",
+            vec![
+                user("build it"),
+                bash("t1", "cargo build --release"),
+                result("t1", "error[E0425]: cannot find value `x`", true),
+                bash("t2", "cargo test && npm run lint"),
+                result(
+                    "t2",
+                    "Exit code 1\ntest result: FAILED. 1 passed; 2 failed",
+                    false,
+                ),
+                bash("t3", "ls"),
+                result("t3", "Cargo.toml", false),
+                call("t4", "Edit", serde_json::json!({"file_path": "/r/a.rs"})),
+                result(
+                    "t4",
+                    "The user doesn't want to proceed with this tool use.",
+                    true,
+                ),
+                call("t5", "Read", serde_json::json!({"file_path": "/r/b.rs"})),
+                result("t5", "File does not exist.", true),
+                bash("t6", "sleep 100"),
+            ],
+        );
+        let ctx = util::Ctx::new(&s);
+        let expected: Vec<Failure> = calls::calls(&ctx)
+            .iter()
+            .filter(|c| c.status == calls::Status::Failed)
+            .map(|c| Failure {
+                seq: ctx.events()[c.at].seq,
+                result_seq: c.result.map(|r| ctx.events()[r].seq),
+                signature: c.signature(&ctx),
+            })
+            .collect();
+        assert_eq!(expected.len(), 3, "{expected:?}");
+        assert_eq!(failures(&s), expected);
     }
 
     #[test]

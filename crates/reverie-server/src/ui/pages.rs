@@ -309,11 +309,12 @@ async fn drift_of(st: &AppState, s: &MemoryStore) -> reverie_core::Result<DriftR
     .await
 }
 
-/// A store's row; `drift` when the caller has it already.
+/// A store's row; `drift` and the memories' `bytes` when the caller has them already.
 async fn store_row(
     st: &AppState,
     s: MemoryStore,
     drift: Option<&DriftReport>,
+    bytes: Option<i64>,
 ) -> reverie_core::Result<StoreRow> {
     let dreams = recent_dreams(st, &s.id, 100).await?;
     let policy = st.store.get_policy(&s.id).await?;
@@ -321,8 +322,12 @@ async fn store_row(
         Some(d) => d.summary.load_bearing_lost,
         None => drift_of(st, &s).await?.summary.load_bearing_lost,
     };
+    let bytes = match bytes {
+        Some(b) => b,
+        None => bytes_of(st, &s.id).await?,
+    };
     Ok(StoreRow {
-        bytes: bytes_of(st, &s.id).await?,
+        bytes,
         budget: policy.budget.max_total_bytes,
         last_dream: dreams
             .first()
@@ -352,7 +357,7 @@ pub(super) async fn stores(State(st): S, user: User) -> Response {
     };
     let mut rows = Vec::with_capacity(listed.len());
     for s in listed {
-        match store_row(&st, s, None).await {
+        match store_row(&st, s, None, None).await {
             Ok(r) => rows.push(r),
             Err(e) => return failed(e).into_response(),
         }
@@ -483,7 +488,8 @@ async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<Store
                 .join("; "),
         })
         .collect();
-    let row = store_row(st, s, Some(&drift)).await?;
+    let bytes = memories.iter().map(|m| m.bytes).sum();
+    let row = store_row(st, s, Some(&drift), Some(bytes)).await?;
     Ok(StorePage {
         nav: None,
         store: row,

@@ -141,6 +141,32 @@ impl<B: Backend> SqlStore<B> {
             .transpose()
     }
 
+    pub(crate) async fn dream_changesets_impl(
+        &self,
+        ids: &[String],
+    ) -> Result<Vec<Option<reverie_core::curation::Changeset>>> {
+        for id in ids {
+            check_id(IdKind::Dream, id)?;
+        }
+        let found: std::collections::HashMap<String, Option<String>> = self
+            .read()
+            .await?
+            .dream_changesets_json(ids)
+            .await?
+            .into_iter()
+            .collect();
+        ids.iter()
+            .map(|id| {
+                let json = found
+                    .get(id)
+                    .ok_or_else(|| Error::not_found(IdKind::Dream.noun(), id))?;
+                json.as_deref()
+                    .map(|c| from_json("changeset", id, c))
+                    .transpose()
+            })
+            .collect()
+    }
+
     pub(crate) async fn dream_proposal_impl(&self, id: &str) -> Result<Option<DreamResult>> {
         let row = self.dream_row(id).await?;
         row.proposal

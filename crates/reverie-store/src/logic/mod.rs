@@ -24,7 +24,7 @@ use reverie_core::memtool::Command;
 use reverie_core::page::Page;
 use reverie_core::policy::Policy;
 use reverie_core::search::{RecallQuery, Recalled, Via};
-use reverie_core::session::{Event, Outcome, Session};
+use reverie_core::session::{Event, EventKind, Outcome, Session};
 use reverie_core::{Actor, Error, ListItem, Memory, MemoryStore, MemoryVersion, Result, Timestamp};
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, Transaction};
@@ -359,6 +359,13 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<Vec<Event>> {
         self.session_events_impl(session_id, after_seq, limit).await
     }
+    async fn store_events(
+        &self,
+        store_id: &str,
+        kinds: &[EventKind],
+    ) -> Result<Vec<(String, Event)>> {
+        self.store_events_impl(store_id, kinds).await
+    }
     async fn session_lines(
         &self,
         session_id: &str,
@@ -416,6 +423,9 @@ impl<B: Backend> Store for SqlStore<B> {
     }
     async fn dream_changeset(&self, dream_id: &str) -> Result<Option<Changeset>> {
         self.dream_changeset_impl(dream_id).await
+    }
+    async fn dream_changesets(&self, dream_ids: &[String]) -> Result<Vec<Option<Changeset>>> {
+        self.dream_changesets_impl(dream_ids).await
     }
     async fn dream_proposal(&self, dream_id: &str) -> Result<Option<DreamResult>> {
         self.dream_proposal_impl(dream_id).await

@@ -9,7 +9,7 @@ use reverie_core::{Error, Result, Timestamp, View};
 
 use super::SqlStore;
 use crate::backend::Backend;
-use crate::dao::db_err;
+use crate::dao::{Dao, db_err};
 use crate::dao_sessions::SessionDao;
 use crate::params::{NewSession, SessionBatch, SourceState};
 use crate::rows::{EventRow, SessionRow};
@@ -244,6 +244,40 @@ impl<B: Backend> SqlStore<B> {
             return Err(not_found(session_id));
         }
         rows.into_iter().map(EventRow::into_model).collect()
+    }
+
+    pub(crate) async fn store_events_impl(
+        &self,
+        store_id: &str,
+        kinds: &[EventKind],
+    ) -> Result<Vec<(String, Event)>> {
+        check_id(IdKind::Store, store_id)?;
+        let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+        let mut out = Vec::new();
+        if kinds.is_empty() {
+            return Ok(out);
+        }
+        let mut conn = self.read().await?;
+        if conn.store(store_id).await?.is_none() {
+            return Err(Error::not_found(IdKind::Store.noun(), store_id));
+        }
+        // Pages keep each statement's result small; the connection is held throughout.
+        const PAGE: i64 = 5_000;
+        loop {
+            let after = out
+                .last()
+                .map(|(s, e): &(String, Event)| (s.as_str(), e.seq));
+            let rows = conn
+                .store_events_page(store_id, &kinds, after, PAGE)
+                .await?;
+            let n = rows.len() as i64;
+            for (session, row) in rows {
+                out.push((session, row.into_model()?));
+            }
+            if n < PAGE {
+                return Ok(out);
+            }
+        }
     }
 
     pub(crate) async fn session_lines_impl(

@@ -199,6 +199,10 @@ fn scan(dir: &Path, manifest_of: &str) -> Result<Scan> {
     Ok(scan)
 }
 
+/// How much earlier than the export a transcript's modification time may read and still
+/// count as written after it.
+const MTIME_SLACK: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The Claude Code session that wrote `file` last, if one of `transcripts` (changed since
 /// `since`) records a tool call naming it: the newest such transcript's session.
 async fn writer(
@@ -212,7 +216,9 @@ async fn writer(
     let mut candidates: Vec<(std::time::SystemTime, &PathBuf)> = transcripts
         .iter()
         .filter_map(|t| Some((std::fs::metadata(t).ok()?.modified().ok()?, t)))
-        .filter(|(m, _)| since.is_none_or(|s| *m >= s))
+        // A filesystem's clock is coarser than ours (ext4 with small inodes keeps seconds,
+        // FAT two), so a transcript written just after the export can carry an earlier time.
+        .filter(|(m, _)| since.is_none_or(|s| *m + MTIME_SLACK >= s))
         .collect();
     candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
     for (_, t) in candidates {
