@@ -127,6 +127,8 @@ impl Server {
             set.contains("HttpOnly") && set.contains("SameSite=Strict") && set.contains("Path=/ui"),
             "{set}"
         );
+        // Reached over plain HTTP, a `Secure` cookie would never come back.
+        assert!(!set.contains("Secure"), "{set}");
         set.split(';').next().unwrap().to_string()
     }
 
@@ -168,6 +170,35 @@ async fn bad_input(postgres: bool) {
         .await
         .unwrap();
     let (admin_key, admin) = s.create_api_key("admin", None).await.unwrap();
+    // A browser on HTTPS (behind a proxy that ends TLS) gets a `Secure` session cookie.
+    for (origin, forwarded) in [
+        (format!("https://{}", srv.addr), None),
+        (srv.origin(), Some("https")),
+    ] {
+        let mut req = format!(
+            "POST /ui/login HTTP/1.1\r\nHost: {}\r\nOrigin: {origin}\r\n",
+            srv.addr
+        );
+        if let Some(p) = forwarded {
+            req.push_str(&format!("X-Forwarded-Proto: {p}\r\n"));
+        }
+        let body = format!("key={admin}");
+        req.push_str(&format!(
+            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        ));
+        let mut c = TcpStream::connect(&srv.addr).await.unwrap();
+        c.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        c.read_to_end(&mut out).await.unwrap();
+        let head = String::from_utf8_lossy(&out).into_owned();
+        let set = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+            .unwrap_or_else(|| panic!("no cookie: {head}"));
+        assert!(set.ends_with("; Secure"), "{set}");
+    }
     let (_, scoped) = s
         .create_api_key("scoped", Some(vec![other.id.clone()]))
         .await

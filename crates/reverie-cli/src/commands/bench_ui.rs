@@ -91,6 +91,7 @@ async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Resu
     }
     let s: Arc<dyn Store> = reverie_store::open(&database).await?;
     let built = Instant::now();
+    let reused = kept.is_some();
     let (store, last_dream) = match kept {
         Some(k) => (k.store, k.last_dream),
         None => {
@@ -203,12 +204,18 @@ async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Resu
             "dreams": a.dreams,
             "revision": revision,
             "build_s": build_s,
+            "reused": reused,
             "pages": rows,
         }));
         return Ok(0);
     }
+    let built = if reused {
+        format!("reused from {}", dir.display())
+    } else {
+        format!("built in {build_s:.1} s")
+    };
     println!(
-        "the review page on a store of {} memories with {} dreams (revision {revision}, built in {build_s:.1} s), {} requests per page",
+        "the review page on a store of {} memories with {} dreams (revision {revision}, {built}), {} requests per page",
         a.memories, a.dreams, a.runs
     );
     let mut t = vec![vec![

@@ -6,7 +6,7 @@
 //! appearance and a join keeps the earlier root, so the lineages and their order depend only
 //! on the order of the operations, never on ids or on the order of joins.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use reverie_core::curation::{EntryMeta, EntryState, Op, OpKind};
 use reverie_core::policy::{MemoryTest, Policy};
@@ -19,12 +19,13 @@ use crate::text::{self, Detail};
 
 /// What following lineages needs to know about the store now.
 pub(super) struct Store<'a> {
-    pub metas: BTreeMap<&'a str, &'a EntryMeta>,
+    /// Looked up for every operation and member: hashed, the ids sharing their prefix.
+    pub metas: HashMap<&'a str, &'a EntryMeta>,
     pub policy: &'a Policy,
     pub min_helpful: i64,
     pub terms: Vec<&'a str>,
     /// Entries some unreverted dream took out of the served memory, over the whole history.
-    pub left_by_dream: BTreeSet<&'a str>,
+    pub left_by_dream: HashSet<&'a str>,
     /// When the last unreverted dream that took each entry out of the memory was applied.
     pub left_at: BTreeMap<&'a str, Timestamp>,
     /// The signatures each entry was a lesson about, and the store's failures (empty when the
@@ -50,7 +51,7 @@ pub(super) struct Counted<'a> {
 #[derive(Default)]
 struct Joins {
     ids: Vec<String>,
-    index: BTreeMap<String, usize>,
+    index: HashMap<String, usize>,
     parent: Vec<usize>,
 }
 
@@ -140,7 +141,7 @@ pub(super) fn follow(store: &Store<'_>, ops: &[Counted<'_>], outside: &[&str]) -
     }
     let mut details = Details {
         terms: &store.terms,
-        cache: BTreeMap::new(),
+        cache: HashMap::new(),
     };
     let mut out: Vec<(usize, Lineage)> = groups
         .into_iter()
@@ -153,7 +154,7 @@ pub(super) fn follow(store: &Store<'_>, ops: &[Counted<'_>], outside: &[&str]) -
 /// Details of texts, each computed once: a text is often in several steps.
 struct Details<'t> {
     terms: &'t [&'t str],
-    cache: BTreeMap<String, BTreeSet<Detail>>,
+    cache: HashMap<String, BTreeSet<Detail>>,
 }
 
 impl Details<'_> {

@@ -176,6 +176,24 @@ pub(crate) fn same_origin(parts: &axum::http::HeaderMap) -> bool {
     }
 }
 
+/// Whether the browser reached us over HTTPS — its `Origin` says so, or a proxy in front of
+/// `reverie serve` does (`X-Forwarded-Proto`). The session cookie is then `Secure`: a flag
+/// only narrows where the cookie goes, so a client that claims HTTPS falsely gains nothing.
+pub(crate) fn over_https(parts: &axum::http::HeaderMap) -> bool {
+    let said = |name: &str| parts.get(name).and_then(|v| v.to_str().ok());
+    said("origin").is_some_and(|o| o.starts_with("https://"))
+        || said("x-forwarded-proto").is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The session cookie's `Set-Cookie` value: `value` for `max_age` seconds.
+pub(crate) fn session_cookie(value: &str, max_age: u64, secure: bool) -> String {
+    format!(
+        "{}={value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+        session::COOKIE,
+        if secure { "; Secure" } else { "" }
+    )
+}
+
 pub(crate) fn html(status: StatusCode, body: String) -> Response {
     (status, Html(body)).into_response()
 }

@@ -16,7 +16,7 @@ use reverie_curate::drift::DriftReport;
 use reverie_store::{DreamQuery, MemoryPatch, MemoryQuery, StoreQuery};
 use serde::Deserialize;
 
-use super::session::{self, same_token};
+use super::session::same_token;
 use super::{User, html, same_origin};
 use crate::AppState;
 use crate::routes::actor;
@@ -190,10 +190,7 @@ pub(super) async fn login(State(st): S, headers: HeaderMap, Form(f): Form<LoginF
         Ok(Some(key)) if key.revoked_at.is_none() => {
             let id = st.ui.start(secret);
             let mut res = Redirect::to("/ui/").into_response();
-            let cookie = format!(
-                "{}={id}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=43200",
-                session::COOKIE
-            );
+            let cookie = super::session_cookie(&id, 43_200, super::over_https(&headers));
             if let Ok(v) = HeaderValue::from_str(&cookie) {
                 res.headers_mut().insert(header::SET_COOKIE, v);
             }
@@ -221,10 +218,10 @@ pub(super) async fn logout(
     }
     st.ui.end(&user.session);
     let mut res = Redirect::to("/ui/login").into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("reverie_ui=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"),
-    );
+    if let Ok(v) = HeaderValue::from_str(&super::session_cookie("", 0, super::over_https(&headers)))
+    {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
     res
 }
 
