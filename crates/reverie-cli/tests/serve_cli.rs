@@ -369,3 +369,52 @@ both!(
     remember_keeps_a_note_the_next_dream_takes_in,
     bench_recall_matches_the_in_memory_ranking
 );
+
+/// `reverie bench ui` on a small store: every page answers 200 (it fails otherwise), and
+/// `--keep DIR` builds the store once and reuses it on the next run.
+#[test]
+fn bench_ui_measures_every_page_and_reuses_a_kept_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep = dir.path().join("kept");
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_reverie"))
+            .env_remove("REVERIE_DATABASE_URL")
+            .args(["--json", "bench", "ui", "--memories", "20", "--dreams", "4"])
+            .args(["--runs", "1", "--keep", &keep.display().to_string()])
+            .env("TMPDIR", dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let first = run();
+    assert_eq!(first["reused"], false, "{first}");
+    let pages: Vec<&str> = first["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["page"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "stores",
+            "store",
+            "dream",
+            "memory",
+            "history",
+            "restore (confirm)",
+            "drift chart",
+            "curve chart",
+            "login form"
+        ]
+    );
+    let second = run();
+    assert_eq!(second["reused"], true, "{second}");
+    assert_eq!(second["revision"], first["revision"], "the same store");
+}
