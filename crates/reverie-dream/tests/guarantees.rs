@@ -131,6 +131,20 @@ async fn update_existing_is_one_revision_or_nothing(s: Arc<dyn Store>) {
         .unwrap_err();
     assert_eq!(err.error_type(), reverie_core::ErrorType::NotFound, "{err}");
     assert!(err.to_string().contains(&missing), "{err}");
+    // The memories alone are the store state's memories, content and order included.
+    let state = s.store_state(&store).await.unwrap();
+    assert!(state.memories.len() >= 2);
+    assert_eq!(
+        s.memories_with_content(&store).await.unwrap(),
+        state.memories
+    );
+    assert_eq!(
+        s.memories_with_content("memstore_011c7Kj6IqkH81QNqo4s4dhR")
+            .await
+            .unwrap_err()
+            .error_type(),
+        reverie_core::ErrorType::NotFound
+    );
     // Every memory the changeset names changed in that one revision, and nothing else did.
     let versions = s
         .state_at(&store, rev0 + 1)

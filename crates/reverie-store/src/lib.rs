@@ -237,6 +237,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The store as a dream reads it: memories with content, entries and policy, at one
     /// revision.
     async fn store_state(&self, store_id: &str) -> Result<StoreState>;
+    /// Every live memory of the store with its content, sorted by path: `store_state`'s
+    /// memories without reading the entries and the policy.
+    async fn memories_with_content(&self, store_id: &str) -> Result<Vec<Memory>>;
 
     // Dreams.
     /// A new pending dream; refused while another `update_existing` dream of the store is

@@ -1114,10 +1114,11 @@ async fn restore_changes(
     revision: i64,
 ) -> reverie_core::Result<Vec<Change>> {
     let then = st.store.state_at(store_id, revision).await?;
-    let now = st.store.store_state(store_id).await?;
+    // The memories alone: the store's state would read every entry too.
+    let now = st.store.memories_with_content(store_id).await?;
     let mut changes = Vec::new();
     let current: BTreeMap<&str, &reverie_core::Memory> =
-        now.memories.iter().map(|m| (m.id.as_str(), m)).collect();
+        now.iter().map(|m| (m.id.as_str(), m)).collect();
     let mut seen = std::collections::BTreeSet::new();
     for v in &then {
         seen.insert(v.memory_id.as_str());
@@ -1145,7 +1146,7 @@ async fn restore_changes(
         });
     }
     // Memories made after the revision go.
-    for m in &now.memories {
+    for m in &now {
         if !seen.contains(m.id.as_str()) {
             changes.push(Change {
                 path: m.path.clone(),

@@ -157,6 +157,22 @@ impl<B: Backend> SqlStore<B> {
     }
 
     /// The store as a dream reads it: memories, entries and policy at one revision.
+    pub(crate) async fn memories_with_content_impl(
+        &self,
+        store_id: &str,
+    ) -> Result<Vec<reverie_core::Memory>> {
+        check_id(IdKind::Store, store_id)?;
+        let mut conn = self.read().await?;
+        if conn.store(store_id).await?.is_none() {
+            return Err(Error::not_found(IdKind::Store.noun(), store_id));
+        }
+        conn.memories_with_content(store_id)
+            .await?
+            .into_iter()
+            .map(MemoryRow::into_model)
+            .collect()
+    }
+
     pub(crate) async fn store_state_impl(&self, store_id: &str) -> Result<StoreState> {
         check_id(IdKind::Store, store_id)?;
         // One transaction, so that everything is of the same revision.

@@ -415,6 +415,9 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn store_state(&self, store_id: &str) -> Result<StoreState> {
         self.store_state_impl(store_id).await
     }
+    async fn memories_with_content(&self, store_id: &str) -> Result<Vec<Memory>> {
+        self.memories_with_content_impl(store_id).await
+    }
     async fn create_dream(&self, dream: ValidDream) -> Result<Dream> {
         self.create_dream_impl(dream).await
     }
