@@ -151,7 +151,7 @@ pub async fn load_calls(store: &dyn Store, st: &MemoryStore) -> Result<Vec<Sessi
 }
 
 /// Every event of one session, in order.
-async fn all_events(store: &dyn Store, session_id: &str) -> Result<Vec<Event>> {
+pub async fn all_events(store: &dyn Store, session_id: &str) -> Result<Vec<Event>> {
     let mut events = Vec::new();
     let mut after = -1;
     loop {

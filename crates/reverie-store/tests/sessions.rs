@@ -369,13 +369,15 @@ async fn a_stores_events_by_kind(s: Arc<dyn Store>) {
     let users = s.store_events(&st, &[EventKind::User]).await.unwrap();
     assert_eq!(users.len(), 3 + 1_670);
     assert!(s.store_events(&st, &[]).await.unwrap().is_empty());
-    assert_eq!(
-        s.store_events("memstore_011c7Kj6IqkH81QNqo4s4dhR", &[EventKind::User])
-            .await
-            .unwrap_err()
-            .error_type(),
-        ErrorType::NotFound
-    );
+    for kinds in [&[EventKind::User][..], &[]] {
+        assert_eq!(
+            s.store_events("memstore_011c7Kj6IqkH81QNqo4s4dhR", kinds)
+                .await
+                .unwrap_err()
+                .error_type(),
+            ErrorType::NotFound
+        );
+    }
     assert_eq!(
         s.store_events("not a store", &[EventKind::User])
             .await

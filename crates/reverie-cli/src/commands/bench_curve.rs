@@ -45,19 +45,7 @@ pub struct Replay {
 /// Every event of a session.
 async fn load(s: &dyn Store, id: &str) -> Result<SessionInput> {
     let session = s.get_session(id).await?;
-    let mut events = Vec::new();
-    let mut after = -1;
-    loop {
-        let batch = s.session_events(id, after, 2_000).await?;
-        let n = batch.len();
-        if let Some(last) = batch.last() {
-            after = last.seq;
-        }
-        events.extend(batch);
-        if n < 2_000 {
-            break;
-        }
-    }
+    let events = reverie_dream::curve::all_events(s, id).await?;
     Ok(SessionInput { session, events })
 }
 

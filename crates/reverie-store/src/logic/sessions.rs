@@ -252,14 +252,14 @@ impl<B: Backend> SqlStore<B> {
         kinds: &[EventKind],
     ) -> Result<Vec<(String, Event)>> {
         check_id(IdKind::Store, store_id)?;
+        let mut conn = self.read().await?;
+        if conn.store(store_id).await?.is_none() {
+            return Err(Error::not_found(IdKind::Store.noun(), store_id));
+        }
         let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
         let mut out = Vec::new();
         if kinds.is_empty() {
             return Ok(out);
-        }
-        let mut conn = self.read().await?;
-        if conn.store(store_id).await?.is_none() {
-            return Err(Error::not_found(IdKind::Store.noun(), store_id));
         }
         // Pages keep each statement's result small; the connection is held throughout.
         const PAGE: i64 = 5_000;
