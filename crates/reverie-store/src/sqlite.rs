@@ -221,6 +221,10 @@ pub async fn connect_sqlite(path: &Path, synchronous: Synchronous) -> Result<Sql
         .pragma("mmap_size", "268435456");
     let pool = SqlitePoolOptions::new()
         .max_connections(8)
+        // The pool's default pings a connection before lending it: a round trip to the
+        // connection's worker thread on every read, to detect a dropped server connection,
+        // which an in-process SQLite file cannot have.
+        .test_before_acquire(false)
         .connect_with(options)
         .await
         .map_err(|e| {

@@ -122,6 +122,169 @@ pub fn single_file_path(command: &Command) -> Option<String> {
     Some(path)
 }
 
+/// A `create` of a new file or a `delete` of a file, when a few point reads around its path
+/// can stand in for the whole tree (see [`path_probe`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathProbe {
+    /// The memory path the command creates or deletes.
+    pub path: String,
+    /// Its proper prefixes, shortest first: the directories on the way.
+    pub parents: Vec<String>,
+    delete: bool,
+}
+
+/// What the store holds around a probed path, read with point reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Around {
+    /// The memory at the path.
+    pub at_path: Option<SnapshotFile>,
+    /// Whether a memory sits at one of the parents (a file where a directory must be).
+    pub at_parent: bool,
+    /// Whether a memory sits below the path.
+    pub below: bool,
+    /// For a delete: another memory below the path's parent, if there is one.
+    pub neighbour: Option<SnapshotFile>,
+    /// The tool-made directories, each with whether a memory sits below it.
+    pub tool_dirs: Vec<(String, bool)>,
+    pub memory_count: i64,
+    pub max_memories: i64,
+}
+
+impl Around {
+    /// What point reads around `probe`'s path would find in a whole snapshot: the reference
+    /// the storage layer's reads must agree with.
+    pub fn of(probe: &PathProbe, snapshot: &Snapshot) -> Around {
+        let under = |p: &str, q: &str| p.strip_prefix(q).is_some_and(|r| r.starts_with('/'));
+        let taken = probe.taken_paths();
+        let mut files: Vec<&SnapshotFile> = snapshot.files.iter().collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Around {
+            at_path: files
+                .iter()
+                .find(|f| f.path == probe.path)
+                .map(|f| (*f).clone()),
+            at_parent: files
+                .iter()
+                .any(|f| f.path != probe.path && taken.contains(&f.path.as_str())),
+            below: files.iter().any(|f| under(&f.path, &probe.path)),
+            neighbour: probe.neighbourhood().and_then(|p| {
+                files
+                    .iter()
+                    .find(|f| under(&f.path, p) && f.path != probe.path)
+                    .map(|f| (*f).clone())
+            }),
+            tool_dirs: snapshot
+                .dirs
+                .iter()
+                .map(|d| (d.clone(), files.iter().any(|f| under(&f.path, d))))
+                .collect(),
+            memory_count: snapshot.files.len() as i64,
+            max_memories: snapshot.max_memories,
+        }
+    }
+}
+
+/// A stored path every segment of which shows as itself and is the only stored form of its
+/// name (no `%`, already canonical): nothing else stored can claim its place in the tree.
+fn sole_form(path: &str) -> bool {
+    path.trim_start_matches('/')
+        .split('/')
+        .all(|s| !s.is_empty() && !s.contains('%') && encode_segment(s) == s)
+}
+
+impl PathProbe {
+    /// The memory paths whose memories [`Around::at_path`] and [`Around::at_parent`] tell of:
+    /// the path and each of its parents.
+    pub fn taken_paths(&self) -> Vec<&str> {
+        let mut paths: Vec<&str> = self.parents.iter().map(String::as_str).collect();
+        paths.push(&self.path);
+        paths
+    }
+
+    /// For a delete, the folder whose other memories [`Around::neighbour`] tells of; `None` for
+    /// a create and at the top (the root is never one of the tool's directories).
+    pub fn neighbourhood(&self) -> Option<&str> {
+        self.delete
+            .then(|| self.parents.last().map(String::as_str))
+            .flatten()
+    }
+
+    /// The tree the command answers on exactly as on the whole store, given what is `around`
+    /// the path; `None` when point reads cannot tell (the whole tree must answer).
+    ///
+    /// Why it is exact: the path's names each have a single stored form, so only the memories
+    /// read can sit on its chain. A create needs its path and parents free (then it makes or
+    /// reuses directories that nothing else can occupy) and room below the limit whatever the
+    /// tree counts; a delete needs a file at its path and none at a parent or below it, and
+    /// keeps one neighbour so that its folder stays implied when the whole tree's would. The
+    /// tool-made directories with nothing below them are the whole tree's explicit ones, so
+    /// the directories the command leaves (its `Effects::dirs`) come out the same.
+    pub fn snapshot(&self, around: Around) -> Option<Snapshot> {
+        if around.at_parent || around.below || around.tool_dirs.iter().any(|(d, _)| !sole_form(d)) {
+            return None;
+        }
+        let dirs = around
+            .tool_dirs
+            .into_iter()
+            .filter(|(_, in_use)| !in_use)
+            .map(|(d, _)| d)
+            .collect();
+        let files = if self.delete {
+            let file = around.at_path.filter(|f| f.path == self.path)?;
+            let neighbour = around.neighbour.filter(|n| {
+                self.neighbourhood()
+                    .is_some_and(|p| n.path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
+                    && n.path != self.path
+            });
+            std::iter::once(file).chain(neighbour).collect()
+        } else {
+            if around.at_path.is_some() || around.memory_count >= around.max_memories {
+                return None;
+            }
+            Vec::new()
+        };
+        Some(Snapshot {
+            files,
+            dirs,
+            max_memories: around.max_memories,
+        })
+    }
+}
+
+/// For a `create` or a `delete`, the memory path it names and that path's parents, when the
+/// path is ordinary enough for point reads to stand in for the tree: every name is its own and
+/// only stored form and fits `NAME_MAX`, and the path and each parent are valid memory paths
+/// (so making a parent can never fail where the store already has it). `None` for other
+/// commands and for anything unusual; the storage layer then reads the whole tree.
+pub fn path_probe(command: &Command) -> Option<PathProbe> {
+    let (path, delete) = match command {
+        Command::Create { path, .. } => (path, false),
+        Command::Delete { path } => (path, true),
+        _ => return None,
+    };
+    let names = exec::resolve(path).ok()?;
+    if names.is_empty() || names.iter().any(|n| n.len() > vfs::NAME_MAX) {
+        return None;
+    }
+    let mut parents = Vec::with_capacity(names.len());
+    let mut at = String::new();
+    for name in &names {
+        at.push('/');
+        at.push_str(name);
+        crate::path::validate_path(&at).ok()?;
+        parents.push(at.clone());
+    }
+    let path = parents.pop()?;
+    if !sole_form(&path) {
+        return None;
+    }
+    Some(PathProbe {
+        path,
+        parents,
+        delete,
+    })
+}
+
 /// The end of one [`execute`] call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {

@@ -21,20 +21,7 @@ impl Mem {
 
     fn run(&mut self, json: serde_json::Value) -> (bool, String) {
         let cmd = Command::from_value(json).unwrap();
-        let snapshot = Snapshot {
-            files: self
-                .files
-                .iter()
-                .map(|(id, p, c)| SnapshotFile {
-                    memory_id: id.clone(),
-                    path: p.clone(),
-                    size: c.len() as u64,
-                })
-                .collect(),
-            dirs: self.dirs.clone(),
-            max_memories: 5,
-        };
-        let mut vfs = Vfs::new(&snapshot);
+        let mut vfs = Vfs::new(&self.snapshot());
         loop {
             match execute(&vfs, &cmd) {
                 Step::NeedContent(id) => {
@@ -258,4 +245,95 @@ fn many_occurrences_are_listed_in_linear_time() {
             51_201_usize.min(51_200 + usize::from(old_str.is_empty()))
         );
     }
+}
+
+impl Mem {
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            files: self
+                .files
+                .iter()
+                .map(|(id, p, c)| SnapshotFile {
+                    memory_id: id.clone(),
+                    path: p.clone(),
+                    size: c.len() as u64,
+                })
+                .collect(),
+            dirs: self.dirs.clone(),
+            max_memories: 5,
+        }
+    }
+}
+
+/// Whether the path probe vouches for `cmd` on `m` (`None`: it does not apply), and if so,
+/// that the tree it builds answers exactly as `m`'s whole tree does.
+fn probe_holds(m: &Mem, cmd: serde_json::Value) -> Option<bool> {
+    let cmd = Command::from_value(cmd).unwrap();
+    let probe = path_probe(&cmd)?;
+    let whole = m.snapshot();
+    let part = probe.snapshot(Around::of(&probe, &whole));
+    if let Some(part) = &part {
+        assert!(part.files.len() <= 2, "{part:?}");
+        assert_eq!(
+            execute(&Vfs::new(part), &cmd),
+            execute(&Vfs::new(&whole), &cmd),
+            "{cmd:?}"
+        );
+    }
+    Some(part.is_some())
+}
+
+#[test]
+fn creates_and_deletes_on_ordinary_paths_need_only_point_reads() {
+    let mut m = Mem::new();
+    m.run(json!({"command": "create", "path": "/memories/a/b.md", "file_text": "x"}));
+    m.run(json!({"command": "create", "path": "/memories/c.md", "file_text": "y"}));
+    m.run(json!({"command": "create", "path": "/memories/e/f/g.md", "file_text": "z"}));
+    m.run(json!({"command": "delete", "path": "/memories/e/f/g.md"}));
+    assert_eq!(m.dirs, vec!["/e/f".to_string()]);
+    let create = |p: &str| json!({"command": "create", "path": p, "file_text": "new"});
+    let delete = |p: &str| json!({"command": "delete", "path": p});
+    // Beside other files, in an existing folder, in a new one, through `.` and `..`.
+    assert_eq!(probe_holds(&m, create("/memories/a/new.md")), Some(true));
+    assert_eq!(
+        probe_holds(&m, create("/memories/new/deep/n.md")),
+        Some(true)
+    );
+    assert_eq!(
+        probe_holds(&m, create("/memories/a/./x/../n.md")),
+        Some(true)
+    );
+    // Into the folder the tool kept empty, and beside it: the kept folders come out the same.
+    assert_eq!(probe_holds(&m, create("/memories/e/f/n.md")), Some(true));
+    assert_eq!(probe_holds(&m, create("/memories/e/fg.md")), Some(true));
+    // Onto a kept folder: refused the same way.
+    assert_eq!(probe_holds(&m, create("/memories/e/f")), Some(true));
+    // Taken: the file itself, a file where a folder must be, a folder of memories.
+    assert_eq!(probe_holds(&m, create("/memories/a/b.md")), Some(false));
+    assert_eq!(probe_holds(&m, create("/memories/c.md/n.md")), Some(false));
+    assert_eq!(probe_holds(&m, create("/memories/a")), Some(false));
+    // Deletes: the last file of a folder (which the tool then keeps), a file beside others.
+    assert_eq!(probe_holds(&m, delete("/memories/a/b.md")), Some(true));
+    assert_eq!(probe_holds(&m, delete("/memories/c.md")), Some(true));
+    m.run(create("/memories/a/d.md"));
+    assert_eq!(probe_holds(&m, delete("/memories/a/b.md")), Some(true));
+    // Not a file: a folder, nothing, a file under a file.
+    assert_eq!(probe_holds(&m, delete("/memories/a")), Some(false));
+    assert_eq!(probe_holds(&m, delete("/memories/zz.md")), Some(false));
+    assert_eq!(probe_holds(&m, delete("/memories/c.md/x.md")), Some(false));
+    // Names stored in another form, and paths the tool refuses, read the whole tree.
+    assert_eq!(probe_holds(&m, create("/memories/%41.md")), None);
+    assert_eq!(probe_holds(&m, create("/memories/a\u{0301}.md")), None);
+    assert_eq!(probe_holds(&m, create("/memories")), None);
+    assert_eq!(probe_holds(&m, delete("/memories")), None);
+    assert_eq!(probe_holds(&m, create("/memories/../x.md")), None);
+    assert_eq!(probe_holds(&m, create("/etc/x.md")), None);
+    let view = json!({"command": "view", "path": "/memories/n.md"});
+    assert_eq!(probe_holds(&m, view), None);
+    // A full store: the whole tree decides (its count may differ from the store's).
+    m.run(create("/memories/h.md"));
+    m.run(create("/memories/i.md"));
+    assert_eq!(m.files.len(), 5);
+    assert_eq!(probe_holds(&m, create("/memories/k.md")), Some(false));
+    assert_eq!(probe_holds(&m, delete("/memories/h.md")), Some(true));
 }

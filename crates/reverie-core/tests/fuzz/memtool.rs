@@ -10,7 +10,8 @@
 //! sequences of near-valid commands (hostile names, `.`/`..`, long names, deep paths, big
 //! texts, extreme `view_range` and `insert_line`) run against a model store: no panic, the
 //! content loading loop ends, the same command on the same tree gives the same answer, `view`
-//! changes nothing, and after every command the store holds only valid, distinct paths,
+//! changes nothing, a `create` or `delete` the point-read probe vouches for answers the same on the
+//! tree built from what is around its path, and after every command the store holds only valid, distinct paths,
 //! contents within the limit and no more memories than allowed.
 
 use std::collections::BTreeSet;
@@ -18,7 +19,8 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use reverie_core::content::MAX_CONTENT_BYTES;
 use reverie_core::memtool::{
-    Command, Effects, Snapshot, SnapshotFile, Step, Vfs, decode_segment, execute, single_file_path,
+    Around, Command, Effects, Snapshot, SnapshotFile, Step, Vfs, decode_segment, execute,
+    path_probe, single_file_path,
 };
 use reverie_core::path::validate_path;
 use serde_json::{Map, Value, json};
@@ -313,6 +315,7 @@ impl Model {
                     vfs.load(&id, content);
                 }
                 Step::Done { result, effects } => {
+                    self.check_path_probe(cmd, &result, &effects)?;
                     let again = execute(&vfs, cmd);
                     prop_assert_eq!(
                         &again,
@@ -331,6 +334,34 @@ impl Model {
                 }
             }
         }
+    }
+
+    /// A create or delete the point-read probe vouches for answers the same on the tree it
+    /// builds from what is around its path.
+    fn check_path_probe(
+        &self,
+        cmd: &Command,
+        result: &reverie_core::memtool::ToolResult,
+        effects: &Effects,
+    ) -> Result<(), TestCaseError> {
+        let Some(probe) = path_probe(cmd) else {
+            return Ok(());
+        };
+        let Some(part) = probe.snapshot(Around::of(&probe, &self.snapshot())) else {
+            return Ok(());
+        };
+        let alone = execute(&Vfs::new(&part), cmd);
+        prop_assert_eq!(
+            alone,
+            Step::Done {
+                result: result.clone(),
+                effects: effects.clone()
+            },
+            "{:?} answered differently on {:?}",
+            cmd,
+            part
+        );
+        Ok(())
     }
 
     fn apply(&mut self, fx: Effects) -> Result<(), TestCaseError> {

@@ -1,19 +1,23 @@
 //! The memory tool against a store: snapshot the store, run the pure command logic of
 //! `reverie_core::memtool`, write its effects back — all inside one transaction, so a command
-//! sees a consistent store and its changes land whole (one revision) or not at all.
+//! sees a consistent store and its changes land whole (one revision) or not at all. A command
+//! on one file, a `create` and a `delete` of a file take a snapshot of what point reads find
+//! around their path instead of every memory's row, so their cost does not grow with the
+//! store; anything unusual reads the whole tree.
 
 use reverie_core::id::{IdKind, new_id};
 use reverie_core::memtool::{
-    Command, Effects, Snapshot, SnapshotFile, Step, Vfs, execute, single_file_path,
+    Around, Command, Effects, Snapshot, SnapshotFile, Step, Vfs, execute, path_probe,
+    single_file_path,
 };
 use reverie_core::{Actor, Error, Result};
 
 use super::apply::{Create, Plan, Update, apply};
 use super::{Record, SqlStore};
 use crate::backend::Backend;
-use crate::dao::Dao;
+use crate::dao::{Dao, Seek};
 use crate::params::ToolOutcome;
-use crate::rows::{MemoryRow, text};
+use crate::rows::{MemoryRow, StoreRow, text};
 
 async fn snapshot<C: Dao + ?Sized>(
     conn: &mut C,
@@ -76,6 +80,78 @@ async fn single_file<C: Dao + ?Sized>(
         max_memories,
     };
     Ok(Some((snapshot, content)))
+}
+
+/// Tool-made directories beyond which a create or delete reads the whole tree instead: each
+/// costs a point read.
+const MAX_PROBED_DIRS: usize = 32;
+
+/// For a `create` or a `delete` of a file, the part of the tree it can run on instead of the
+/// whole store's, read with point reads around its path (`memtool::PathProbe::snapshot` says
+/// why the answer is then the same); `None` when they cannot tell.
+async fn around_path<C: Dao + ?Sized>(
+    conn: &mut C,
+    store: &StoreRow,
+    command: &Command,
+) -> Result<Option<Snapshot>> {
+    let Some(probe) = path_probe(command) else {
+        return Ok(None);
+    };
+    let tool_dirs = conn.tool_dirs(&store.id).await?;
+    if tool_dirs.len() > MAX_PROBED_DIRS {
+        return Ok(None);
+    }
+    let snap = |r: MemoryRow| SnapshotFile {
+        memory_id: r.id,
+        path: r.path,
+        size: r.content_size_bytes as u64,
+    };
+    let mut around = Around {
+        memory_count: store.memory_count,
+        max_memories: store.max_memories,
+        ..Around::default()
+    };
+    for row in conn
+        .memories_at_paths(&store.id, &probe.taken_paths())
+        .await?
+    {
+        if row.path == probe.path {
+            around.at_path = Some(snap(row));
+        } else {
+            around.at_parent = true;
+        }
+    }
+    around.below = !below(conn, &store.id, &probe.path, 1).await?.is_empty();
+    if let Some(folder) = probe.neighbourhood() {
+        around.neighbour = below(conn, &store.id, folder, 2)
+            .await?
+            .into_iter()
+            .find(|r| r.path != probe.path)
+            .map(snap);
+    }
+    for d in tool_dirs {
+        let in_use = !below(conn, &store.id, &d, 1).await?.is_empty();
+        around.tool_dirs.push((d, in_use));
+    }
+    Ok(probe.snapshot(around))
+}
+
+/// Up to `limit` memories below the folder `path`, without content. They sort from `path/` up
+/// to `path0` ('0' follows '/'), paths using the C collation on both backends.
+async fn below<C: Dao + ?Sized>(
+    conn: &mut C,
+    store_id: &str,
+    path: &str,
+    limit: i64,
+) -> Result<Vec<MemoryRow>> {
+    conn.memories_page(
+        store_id,
+        &format!("{path}0"),
+        &Seek::From(format!("{path}/")),
+        limit,
+        false,
+    )
+    .await
 }
 
 /// Runs the command, loading content as it asks for it.
@@ -156,18 +232,20 @@ impl<B: Backend> SqlStore<B> {
         let mut w = self.begin_write(store_id, false, 0, Some(record)).await?;
         let max = w.store.max_memories;
         let one = match single_file(&mut *w.tx, store_id, command, max).await? {
-            Some((snap, content)) => {
-                Some(run(&mut *w.tx, store_id, &snap, Some(content), command).await?)
-            }
-            None => None,
-        };
-        let (result, effects) = match one {
             // An edit in place touches its file only; anything else would mean the one-file
             // tree was not the store's, so the whole tree answers instead.
-            Some((r, e)) if e.creates.is_empty() && e.deletes.is_empty() && e.dirs.is_none() => {
-                (r, e)
-            }
-            _ => {
+            Some((snap, content)) => Some(
+                run(&mut *w.tx, store_id, &snap, Some(content), command).await?,
+            )
+            .filter(|(_, e)| e.creates.is_empty() && e.deletes.is_empty() && e.dirs.is_none()),
+            None => match around_path(&mut *w.tx, &w.store, command).await? {
+                Some(snap) => Some(run(&mut *w.tx, store_id, &snap, None, command).await?),
+                None => None,
+            },
+        };
+        let (result, effects) = match one {
+            Some(done) => done,
+            None => {
                 let snap = snapshot(&mut *w.tx, store_id, max).await?;
                 run(&mut *w.tx, store_id, &snap, None, command).await?
             }
