@@ -122,66 +122,57 @@ pub fn single_file_path(command: &Command) -> Option<String> {
     Some(path)
 }
 
-/// A `create` of a new file or a `delete` of a file, when a few point reads around its path
-/// can stand in for the whole tree (see [`path_probe`]).
+/// A `create`, a `delete` of a file or a `rename` of a file, when a few point reads around its
+/// paths can stand in for the whole tree (see [`path_probe`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathProbe {
-    /// The memory path the command creates or deletes.
+    /// The paths the command names: one, or a rename's source then its destination.
+    pub targets: Vec<Target>,
+}
+
+/// One path a probed command names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The memory path.
     pub path: String,
     /// Its proper prefixes, shortest first: the directories on the way.
     pub parents: Vec<String>,
-    delete: bool,
+    role: Role,
 }
 
-/// What the store holds around a probed path, read with point reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A new file: the path must be free and the store have room.
+    Create,
+    /// Where a file moves to: the path must be free.
+    Destination,
+    /// A file deleted or moved away: it must be there.
+    Source,
+}
+
+/// What the store holds around each of a probe's paths, read with point reads.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Around {
-    /// The memory at the path.
-    pub at_path: Option<SnapshotFile>,
-    /// Whether a memory sits at one of the parents (a file where a directory must be).
-    pub at_parent: bool,
-    /// Whether a memory sits below the path.
-    pub below: bool,
-    /// For a delete: another memory below the path's parent, if there is one.
-    pub neighbour: Option<SnapshotFile>,
+    /// One per [`PathProbe::targets`], in order.
+    pub targets: Vec<Nearby>,
     /// The tool-made directories, each with whether a memory sits below it.
     pub tool_dirs: Vec<(String, bool)>,
     pub memory_count: i64,
     pub max_memories: i64,
 }
 
-impl Around {
-    /// What point reads around `probe`'s path would find in a whole snapshot: the reference
-    /// the storage layer's reads must agree with.
-    pub fn of(probe: &PathProbe, snapshot: &Snapshot) -> Around {
-        let under = |p: &str, q: &str| p.strip_prefix(q).is_some_and(|r| r.starts_with('/'));
-        let taken = probe.taken_paths();
-        let mut files: Vec<&SnapshotFile> = snapshot.files.iter().collect();
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        Around {
-            at_path: files
-                .iter()
-                .find(|f| f.path == probe.path)
-                .map(|f| (*f).clone()),
-            at_parent: files
-                .iter()
-                .any(|f| f.path != probe.path && taken.contains(&f.path.as_str())),
-            below: files.iter().any(|f| under(&f.path, &probe.path)),
-            neighbour: probe.neighbourhood().and_then(|p| {
-                files
-                    .iter()
-                    .find(|f| under(&f.path, p) && f.path != probe.path)
-                    .map(|f| (*f).clone())
-            }),
-            tool_dirs: snapshot
-                .dirs
-                .iter()
-                .map(|d| (d.clone(), files.iter().any(|f| under(&f.path, d))))
-                .collect(),
-            memory_count: snapshot.files.len() as i64,
-            max_memories: snapshot.max_memories,
-        }
-    }
+/// What the store holds around one path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Nearby {
+    /// The memory at the path.
+    pub at_path: Option<SnapshotFile>,
+    /// Whether a memory sits at one of the parents (a file where a directory must be).
+    pub at_parent: bool,
+    /// Whether a memory sits below the path.
+    pub below: bool,
+    /// Another memory below the path's parent, if there is one (read for a file leaving its
+    /// folder; see [`Target::neighbourhood`]).
+    pub neighbour: Option<SnapshotFile>,
 }
 
 /// A stored path every segment of which shows as itself and is the only stored form of its
@@ -192,8 +183,13 @@ fn sole_form(path: &str) -> bool {
         .all(|s| !s.is_empty() && !s.contains('%') && encode_segment(s) == s)
 }
 
-impl PathProbe {
-    /// The memory paths whose memories [`Around::at_path`] and [`Around::at_parent`] tell of:
+fn is_below(path: &str, folder: &str) -> bool {
+    path.strip_prefix(folder)
+        .is_some_and(|r| r.starts_with('/'))
+}
+
+impl Target {
+    /// The memory paths whose memories [`Nearby::at_path`] and [`Nearby::at_parent`] tell of:
     /// the path and each of its parents.
     pub fn taken_paths(&self) -> Vec<&str> {
         let mut paths: Vec<&str> = self.parents.iter().map(String::as_str).collect();
@@ -201,27 +197,76 @@ impl PathProbe {
         paths
     }
 
-    /// For a delete, the folder whose other memories [`Around::neighbour`] tells of; `None` for
-    /// a create and at the top (the root is never one of the tool's directories).
+    /// For a file leaving its folder, the folder whose other memories [`Nearby::neighbour`]
+    /// tells of; `None` otherwise and at the top (the root is never a tool-made directory).
     pub fn neighbourhood(&self) -> Option<&str> {
-        self.delete
+        (self.role == Role::Source)
             .then(|| self.parents.last().map(String::as_str))
             .flatten()
     }
 
-    /// The tree the command answers on exactly as on the whole store, given what is `around`
-    /// the path; `None` when point reads cannot tell (the whole tree must answer).
-    ///
-    /// Why it is exact: the path's names each have a single stored form, so only the memories
-    /// read can sit on its chain. A create needs its path and parents free (then it makes or
-    /// reuses directories that nothing else can occupy) and room below the limit whatever the
-    /// tree counts; a delete needs a file at its path and none at a parent or below it, and
-    /// keeps one neighbour so that its folder stays implied when the whole tree's would. The
-    /// tool-made directories with nothing below them are the whole tree's explicit ones, so
-    /// the directories the command leaves (its `Effects::dirs`) come out the same.
-    pub fn snapshot(&self, around: Around) -> Option<Snapshot> {
-        if around.at_parent || around.below || around.tool_dirs.iter().any(|(d, _)| !sole_form(d)) {
+    fn new(path: &str, role: Role) -> Option<Target> {
+        let names = exec::resolve(path).ok()?;
+        if names.is_empty() || names.iter().any(|n| n.len() > vfs::NAME_MAX) {
             return None;
+        }
+        let mut parents = Vec::with_capacity(names.len());
+        let mut at = String::new();
+        for name in &names {
+            at.push('/');
+            at.push_str(name);
+            crate::path::validate_path(&at).ok()?;
+            parents.push(at.clone());
+        }
+        let path = parents.pop()?;
+        sole_form(&path).then_some(Target {
+            path,
+            parents,
+            role,
+        })
+    }
+}
+
+impl PathProbe {
+    /// The tree the command answers on exactly as on the whole store, given what is `around`
+    /// its paths; `None` when point reads cannot tell (the whole tree must answer).
+    ///
+    /// Why it is exact: each path's names have a single stored form, so only the memories read
+    /// can sit on its chain. A new file or a destination needs its path and parents free
+    /// (then the command makes or reuses directories nothing else can occupy), and a create
+    /// room below the limit whatever the tree counts; a file deleted or moved away must be
+    /// there with nothing at a parent or below it, and keeps one neighbour so that its folder
+    /// stays implied when the whole tree's would. The tool-made directories with nothing below
+    /// them are the whole tree's explicit ones, so the directories the command leaves (its
+    /// `Effects::dirs`) come out the same.
+    pub fn snapshot(&self, around: Around) -> Option<Snapshot> {
+        if around.targets.len() != self.targets.len()
+            || around.tool_dirs.iter().any(|(d, _)| !sole_form(d))
+        {
+            return None;
+        }
+        let mut files: Vec<SnapshotFile> = Vec::new();
+        for (t, near) in self.targets.iter().zip(around.targets) {
+            if near.at_parent || near.below {
+                return None;
+            }
+            match t.role {
+                Role::Create | Role::Destination => {
+                    let full = t.role == Role::Create && around.memory_count >= around.max_memories;
+                    if near.at_path.is_some() || full {
+                        return None;
+                    }
+                }
+                Role::Source => {
+                    let file = near.at_path.filter(|f| f.path == t.path)?;
+                    let folder = t.neighbourhood();
+                    let neighbour = near.neighbour.filter(|n| {
+                        folder.is_some_and(|p| is_below(&n.path, p)) && n.path != t.path
+                    });
+                    files.push(file);
+                    files.extend(neighbour);
+                }
+            }
         }
         let dirs = around
             .tool_dirs
@@ -229,20 +274,6 @@ impl PathProbe {
             .filter(|(_, in_use)| !in_use)
             .map(|(d, _)| d)
             .collect();
-        let files = if self.delete {
-            let file = around.at_path.filter(|f| f.path == self.path)?;
-            let neighbour = around.neighbour.filter(|n| {
-                self.neighbourhood()
-                    .is_some_and(|p| n.path.strip_prefix(p).is_some_and(|r| r.starts_with('/')))
-                    && n.path != self.path
-            });
-            std::iter::once(file).chain(neighbour).collect()
-        } else {
-            if around.at_path.is_some() || around.memory_count >= around.max_memories {
-                return None;
-            }
-            Vec::new()
-        };
         Some(Snapshot {
             files,
             dirs,
@@ -251,38 +282,60 @@ impl PathProbe {
     }
 }
 
-/// For a `create` or a `delete`, the memory path it names and that path's parents, when the
-/// path is ordinary enough for point reads to stand in for the tree: every name is its own and
-/// only stored form and fits `NAME_MAX`, and the path and each parent are valid memory paths
-/// (so making a parent can never fail where the store already has it). `None` for other
-/// commands and for anything unusual; the storage layer then reads the whole tree.
+impl Around {
+    /// What point reads around `probe`'s paths would find in a whole snapshot: the reference
+    /// the storage layer's reads must agree with.
+    pub fn of(probe: &PathProbe, snapshot: &Snapshot) -> Around {
+        let mut files: Vec<&SnapshotFile> = snapshot.files.iter().collect();
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        let nearby = |t: &Target| {
+            let taken = t.taken_paths();
+            Nearby {
+                at_path: files
+                    .iter()
+                    .find(|f| f.path == t.path)
+                    .map(|f| (*f).clone()),
+                at_parent: files
+                    .iter()
+                    .any(|f| f.path != t.path && taken.contains(&f.path.as_str())),
+                below: files.iter().any(|f| is_below(&f.path, &t.path)),
+                neighbour: t.neighbourhood().and_then(|p| {
+                    files
+                        .iter()
+                        .find(|f| is_below(&f.path, p) && f.path != t.path)
+                        .map(|f| (*f).clone())
+                }),
+            }
+        };
+        Around {
+            targets: probe.targets.iter().map(nearby).collect(),
+            tool_dirs: snapshot
+                .dirs
+                .iter()
+                .map(|d| (d.clone(), files.iter().any(|f| is_below(&f.path, d))))
+                .collect(),
+            memory_count: snapshot.files.len() as i64,
+            max_memories: snapshot.max_memories,
+        }
+    }
+}
+
+/// For a `create`, a `delete` or a `rename`, the memory paths it names with their parents,
+/// when the paths are ordinary enough for point reads to stand in for the tree: every name is
+/// its own and only stored form and fits `NAME_MAX`, and each path and parent is a valid
+/// memory path (so making a parent can never fail where the store already has it). `None` for
+/// other commands and for anything unusual; the storage layer then reads the whole tree.
 pub fn path_probe(command: &Command) -> Option<PathProbe> {
-    let (path, delete) = match command {
-        Command::Create { path, .. } => (path, false),
-        Command::Delete { path } => (path, true),
+    let targets = match command {
+        Command::Create { path, .. } => vec![Target::new(path, Role::Create)?],
+        Command::Delete { path } => vec![Target::new(path, Role::Source)?],
+        Command::Rename { old_path, new_path } => vec![
+            Target::new(old_path, Role::Source)?,
+            Target::new(new_path, Role::Destination)?,
+        ],
         _ => return None,
     };
-    let names = exec::resolve(path).ok()?;
-    if names.is_empty() || names.iter().any(|n| n.len() > vfs::NAME_MAX) {
-        return None;
-    }
-    let mut parents = Vec::with_capacity(names.len());
-    let mut at = String::new();
-    for name in &names {
-        at.push('/');
-        at.push_str(name);
-        crate::path::validate_path(&at).ok()?;
-        parents.push(at.clone());
-    }
-    let path = parents.pop()?;
-    if !sole_form(&path) {
-        return None;
-    }
-    Some(PathProbe {
-        path,
-        parents,
-        delete,
-    })
+    Some(PathProbe { targets })
 }
 
 /// The end of one [`execute`] call.

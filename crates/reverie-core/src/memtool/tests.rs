@@ -284,7 +284,7 @@ fn probe_holds(m: &Mem, cmd: serde_json::Value) -> Option<bool> {
 }
 
 #[test]
-fn creates_and_deletes_on_ordinary_paths_need_only_point_reads() {
+fn creates_deletes_and_renames_on_ordinary_paths_need_only_point_reads() {
     let mut m = Mem::new();
     m.run(json!({"command": "create", "path": "/memories/a/b.md", "file_text": "x"}));
     m.run(json!({"command": "create", "path": "/memories/c.md", "file_text": "y"}));
@@ -321,6 +321,42 @@ fn creates_and_deletes_on_ordinary_paths_need_only_point_reads() {
     assert_eq!(probe_holds(&m, delete("/memories/a")), Some(false));
     assert_eq!(probe_holds(&m, delete("/memories/zz.md")), Some(false));
     assert_eq!(probe_holds(&m, delete("/memories/c.md/x.md")), Some(false));
+    // Renames of a file: within its folder, out of it (which the tool then keeps); onto a
+    // taken path, into a file, of a folder: the whole tree.
+    let rename = |a: &str, b: &str| json!({"command": "rename", "old_path": a, "new_path": b});
+    assert_eq!(
+        probe_holds(&m, rename("/memories/a/b.md", "/memories/a/z.md")),
+        Some(true)
+    );
+    assert_eq!(
+        probe_holds(&m, rename("/memories/c.md", "/memories/e/f/c.md")),
+        Some(true)
+    );
+    assert_eq!(
+        probe_holds(&m, rename("/memories/c.md", "/memories/n/c.md")),
+        Some(true)
+    );
+    assert_eq!(
+        probe_holds(&m, rename("/memories/c.md", "/memories/a/b.md")),
+        Some(false)
+    );
+    assert_eq!(
+        probe_holds(&m, rename("/memories/c.md", "/memories/c.md")),
+        Some(false)
+    );
+    assert_eq!(
+        probe_holds(&m, rename("/memories/a/b.md", "/memories/c.md/x")),
+        Some(false)
+    );
+    assert_eq!(
+        probe_holds(&m, rename("/memories/a", "/memories/q")),
+        Some(false)
+    );
+    // Onto a kept empty folder: refused the same way.
+    assert_eq!(
+        probe_holds(&m, rename("/memories/c.md", "/memories/e/f")),
+        Some(true)
+    );
     // Names stored in another form, and paths the tool refuses, read the whole tree.
     assert_eq!(probe_holds(&m, create("/memories/%41.md")), None);
     assert_eq!(probe_holds(&m, create("/memories/a\u{0301}.md")), None);
@@ -336,4 +372,12 @@ fn creates_and_deletes_on_ordinary_paths_need_only_point_reads() {
     assert_eq!(m.files.len(), 5);
     assert_eq!(probe_holds(&m, create("/memories/k.md")), Some(false));
     assert_eq!(probe_holds(&m, delete("/memories/h.md")), Some(true));
+    assert_eq!(
+        probe_holds(&m, rename("/memories/h.md", "/memories/k.md")),
+        Some(true)
+    );
+    assert_eq!(
+        probe_holds(&m, rename("/memories/h.md", "/memories/%41.md")),
+        None
+    );
 }

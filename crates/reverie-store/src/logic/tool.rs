@@ -1,13 +1,13 @@
 //! The memory tool against a store: snapshot the store, run the pure command logic of
 //! `reverie_core::memtool`, write its effects back — all inside one transaction, so a command
 //! sees a consistent store and its changes land whole (one revision) or not at all. A command
-//! on one file, a `create` and a `delete` of a file take a snapshot of what point reads find
-//! around their path instead of every memory's row, so their cost does not grow with the
+//! on one file, a `create`, and a `delete` or `rename` of a file take a snapshot of what point
+//! reads find around their paths instead of every memory's row, so their cost does not grow with the
 //! store; anything unusual reads the whole tree.
 
 use reverie_core::id::{IdKind, new_id};
 use reverie_core::memtool::{
-    Around, Command, Effects, Snapshot, SnapshotFile, Step, Vfs, execute, path_probe,
+    Around, Command, Effects, Nearby, Snapshot, SnapshotFile, Step, Vfs, execute, path_probe,
     single_file_path,
 };
 use reverie_core::{Actor, Error, Result};
@@ -82,14 +82,15 @@ async fn single_file<C: Dao + ?Sized>(
     Ok(Some((snapshot, content)))
 }
 
-/// Tool-made directories beyond which a create or delete reads the whole tree instead: each
+/// Tool-made directories beyond which a create, delete or rename reads the whole tree instead: each
 /// costs a point read.
 const MAX_PROBED_DIRS: usize = 32;
 
-/// For a `create` or a `delete` of a file, the part of the tree it can run on instead of the
-/// whole store's, read with point reads around its path (`memtool::PathProbe::snapshot` says
-/// why the answer is then the same); `None` when they cannot tell.
-async fn around_path<C: Dao + ?Sized>(
+/// For a `create`, or a `delete` or `rename` of a file, the part of the tree it can run on
+/// instead of the whole store's, read with point reads around its paths
+/// (`memtool::PathProbe::snapshot` says why the answer is then the same); `None` when they
+/// cannot tell.
+async fn around_paths<C: Dao + ?Sized>(
     conn: &mut C,
     store: &StoreRow,
     command: &Command,
@@ -111,23 +112,24 @@ async fn around_path<C: Dao + ?Sized>(
         max_memories: store.max_memories,
         ..Around::default()
     };
-    for row in conn
-        .memories_at_paths(&store.id, &probe.taken_paths())
-        .await?
-    {
-        if row.path == probe.path {
-            around.at_path = Some(snap(row));
-        } else {
-            around.at_parent = true;
+    for t in &probe.targets {
+        let mut near = Nearby::default();
+        for row in conn.memories_at_paths(&store.id, &t.taken_paths()).await? {
+            if row.path == t.path {
+                near.at_path = Some(snap(row));
+            } else {
+                near.at_parent = true;
+            }
         }
-    }
-    around.below = !below(conn, &store.id, &probe.path, 1).await?.is_empty();
-    if let Some(folder) = probe.neighbourhood() {
-        around.neighbour = below(conn, &store.id, folder, 2)
-            .await?
-            .into_iter()
-            .find(|r| r.path != probe.path)
-            .map(snap);
+        near.below = !below(conn, &store.id, &t.path, 1).await?.is_empty();
+        if let Some(folder) = t.neighbourhood() {
+            near.neighbour = below(conn, &store.id, folder, 2)
+                .await?
+                .into_iter()
+                .find(|r| r.path != t.path)
+                .map(snap);
+        }
+        around.targets.push(near);
     }
     for d in tool_dirs {
         let in_use = !below(conn, &store.id, &d, 1).await?.is_empty();
@@ -238,7 +240,7 @@ impl<B: Backend> SqlStore<B> {
                 run(&mut *w.tx, store_id, &snap, Some(content), command).await?,
             )
             .filter(|(_, e)| e.creates.is_empty() && e.deletes.is_empty() && e.dirs.is_none()),
-            None => match around_path(&mut *w.tx, &w.store, command).await? {
+            None => match around_paths(&mut *w.tx, &w.store, command).await? {
                 Some(snap) => Some(run(&mut *w.tx, store_id, &snap, None, command).await?),
                 None => None,
             },
