@@ -198,6 +198,20 @@ pub enum BenchCmd {
     /// What a model dream sends: input tokens per dream with the store at several sizes and
     /// the same new sessions, and with more new sessions; beside sending the whole store.
     ModelInput(BenchModelInputArgs),
+    /// Every operation's latency (p50, p99) as one store grows through several sizes: the
+    /// memory tool in process and over HTTP, get, list, recall, context, ingest and dream,
+    /// with each one's growth from size to size (--database for PostgreSQL).
+    Scale(BenchScaleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchScaleArgs {
+    /// The store sizes, in memories, in increasing order: the one store grows through each.
+    #[arg(long, default_value = "100,1000,10000", value_name = "N,N,…")]
+    pub sizes: String,
+    /// Timed runs of each operation at each size (ingest and dream: at most 20).
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ops: u64,
 }
 
 #[derive(Debug, Args)]

@@ -100,6 +100,9 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
     if let Cmd::Bench(cli::BenchCmd::Ui(a)) = cli.command {
         return commands::bench_ui::run(a, cli.json).await;
     }
+    if let Cmd::Bench(cli::BenchCmd::Scale(a)) = cli.command {
+        return commands::bench_scale::run(a, cli.database, cli.json).await;
+    }
     if let Cmd::Bench(cli::BenchCmd::ModelInput(a)) = cli.command {
         return commands::bench_tokens::model_input(a, cli.json).await;
     }
