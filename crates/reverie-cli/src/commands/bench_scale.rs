@@ -38,6 +38,8 @@ use reverie_store::{MemoryQuery, NewStore, Store};
 
 use super::bench::{SUBJECTS, WORDS};
 use super::bench_hooks::Samples;
+use super::bench_serve::question;
+use super::bench_ui::InProcess;
 use crate::cli::BenchScaleArgs;
 use crate::output::{emit, json, table};
 
@@ -80,23 +82,6 @@ fn op(key: &str) -> usize {
     OPS.iter()
         .position(|(k, _, _)| *k == key)
         .expect("a known operation")
-}
-
-const QUESTIONS: [&str; 8] = [
-    "which port does {s} listen on",
-    "where is {s} configured",
-    "how do I build {w}",
-    "what must be set before running the {w} tests",
-    "how is {w} deployed",
-    "where does {w} write its logs",
-    "{s} times out under load",
-    "cargo test fails with error E0433, what do I add",
-];
-
-fn question(rng: &mut impl Rng) -> String {
-    QUESTIONS[rng.random_range(0..QUESTIONS.len())]
-        .replace("{s}", SUBJECTS[rng.random_range(0..SUBJECTS.len())])
-        .replace("{w}", WORDS[rng.random_range(0..WORDS.len())])
 }
 
 /// A note as `bench dream`'s store holds them: a subject and a fact, sometimes a lesson. Each
@@ -471,16 +456,7 @@ async fn measure(
         url: format!("http://{}/mcp?store={store}", listener.local_addr()?),
         key,
     };
-    let state = reverie_server::AppState {
-        store: s.clone(),
-        runner: Arc::new(reverie_dream::Runner::new(s.clone(), curator.clone())),
-        queue_dreams: true,
-        ui: Default::default(),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(reverie_server::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = InProcess::serve(listener, s.clone(), curator.clone());
     let mut levels = Vec::new();
     let mut result = Ok(());
     let mut grown = Grown { ids: Vec::new() };
@@ -501,8 +477,7 @@ async fn measure(
             }
         }
     }
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
     result.map(|()| (s.backend(), levels))
 }
 

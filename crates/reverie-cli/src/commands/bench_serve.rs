@@ -44,7 +44,8 @@ const QUESTIONS: [&str; 10] = [
     "what should I run before committing to {s}",
 ];
 
-fn question(rng: &mut impl rand::Rng) -> String {
+/// A question a coding agent might ask its memory, from the generated stores' vocabulary.
+pub(super) fn question(rng: &mut impl rand::Rng) -> String {
     QUESTIONS[rng.random_range(0..QUESTIONS.len())]
         .replace("{s}", SUBJECTS[rng.random_range(0..SUBJECTS.len())])
         .replace("{w}", WORDS[rng.random_range(0..WORDS.len())])

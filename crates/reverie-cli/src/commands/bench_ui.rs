@@ -77,6 +77,38 @@ struct Kept {
 
 const KEPT: &str = "bench-ui.json";
 
+/// `reverie serve`'s router served in this process (dreams queued, as `--queue-dreams`), for
+/// the benchmarks that time requests to it; stopped with [`InProcess::stop`].
+pub(super) struct InProcess {
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl InProcess {
+    pub(super) fn serve(
+        listener: tokio::net::TcpListener,
+        store: Arc<dyn Store>,
+        curator: Arc<dyn reverie_curate::Curator>,
+    ) -> InProcess {
+        let state = reverie_server::AppState {
+            runner: Arc::new(reverie_dream::Runner::new(store.clone(), curator)),
+            store,
+            queue_dreams: true,
+            ui: Default::default(),
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(reverie_server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        InProcess { stop, server }
+    }
+
+    pub(super) async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+    }
+}
+
 async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Result<i32> {
     let database = dir.join("reverie.db").display().to_string();
     let kept: Option<Kept> = std::fs::read(dir.join(KEPT))
@@ -129,16 +161,7 @@ async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Resu
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?.to_string();
-    let state = reverie_server::AppState {
-        store: s.clone(),
-        runner: Arc::new(reverie_dream::Runner::new(s.clone(), curator.clone())),
-        queue_dreams: true,
-        ui: Default::default(),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(reverie_server::serve(listener, state, async {
-        let _ = stopped.await;
-    }));
+    let server = InProcess::serve(listener, s.clone(), curator.clone());
     let addr2 = addr.clone();
     let pages = vec![
         ("stores", "/ui/".to_string()),
@@ -184,8 +207,7 @@ async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Resu
         Ok(out)
     })
     .await??;
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 
     let rows: Vec<serde_json::Value> = measured
         .iter()
