@@ -47,13 +47,13 @@ fn bench_scale_times_every_operation_at_every_size(postgres: bool) {
     assert_eq!(v["database"], if postgres { "postgres" } else { "sqlite" });
     assert_eq!(v["scratch"], !postgres);
     assert_eq!(v["sizes"], serde_json::json!([20, 40]));
-    // The store held exactly each size while it was measured.
+    // Each size was measured (the command fails when the store does not hold exactly it).
     let levels = v["levels"].as_array().unwrap();
-    let held: Vec<(i64, i64)> = levels
-        .iter()
-        .map(|l| (l["size"].as_i64().unwrap(), l["memories"].as_i64().unwrap()))
-        .collect();
-    assert_eq!(held, [(20, 20), (40, 40)], "{v}");
+    let held: Vec<i64> = levels.iter().map(|l| l["size"].as_i64().unwrap()).collect();
+    assert_eq!(held, [20, 40], "{v}");
+    for l in levels {
+        assert!(l["memories_after"].as_i64().unwrap() > 0, "{l}");
+    }
     let ops = v["operations"].as_array().unwrap();
     let names: Vec<&str> = ops.iter().map(|o| o["op"].as_str().unwrap()).collect();
     assert_eq!(names, OPS);

@@ -191,15 +191,11 @@ impl Http {
 }
 
 /// One memory-tool command in process, as `reverie memory-tool --batch` runs a line: parsed,
-/// refused if it would write a secret, run.
+/// then run through the command's own path (refused if it would write a secret).
 async fn tool(s: &dyn Store, store: &str, line: &str, actor: &Actor) -> Result<Duration> {
     let started = Instant::now();
     let command = Command::parse(line)?;
-    let refused = reverie_ingest::redact::memory_tool_secret_in(s, store, &command).await?;
-    if let Some(refusal) = refused {
-        bail!("the memory tool refused {line}: {refusal}");
-    }
-    let out = s.memory_tool(store, &command, actor).await?;
+    let out = super::tool::run_command(s, actor, store, &command).await?;
     let took = started.elapsed();
     if out.is_error {
         bail!(
@@ -220,66 +216,35 @@ async fn tool_round(
     name: &str,
     rng: &mut impl Rng,
 ) -> Result<[Duration; 8]> {
-    let local = format!("/memories/bench-scale/{name}-local.md");
-    let remote = format!("/memories/bench-scale/{name}-http.md");
-    let mut text = |p: &str| format!("# Scratch {p}\n\n- {}\n- marker {p}: before\n", note(rng));
-    let (text_local, text_remote) = (text(&local), text(&remote));
-    let cmd = |v: serde_json::Value| v.to_string();
+    let mut commands = |path: String| {
+        let text = format!(
+            "# Scratch {path}\n\n- {}\n- marker {path}: before\n",
+            note(rng)
+        );
+        [
+            serde_json::json!({"command": "create", "path": path, "file_text": text}),
+            serde_json::json!({
+                "command": "str_replace", "path": path,
+                "old_str": format!("marker {path}: before"), "new_str": format!("marker {path}: after"),
+            }),
+            serde_json::json!({"command": "view", "path": path}),
+            serde_json::json!({"command": "delete", "path": path}),
+        ]
+    };
+    let local = commands(format!("/memories/bench-scale/{name}-local.md"));
+    let remote = commands(format!("/memories/bench-scale/{name}-http.md"));
     let mut d = [Duration::ZERO; 8];
-    d[0] = tool(
-        s,
-        store,
-        &cmd(serde_json::json!({"command": "create", "path": local, "file_text": text_local})),
-        actor,
-    )
-    .await?;
-    d[4] = http
-        .tool(serde_json::json!({"command": "create", "path": remote, "file_text": text_remote}))
-        .await?;
-    d[1] = tool(
-        s,
-        store,
-        &cmd(serde_json::json!({
-            "command": "str_replace", "path": local,
-            "old_str": format!("marker {local}: before"), "new_str": format!("marker {local}: after"),
-        })),
-        actor,
-    )
-    .await?;
-    d[5] = http
-        .tool(serde_json::json!({
-            "command": "str_replace", "path": remote,
-            "old_str": format!("marker {remote}: before"), "new_str": format!("marker {remote}: after"),
-        }))
-        .await?;
-    d[2] = tool(
-        s,
-        store,
-        &cmd(serde_json::json!({"command": "view", "path": local})),
-        actor,
-    )
-    .await?;
-    d[6] = http
-        .tool(serde_json::json!({"command": "view", "path": remote}))
-        .await?;
-    d[3] = tool(
-        s,
-        store,
-        &cmd(serde_json::json!({"command": "delete", "path": local})),
-        actor,
-    )
-    .await?;
-    d[7] = http
-        .tool(serde_json::json!({"command": "delete", "path": remote}))
-        .await?;
+    for (i, (l, r)) in local.into_iter().zip(remote).enumerate() {
+        d[i] = tool(s, store, &l.to_string(), actor).await?;
+        d[4 + i] = http.tool(r).await?;
+    }
     Ok(d)
 }
 
 /// What one size measured.
 struct Level {
+    /// The store held exactly this many memories while it was measured (checked).
     size: usize,
-    /// Memories in the store when the size was measured (the size itself).
-    memories: i64,
     /// Memories after it (dreams may add a few).
     memories_after: i64,
     grow_s: f64,
@@ -335,7 +300,6 @@ pub async fn run(a: BenchScaleArgs, database: Option<String>, json_out: bool) ->
         "warmup": WARMUP,
         "levels": levels.iter().map(|l| serde_json::json!({
             "size": l.size,
-            "memories": l.memories,
             "memories_after": l.memories_after,
             "grow_s": l.grow_s,
             "dream_ops_mean": l.dream_ops as f64 / slow as f64,
@@ -597,7 +561,6 @@ async fn one_size(
     }
     Ok(Level {
         size,
-        memories,
         memories_after: s.get_store(store).await?.memory_count,
         grow_s: grow.as_secs_f64(),
         dream_ops,

@@ -3,8 +3,9 @@
 use std::io::BufRead;
 
 use anyhow::Result;
+use reverie_core::Actor;
 use reverie_core::memtool::Command;
-use reverie_store::ToolOutcome;
+use reverie_store::{Store, ToolOutcome};
 
 use crate::cli::MemoryToolArgs;
 use crate::context::Ctx;
@@ -15,7 +16,7 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
     let st = ctx.store_ref(&a.store.store).await?;
     if !a.batch {
         let command = Command::parse(a.command.as_deref().unwrap_or_default())?;
-        let out = run_command(ctx, &st.id, &command).await?;
+        let out = run_command(ctx.store.as_ref(), &ctx.actor, &st.id, &command).await?;
         if ctx.json {
             json(&out);
         } else {
@@ -33,7 +34,7 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
             continue;
         }
         let out = match Command::parse(&line) {
-            Ok(command) => run_command(ctx, &st.id, &command).await?,
+            Ok(command) => run_command(ctx.store.as_ref(), &ctx.actor, &st.id, &command).await?,
             Err(e) => ToolOutcome {
                 is_error: true,
                 content: e.to_string(),
@@ -54,9 +55,14 @@ pub async fn run(ctx: &Ctx, a: MemoryToolArgs) -> Result<i32> {
 }
 
 /// One command, refused like any bad command when it would write a secret.
-async fn run_command(ctx: &Ctx, store_id: &str, command: &Command) -> Result<ToolOutcome> {
+pub(crate) async fn run_command(
+    store: &dyn Store,
+    actor: &Actor,
+    store_id: &str,
+    command: &Command,
+) -> Result<ToolOutcome> {
     if let Some(refusal) =
-        reverie_ingest::redact::memory_tool_secret_in(ctx.store.as_ref(), store_id, command).await?
+        reverie_ingest::redact::memory_tool_secret_in(store, store_id, command).await?
     {
         return Ok(ToolOutcome {
             is_error: true,
@@ -64,5 +70,5 @@ async fn run_command(ctx: &Ctx, store_id: &str, command: &Command) -> Result<Too
             revision: None,
         });
     }
-    Ok(ctx.store.memory_tool(store_id, command, &ctx.actor).await?)
+    Ok(store.memory_tool(store_id, command, actor).await?)
 }

@@ -157,6 +157,7 @@ pub struct Around {
     pub targets: Vec<Nearby>,
     /// The tool-made directories, each with whether a memory sits below it.
     pub tool_dirs: Vec<(String, bool)>,
+    /// The store's memories, and the most it may hold (a create needs room).
     pub memory_count: i64,
     pub max_memories: i64,
 }

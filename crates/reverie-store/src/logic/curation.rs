@@ -156,7 +156,7 @@ impl<B: Backend> SqlStore<B> {
         Ok((row.into_model()?, revision))
     }
 
-    /// The store as a dream reads it: memories, entries and policy at one revision.
+    /// Every memory of the store with its content, sorted by path.
     pub(crate) async fn memories_with_content_impl(
         &self,
         store_id: &str,
@@ -173,6 +173,7 @@ impl<B: Backend> SqlStore<B> {
             .collect()
     }
 
+    /// The store as a dream reads it: memories, entries and policy at one revision.
     pub(crate) async fn store_state_impl(&self, store_id: &str) -> Result<StoreState> {
         check_id(IdKind::Store, store_id)?;
         // One transaction, so that everything is of the same revision.

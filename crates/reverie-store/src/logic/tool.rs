@@ -2,8 +2,8 @@
 //! `reverie_core::memtool`, write its effects back — all inside one transaction, so a command
 //! sees a consistent store and its changes land whole (one revision) or not at all. A command
 //! on one file, a `create`, and a `delete` or `rename` of a file take a snapshot of what point
-//! reads find around their paths instead of every memory's row, so their cost does not grow with the
-//! store; anything unusual reads the whole tree.
+//! reads find around their paths instead of every memory's row, so their cost does not grow
+//! with the store; anything unusual reads the whole tree.
 
 use reverie_core::id::{IdKind, new_id};
 use reverie_core::memtool::{
@@ -82,8 +82,8 @@ async fn single_file<C: Dao + ?Sized>(
     Ok(Some((snapshot, content)))
 }
 
-/// Tool-made directories beyond which a create, delete or rename reads the whole tree instead: each
-/// costs a point read.
+/// Tool-made directories beyond which a create, delete or rename reads the whole tree
+/// instead: each costs a point read.
 const MAX_PROBED_DIRS: usize = 32;
 
 /// For a `create`, or a `delete` or `rename` of a file, the part of the tree it can run on
