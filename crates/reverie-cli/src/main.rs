@@ -15,7 +15,9 @@ use crate::context::Ctx;
 
 // Reading a store allocates per row and per value (the driver's copies, decoded strings, JSON
 // fields), and glibc's allocator spent about a third of a drift report's time in malloc, free
-// and consolidation; mimalloc's thread-local free lists take most of that away.
+// and consolidation; mimalloc's thread-local free lists take most of that away. Its `override`
+// feature (Cargo.toml) hands it C's malloc too: the bundled SQLite's, which allocates a copy of
+// every value the driver reads, on the driver's own thread.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -341,17 +341,25 @@ fn bench_recall_matches_the_in_memory_ranking(postgres: bool) {
         .iter()
         .map(|o| o["op"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        ops,
-        [
-            "get_memory",
+    // The bare-SQLite baselines are for a SQLite file only.
+    let bare: &[&str] = if postgres {
+        &[]
+    } else {
+        &["bare_sqlite_get", "bare_sqlite_get_again"]
+    };
+    let expected: Vec<&str> = ["get_memory"]
+        .iter()
+        .chain(bare)
+        .chain(&[
             "bm25_in_memory",
             "recall",
             "recall_served",
             "context",
-            "context_render"
-        ]
-    );
+            "context_render",
+        ])
+        .copied()
+        .collect();
+    assert_eq!(ops, expected);
     assert!(
         v["ops"]
             .as_array()

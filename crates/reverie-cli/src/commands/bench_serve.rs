@@ -8,6 +8,11 @@
 //! that noise on this shared machine falls on all of them alike:
 //!
 //! - `get memory` — one memory read by path: the floor of a store round trip (baseline);
+//! - on SQLite, the same read with a bare `rusqlite` statement on the same file (SQLite's
+//!   defaults, every column decoded; baseline): SQLite's own cost, against which `get memory`
+//!   measures the path around it (issue 18's target: within 3×). It is timed twice: the first
+//!   read follows the previous query's served recall, a write, after which a connection's page
+//!   cache starts cold; the second is the warm cost;
 //! - `in-memory BM25` — the same ranking over every entry held in memory (baseline), whose top
 //!   results are also checked against recall's;
 //! - `recall` without serving, and with serving (counters bumped and servings written: one
@@ -86,6 +91,12 @@ pub async fn recall(a: BenchRecallArgs, database: Option<String>, json_out: bool
         }
     };
     let s = reverie_store::open(&url).await?;
+    let bare = match url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        true => None,
+        false => Some(BareSqlite::open(
+            url.strip_prefix("sqlite://").unwrap_or(&url),
+        )?),
+    };
     let mut rng = rand::rngs::StdRng::seed_from_u64(2026);
 
     // The store: generated memories, an index of them as a dream writes it, and a glossary
@@ -137,6 +148,7 @@ pub async fn recall(a: BenchRecallArgs, database: Option<String>, json_out: bool
     let queries: Vec<String> = (0..a.queries + a.warmup)
         .map(|_| question(&mut rng))
         .collect();
+    let (mut bare_get, mut bare_again) = (Samples::default(), Samples::default());
     let (mut get, mut mem, mut rec, mut rec_served, mut ctx, mut render) = (
         Samples::default(),
         Samples::default(),
@@ -153,6 +165,21 @@ pub async fn recall(a: BenchRecallArgs, database: Option<String>, json_out: bool
         let t = Instant::now();
         std::hint::black_box(s.get_memory_by_path(&store, path).await?);
         let d_get = t.elapsed();
+        let d_bare = match &bare {
+            Some(b) => {
+                let t = Instant::now();
+                let found = std::hint::black_box(b.memory_by_path(&store, path)?);
+                let first = t.elapsed();
+                // A baseline that missed the row would time nothing.
+                if found.is_none_or(|m| m.2 != *path) {
+                    bail!("the bare SQLite read did not find the memory at {path}");
+                }
+                let t = Instant::now();
+                std::hint::black_box(b.memory_by_path(&store, path)?);
+                Some((first, t.elapsed()))
+            }
+            None => None,
+        };
 
         let t = Instant::now();
         let mut ranked = std::hint::black_box(bm25.search(q, a.k + index_entries));
@@ -201,6 +228,10 @@ pub async fn recall(a: BenchRecallArgs, database: Option<String>, json_out: bool
         }
         if timed {
             get.push(d_get);
+            if let Some((first, again)) = d_bare {
+                bare_get.push(first);
+                bare_again.push(again);
+            }
             mem.push(d_mem);
             rec.push(d_rec);
             rec_served.push(d_served);
@@ -220,14 +251,26 @@ pub async fn recall(a: BenchRecallArgs, database: Option<String>, json_out: bool
     let _ = std::fs::remove_dir_all(&dir);
 
     let entries = docs.len() - index_entries;
-    let ops: [(&str, &str, &Samples); 6] = [
-        ("get_memory", "get memory (baseline)", &get),
+    let mut ops: Vec<(&str, &str, &Samples)> = vec![("get_memory", "get memory (baseline)", &get)];
+    if bare.is_some() {
+        ops.push((
+            "bare_sqlite_get",
+            "bare rusqlite, same read (baseline)",
+            &bare_get,
+        ));
+        ops.push((
+            "bare_sqlite_get_again",
+            "bare rusqlite, read again",
+            &bare_again,
+        ));
+    }
+    ops.extend([
         ("bm25_in_memory", "in-memory BM25 (baseline)", &mem),
         ("recall", "recall", &rec),
         ("recall_served", "recall, served", &rec_served),
         ("context", "context (4,000 tokens)", &ctx),
         ("context_render", "context: render only", &render),
-    ];
+    ]);
     let base = get.pct(50);
     let out = serde_json::json!({
         "backend": s.backend(),
@@ -259,7 +302,7 @@ pub async fn recall(a: BenchRecallArgs, database: Option<String>, json_out: bool
             "mean".into(),
             "p50 ÷ get memory".into(),
         ]];
-        for (_, label, v) in ops {
+        for &(_, label, v) in &ops {
             t.push(vec![
                 label.to_string(),
                 format!("{:.3} ms", v.pct(50) * 1e3),
@@ -303,6 +346,60 @@ pub async fn recall(a: BenchRecallArgs, database: Option<String>, json_out: bool
         return Ok(1);
     }
     Ok(0)
+}
+
+/// A bare SQLite connection to the bench's database, outside reverie's store and its driver:
+/// what a read costs SQLite itself.
+struct BareSqlite(rusqlite::Connection);
+
+impl BareSqlite {
+    fn open(path: &str) -> Result<BareSqlite> {
+        let c = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Ok(BareSqlite(c))
+    }
+
+    /// The row `get memory` reads, every column decoded to an owned value.
+    #[allow(clippy::type_complexity)]
+    fn memory_by_path(
+        &self,
+        store: &str,
+        path: &str,
+    ) -> Result<
+        Option<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            String,
+            i64,
+            i64,
+        )>,
+    > {
+        let mut st = self.0.prepare_cached(
+            "SELECT id, store_id, path, content, content_sha256, content_size_bytes, version_id, \
+             created_at, updated_at FROM memories WHERE store_id = ?1 AND path = ?2",
+        )?;
+        let mut rows = st.query([store, path])?;
+        Ok(match rows.next()? {
+            Some(r) => Some((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                String::from_utf8(r.get(3)?)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            )),
+            None => None,
+        })
+    }
 }
 
 /// Every memory path of a store.
