@@ -39,4 +39,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     fn write_gate(&self) -> Option<&std::sync::Arc<tokio::sync::Mutex<()>>> {
         None
     }
+
+    /// Reads that skip the driver and run on the calling thread, where the backend has them
+    /// (SQLite: see `sqlite_direct`).
+    fn direct(&self) -> Option<&crate::sqlite_direct::DirectReads> {
+        None
+    }
 }

@@ -29,6 +29,7 @@ mod rows;
 mod rows_dreams;
 pub mod serving;
 mod sqlite;
+mod sqlite_direct;
 
 use std::sync::Arc;
 

@@ -11,6 +11,7 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 use crate::backend::Backend;
 use crate::logic::SqlStore;
+use crate::sqlite_direct::DirectReads;
 
 // SQLite runs each statement on the connection's worker thread, and a round trip to it costs
 // more than most statements on a small VM; sqlx-sqlite runs several statements in one query
@@ -146,6 +147,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 pub struct SqliteBackend {
     pool: SqlitePool,
     gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    direct: std::sync::Arc<DirectReads>,
 }
 
 impl Backend for SqliteBackend {
@@ -161,6 +163,10 @@ impl Backend for SqliteBackend {
 
     fn write_gate(&self) -> Option<&std::sync::Arc<tokio::sync::Mutex<()>>> {
         Some(&self.gate)
+    }
+
+    fn direct(&self) -> Option<&DirectReads> {
+        Some(&self.direct)
     }
 }
 
@@ -237,6 +243,7 @@ pub async fn connect_sqlite(path: &Path, synchronous: Synchronous) -> Result<Sql
     let store = SqlStore::new(SqliteBackend {
         pool,
         gate: Default::default(),
+        direct: std::sync::Arc::new(DirectReads::new(path)),
     });
     store.sync_search_index().await?;
     Ok(store)

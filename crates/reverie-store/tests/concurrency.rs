@@ -147,6 +147,90 @@ async fn unconditional_writes_all_land(a: Arc<dyn Store>, b: Arc<dyn Store>) {
     assert!(a.check_integrity(&st).await.unwrap().is_empty());
 }
 
+/// Reads see every write that returned, through either handle (SQLite's reads run on their
+/// own connections, beside the driver's), while another task reads as fast as it can and never
+/// sees a memory go back to an older content, a half-renamed path, or its entries missing.
+async fn reads_see_every_committed_write(a: Arc<dyn Store>, b: Arc<dyn Store>) {
+    let st = new_store(&*a, "fresh-reads").await;
+    let m = a.create_memory(&st, "/n.md", "v0", &user()).await.unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (b, st, id, stop) = (b.clone(), st.clone(), m.id.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut last = 0u32;
+            let mut reads = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let got = b.get_memory(&st, &id).await.unwrap();
+                let n: u32 = got.content.unwrap()[1..].parse().unwrap();
+                assert!(n >= last, "read v{n} after v{last}");
+                last = n;
+                reads += 1;
+                tokio::task::yield_now().await;
+            }
+            reads
+        })
+    };
+    for i in 1..=60u32 {
+        let (w, r) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let path = format!("/n{}.md", i % 3);
+        w.update_memory(
+            &st,
+            &m.id,
+            MemoryPatch {
+                content: Some(format!("v{i}")),
+                path: Some(path.clone()),
+                ..Default::default()
+            },
+            &user(),
+        )
+        .await
+        .unwrap();
+        for s in [r, w] {
+            let by_id = s.get_memory(&st, &m.id).await.unwrap();
+            assert_eq!(by_id.content.as_deref(), Some(format!("v{i}").as_str()));
+            assert_eq!(by_id.path, path);
+            let by_path = s.get_memory_by_path(&st, &path).await.unwrap();
+            assert_eq!(by_path.id, m.id);
+            assert_eq!(by_path.content.as_deref(), Some(format!("v{i}").as_str()));
+            // The path it left is free at once.
+            let old = format!("/n{}.md", (i + 2) % 3);
+            if old != path {
+                assert_eq!(
+                    s.get_memory_by_path(&st, &old)
+                        .await
+                        .unwrap_err()
+                        .error_type(),
+                    ErrorType::NotFound
+                );
+            }
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.await.unwrap() > 0);
+    // A missing memory and a missing store are still told apart.
+    let other = new_store(&*a, "other").await;
+    assert!(matches!(
+        b.get_memory(&other, &m.id).await.unwrap_err(),
+        Error::NotFound { kind: "memory", .. }
+    ));
+    let gone = "memstore_01NoSuchStoreAtAll0000";
+    assert!(matches!(
+        b.get_memory(gone, &m.id).await.unwrap_err(),
+        Error::NotFound {
+            kind: "memory store",
+            ..
+        }
+    ));
+    assert!(matches!(
+        b.list_entries(gone, None).await.unwrap_err(),
+        Error::NotFound {
+            kind: "memory store",
+            ..
+        }
+    ));
+    assert!(b.list_entries(&other, None).await.unwrap().is_empty());
+}
+
 macro_rules! race_tests {
     ($($name:ident),+) => {
         $(
@@ -172,5 +256,6 @@ macro_rules! race_tests {
 race_tests!(
     racing_preconditions,
     racing_creates,
-    unconditional_writes_all_land
+    unconditional_writes_all_land,
+    reads_see_every_committed_write
 );

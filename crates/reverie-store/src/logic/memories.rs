@@ -56,6 +56,13 @@ impl<B: Backend> SqlStore<B> {
     pub(crate) async fn get_memory_impl(&self, store_id: &str, memory_id: &str) -> Result<Memory> {
         check_id(IdKind::Store, store_id)?;
         check_id(IdKind::Memory, memory_id)?;
+        // Found directly when the backend can; a miss or a failure takes the pooled path,
+        // which tells a missing store from a missing memory and reports errors.
+        if let Some(d) = self.backend.direct()
+            && let Ok(Some(row)) = d.memory(store_id, memory_id)
+        {
+            return row.into_model();
+        }
         let mut conn = self.read().await?;
         match conn.memory(store_id, memory_id, true).await? {
             Some(row) => row.into_model(),
@@ -73,6 +80,11 @@ impl<B: Backend> SqlStore<B> {
     ) -> Result<Memory> {
         check_id(IdKind::Store, store_id)?;
         validate_path(path)?;
+        if let Some(d) = self.backend.direct()
+            && let Ok(Some(row)) = d.memory_by_path(store_id, path)
+        {
+            return row.into_model();
+        }
         let mut conn = self.read().await?;
         match conn.memory_by_path(store_id, path, true).await? {
             Some(row) => row.into_model(),

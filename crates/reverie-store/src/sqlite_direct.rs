@@ -1,0 +1,214 @@
+//! Reads that run SQLite on the calling thread, through rusqlite, for the SQLite backend's
+//! hottest single-statement reads: a memory by id or path, and a store's entries.
+//!
+//! sqlx runs each SQLite connection on a thread of its own, so every query is a message to
+//! that thread and rows sent back over a channel, two wake-ups and a copy of every value:
+//! about 0.2 ms for a point read SQLite answers in 4 µs, and most of a drift report's reading
+//! of 16,000 entries (BENCHMARKS.md, "Where a point read's time goes"). These reads skip all
+//! of that. They see what sqlx's connections see: each statement reads the last committed
+//! state of the WAL, so a write that returned is visible here. Writes, transactions and
+//! everything else stay on sqlx. A direct read that fails (the database busy past a short
+//! wait, or anything else) is retried by the caller on the pool, whose answer, or error, is
+//! the one given. rusqlite links the same bundled SQLite as sqlx-sqlite.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use reverie_core::{Error, Result};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, Row};
+
+use crate::rows::MemoryRow;
+use crate::rows_dreams::EntryRow;
+
+/// Idle connections kept for reuse; more may be open at once under load.
+const MAX_IDLE: usize = 8;
+
+/// Read-only connections to one SQLite file, opened on demand and reused.
+#[derive(Debug)]
+pub struct DirectReads {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl DirectReads {
+    pub(crate) fn new(path: &Path) -> DirectReads {
+        DirectReads {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on an idle connection (or a new one). A connection whose statement failed is
+    /// dropped rather than reused.
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => self.open().map_err(|e| self.error(e))?,
+        };
+        let out = f(&conn).map_err(|e| self.error(e))?;
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        Ok(out)
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // A reader in WAL mode waits only while the WAL is recovered or reset, and this one
+        // waits on the calling (async) thread: briefly. The callers take the pooled path,
+        // which waits without holding the thread, when a direct read fails.
+        c.busy_timeout(Duration::from_millis(100))?;
+        Ok(c)
+    }
+
+    fn error(&self, e: rusqlite::Error) -> Error {
+        Error::storage(format!(
+            "cannot read SQLite database {}: {e}",
+            self.path.display()
+        ))
+    }
+
+    /// The memory `id` of the store, with its content.
+    pub(crate) fn memory(&self, store_id: &str, id: &str) -> Result<Option<MemoryRow>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(concat!(
+                "SELECT ",
+                memory_cols!(),
+                ", content FROM memories WHERE store_id = ?1 AND id = ?2"
+            ))?;
+            let mut rows = st.query([store_id, id])?;
+            rows.next()?.map(memory_row).transpose()
+        })
+    }
+
+    /// The memory at `path` in the store, with its content.
+    pub(crate) fn memory_by_path(&self, store_id: &str, path: &str) -> Result<Option<MemoryRow>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(concat!(
+                "SELECT ",
+                memory_cols!(),
+                ", content FROM memories WHERE store_id = ?1 AND path = ?2"
+            ))?;
+            let mut rows = st.query([store_id, path])?;
+            rows.next()?.map(memory_row).transpose()
+        })
+    }
+
+    /// Whether the store exists, and its entries (all, or those in `state`), by id; in one
+    /// read transaction, so that the answer is one state of the database.
+    pub(crate) fn entries(
+        &self,
+        store_id: &str,
+        state: Option<&str>,
+    ) -> Result<Option<Vec<EntryRow>>> {
+        self.with(|c| {
+            // A deferred transaction on a read-only connection: both statements see one
+            // snapshot.
+            c.execute_batch("BEGIN")?;
+            let out = (|| {
+                let exists = c
+                    .prepare_cached("SELECT 1 FROM memory_stores WHERE id = ?1")?
+                    .exists([store_id])?;
+                if !exists {
+                    return Ok(None);
+                }
+                let mut st = c.prepare_cached(concat!(
+                    "SELECT ",
+                    entry_cols!(),
+                    " FROM entries WHERE store_id = ?1 AND (?2 = '' OR state = ?2) ORDER BY id"
+                ))?;
+                let rows = st
+                    .query_map([store_id, state.unwrap_or("")], entry_row)?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(Some(rows))
+            })();
+            c.execute_batch("COMMIT")?;
+            out
+        })
+    }
+}
+
+/// Text or blob bytes as stored: content is written as a blob, but a file edited by hand may
+/// hold text.
+fn bytes(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
+    match r.get_ref(i)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b.to_vec()),
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            "content".into(),
+            other.data_type(),
+        )),
+    }
+}
+
+fn memory_row(r: &Row<'_>) -> rusqlite::Result<MemoryRow> {
+    Ok(MemoryRow {
+        id: r.get(0)?,
+        store_id: r.get(1)?,
+        path: r.get(2)?,
+        content_sha256: r.get(3)?,
+        content_size_bytes: r.get(4)?,
+        version_id: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        content: Some(bytes(r, 8)?),
+    })
+}
+
+fn entry_row(r: &Row<'_>) -> rusqlite::Result<EntryRow> {
+    Ok(EntryRow {
+        store_id: r.get(0)?,
+        id: r.get(1)?,
+        state: r.get(2)?,
+        kind: r.get(3)?,
+        path: r.get(4)?,
+        section: r.get(5)?,
+        text: r.get(6)?,
+        provenance: r.get(7)?,
+        served: r.get(8)?,
+        helpful: r.get(9)?,
+        harmful: r.get(10)?,
+        first_seen: r.get(11)?,
+        last_seen: r.get(12)?,
+        superseded_by: r.get(13)?,
+        pinned: r.get(14)?,
+        dream_id: r.get(15)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_cannot_be_read_is_an_error_naming_it_and_nothing_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing.db");
+        let d = DirectReads::new(&path);
+        let e = d.memory("memstore_01x", "mem_01x").unwrap_err().to_string();
+        assert!(e.contains("missing.db"), "{e}");
+        // Read-only: a missing file is not created.
+        assert!(!path.exists());
+        // A file that is not a database.
+        let junk = dir.path().join("junk.db");
+        std::fs::write(&junk, vec![0x5a; 8192]).unwrap();
+        let e = DirectReads::new(&junk)
+            .entries("memstore_01x", None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("junk.db"), "{e}");
+        // The failed connection is not kept.
+        assert!(d.idle.lock().unwrap().is_empty());
+    }
+}
