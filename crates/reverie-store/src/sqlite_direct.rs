@@ -81,26 +81,35 @@ impl DirectReads {
 
     /// The memory `id` of the store, with its content.
     pub(crate) fn memory(&self, store_id: &str, id: &str) -> Result<Option<MemoryRow>> {
-        self.with(|c| {
-            let mut st = c.prepare_cached(concat!(
+        self.memory_where(
+            concat!(
                 "SELECT ",
                 memory_cols!(),
                 ", content FROM memories WHERE store_id = ?1 AND id = ?2"
-            ))?;
-            let mut rows = st.query([store_id, id])?;
-            rows.next()?.map(memory_row).transpose()
-        })
+            ),
+            store_id,
+            id,
+        )
     }
 
     /// The memory at `path` in the store, with its content.
     pub(crate) fn memory_by_path(&self, store_id: &str, path: &str) -> Result<Option<MemoryRow>> {
-        self.with(|c| {
-            let mut st = c.prepare_cached(concat!(
+        self.memory_where(
+            concat!(
                 "SELECT ",
                 memory_cols!(),
                 ", content FROM memories WHERE store_id = ?1 AND path = ?2"
-            ))?;
-            let mut rows = st.query([store_id, path])?;
+            ),
+            store_id,
+            path,
+        )
+    }
+
+    /// The one memory `sql` selects by the store and `key`.
+    fn memory_where(&self, sql: &str, store_id: &str, key: &str) -> Result<Option<MemoryRow>> {
+        self.with(|c| {
+            let mut st = c.prepare_cached(sql)?;
+            let mut rows = st.query([store_id, key])?;
             rows.next()?.map(memory_row).transpose()
         })
     }
