@@ -199,6 +199,48 @@ fn entry_row(r: &Row<'_>) -> rusqlite::Result<EntryRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{NewStore, Store, Synchronous, connect_sqlite};
+
+    /// The direct reads answer themselves, with what the pool answers: the callers fall back
+    /// to the pool on any failure, so a direct path that always failed would pass every other
+    /// test and only be slower.
+    #[tokio::test]
+    async fn direct_reads_answer_as_the_pool_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reverie.db");
+        let s = connect_sqlite(&path, Synchronous::Full).await.unwrap();
+        let st = s
+            .create_store(NewStore {
+                name: "direct".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .id;
+        let actor = reverie_core::Actor::User {
+            user_id: "user_test".into(),
+        };
+        let m = s
+            .create_memory(&st, "/a/b.md", "- one\n- two\n", &actor)
+            .await
+            .unwrap();
+        let d = DirectReads::new(&path);
+
+        let by_id = d.memory(&st, &m.id).unwrap().expect("found directly");
+        let by_path = d.memory_by_path(&st, "/a/b.md").unwrap().expect("found");
+        let model = by_id.into_model().unwrap();
+        assert_eq!(model, by_path.into_model().unwrap());
+        assert_eq!(model, s.get_memory(&st, &m.id).await.unwrap());
+        assert_eq!(model.content.as_deref(), Some("- one\n- two\n"));
+        assert!(d.memory(&st, "mem_01nothere").unwrap().is_none());
+        assert!(d.memory_by_path(&st, "/a/c.md").unwrap().is_none());
+
+        // Entries: the store's, as the pool lists them; none for an unknown store.
+        assert_eq!(d.entries(&st, None).unwrap(), Some(Vec::new()));
+        assert_eq!(d.entries("memstore_01nothere", None).unwrap(), None);
+        // The connection is kept for the next read.
+        assert_eq!(d.idle.lock().unwrap().len(), 1);
+    }
 
     #[test]
     fn a_database_that_cannot_be_read_is_an_error_naming_it_and_nothing_is_created() {

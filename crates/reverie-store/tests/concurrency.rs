@@ -147,9 +147,10 @@ async fn unconditional_writes_all_land(a: Arc<dyn Store>, b: Arc<dyn Store>) {
     assert!(a.check_integrity(&st).await.unwrap().is_empty());
 }
 
-/// Reads see every write that returned, through either handle (SQLite's reads run on their
-/// own connections, beside the driver's), while another task reads as fast as it can and never
-/// sees a memory go back to an older content, a half-renamed path, or its entries missing.
+/// Reads by id and by path see every write that returned, through either handle (SQLite's
+/// reads run on their own connections, beside the driver's), and a path a rename left is free
+/// at once; meanwhile another task reads as fast as it can and never sees a memory go back to
+/// an older content.
 async fn reads_see_every_committed_write(a: Arc<dyn Store>, b: Arc<dyn Store>) {
     let st = new_store(&*a, "fresh-reads").await;
     let m = a.create_memory(&st, "/n.md", "v0", &user()).await.unwrap();
