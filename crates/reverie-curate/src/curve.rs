@@ -29,7 +29,8 @@ pub struct AppliedDream {
     pub id: String,
     /// When its result reached the memory.
     pub at: Timestamp,
-    pub changeset: Changeset,
+    /// Shared with the store's cache of parsed changesets.
+    pub changeset: std::sync::Arc<Changeset>,
 }
 
 /// What [`analyze`] reads.
@@ -130,7 +131,7 @@ pub fn analyze(input: &CurveInput<'_>) -> Curve {
         input
             .dreams
             .iter()
-            .map(|d| (d.id.as_str(), d.at, &d.changeset)),
+            .map(|d| (d.id.as_str(), d.at, &*d.changeset)),
         &log,
     );
     let served: BTreeSet<(&str, &str)> = input
@@ -537,13 +538,13 @@ mod tests {
         AppliedDream {
             id: id.into(),
             at: at(d),
-            changeset: Changeset {
+            changeset: std::sync::Arc::new(Changeset {
                 base_revision: 0,
                 ops,
                 memories: Vec::new(),
                 stats: Stats::default(),
                 curator: None,
-            },
+            }),
         }
     }
 

@@ -71,7 +71,8 @@ pub const DEFAULT_MIN_HELPFUL: i64 = 1;
 #[derive(Debug, Clone)]
 pub struct DreamRecord {
     pub dream: Dream,
-    pub changeset: Option<Changeset>,
+    /// Shared with the store's cache of parsed changesets.
+    pub changeset: Option<std::sync::Arc<Changeset>>,
 }
 
 /// What [`analyze`] reads.
@@ -181,7 +182,7 @@ pub fn analyze(input: &DriftInput<'_>) -> DriftReport {
             Some(Applied {
                 revision: applied_revision(&r.dream, input.store_id)?,
                 dream: &r.dream,
-                changeset: r.changeset.as_ref(),
+                changeset: r.changeset.as_deref(),
             })
         })
         .collect();
@@ -259,7 +260,7 @@ pub fn analyze(input: &DriftInput<'_>) -> DriftReport {
             .collect();
     }
     let lineages = lineage::follow(&store, &counted, &outside);
-    let lineage_of: std::collections::BTreeMap<&str, &str> = lineages
+    let lineage_of: lineage::Map<&str, &str> = lineages
         .iter()
         .flat_map(|l| {
             l.entries
@@ -358,7 +359,9 @@ pub fn analyze(input: &DriftInput<'_>) -> DriftReport {
 /// twice or more, and how many operations the applied dreams made.
 fn churn(store: &lineage::Store<'_>, lineages: &[Lineage], dreams: &[DreamDrift]) -> Churn {
     let mut churn = Churn::default();
+    // In order of first rewrite; the map finds an entry's place without a scan.
     let mut rewritten: Vec<(&str, &Lineage, usize)> = Vec::new();
+    let mut place: lineage::Map<&str, usize> = lineage::Map::default();
     for l in lineages {
         for s in &l.steps {
             match s.op {
@@ -375,9 +378,12 @@ fn churn(store: &lineage::Store<'_>, lineages: &[Lineage], dreams: &[DreamDrift]
                         text: s.after.clone().unwrap_or_default(),
                     });
                 }
-                OpKind::Rewrite => match rewritten.iter_mut().find(|r| r.0 == s.entry_id) {
-                    Some(r) => r.2 += 1,
-                    None => rewritten.push((&s.entry_id, l, 1)),
+                OpKind::Rewrite => match place.get(s.entry_id.as_str()) {
+                    Some(&i) => rewritten[i].2 += 1,
+                    None => {
+                        place.insert(&s.entry_id, rewritten.len());
+                        rewritten.push((&s.entry_id, l, 1));
+                    }
                 },
                 _ => {}
             }
@@ -481,11 +487,11 @@ mod tests {
                 applied_revision: Some(rev),
                 reverted_revision: None,
             },
-            changeset: Some(Changeset {
+            changeset: Some(std::sync::Arc::new(Changeset {
                 base_revision: rev - 1,
                 ops,
                 ..Changeset::default()
-            }),
+            })),
         }
     }
 

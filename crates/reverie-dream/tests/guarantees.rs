@@ -121,7 +121,7 @@ async fn update_existing_is_one_revision_or_nothing(s: Arc<dyn Store>) {
         s.dream_changesets(&[d.id.clone(), d.id.clone()])
             .await
             .unwrap(),
-        vec![Some(cs.clone()), Some(cs.clone())]
+        vec![Some(Arc::new(cs.clone())), Some(Arc::new(cs.clone()))]
     );
     assert!(s.dream_changesets(&[]).await.unwrap().is_empty());
     let missing = "drm_011c7Kj6IqkH81QNqo4s4dhR".to_string();

@@ -26,6 +26,7 @@ on_both_backends!(
     counters_follow_outcomes,
     recalled_entries_count_by_their_sessions_outcome,
     a_full_store_fails_the_dream_by_name,
+    a_changeset_read_before_a_decision_is_read_anew_after_it,
 );
 
 const NOTES: &str = "# Notes\n\n- The staging database is on port 5432.\n- Deploys go through `./scripts/deploy.sh`.\n";
@@ -105,6 +106,57 @@ async fn a_proposal_waits_for_a_decision(s: Arc<dyn Store>) {
     req.review = None;
     let d = r.create(req).await.unwrap();
     assert_eq!(d.review.unwrap().state, ReviewState::Pending);
+}
+
+/// The store keeps parsed changesets for the next reader (drift and the curve read them all
+/// per report): approving some operations of a proposal replaces its changeset, and a reader
+/// that read it before must now get the new one, not the one it kept.
+async fn a_changeset_read_before_a_decision_is_read_anew_after_it(s: Arc<dyn Store>) {
+    let (store, sid) = setup(&s).await;
+    let two = Scripted::new(vec![
+        cand(
+            EntryKind::Fact,
+            "The staging database is on port 6543.",
+            "/notes.md",
+            &sid,
+            0,
+            3,
+        ),
+        cand(
+            EntryKind::Fact,
+            "Releases are tagged from the main branch.",
+            "/notes.md",
+            &sid,
+            1,
+            3,
+        ),
+    ]);
+    let r = scripted(&s, two);
+    let d = r
+        .create(request(&store, std::slice::from_ref(&sid), true, true))
+        .await
+        .unwrap();
+    let d = r.run(&d.id).await.unwrap();
+    let ids = [d.id.clone()];
+    let proposed = s.dream_changesets(&ids).await.unwrap()[0].clone().unwrap();
+    let pending = reverie_dream::review::pending(s.as_ref(), &d.id)
+        .await
+        .unwrap();
+    assert!(pending.decidable.len() >= 2, "{:?}", proposed.ops);
+    let keep = std::collections::BTreeSet::from([pending.decidable[0]]);
+    reverie_dream::review::approve_operations(s.as_ref(), &d.id, &keep, &user())
+        .await
+        .unwrap();
+    let stored = s.dream_changeset(&d.id).await.unwrap().unwrap();
+    assert_ne!(
+        *proposed, stored,
+        "approving one operation changed the changeset"
+    );
+    let read = s.dream_changesets(&ids).await.unwrap()[0].clone().unwrap();
+    assert_eq!(*read, stored, "the kept changeset was read anew");
+    // And read again, it is the same (now from the cache).
+    let again = s.dream_changesets(&ids).await.unwrap()[0].clone().unwrap();
+    assert_eq!(*again, stored);
 }
 
 async fn approving_after_the_store_moved(s: Arc<dyn Store>) {

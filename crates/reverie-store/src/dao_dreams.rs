@@ -48,11 +48,14 @@ pub trait DreamDao: Send {
     async fn dream(&mut self, id: &str) -> Result<Option<DreamRow>>;
     /// A dream's changeset alone: `None` when there is no such dream.
     async fn dream_changeset_json(&mut self, id: &str) -> Result<Option<Option<String>>>;
-    /// The changesets of the dreams of `ids` that exist, with their ids.
+    /// The changesets of the dreams of `ids` that exist, with their ids and versions (their
+    /// rows' `updated_at`).
     async fn dream_changesets_json(
         &mut self,
         ids: &[String],
-    ) -> Result<Vec<(String, Option<String>)>>;
+    ) -> Result<Vec<(String, i64, Option<String>)>>;
+    /// The versions (`updated_at`) of the dreams of `ids` that exist.
+    async fn dream_versions(&mut self, ids: &[String]) -> Result<Vec<(String, i64)>>;
     /// Takes the dream's row lock.
     async fn lock_dream(&mut self, id: &str) -> Result<Option<DreamRow>>;
     async fn update_dream(&mut self, d: &DreamRow) -> Result<()>;
@@ -392,18 +395,36 @@ macro_rules! impl_dream_dao {
                 async fn dream_changesets_json(
                     &mut self,
                     ids: &[String],
-                ) -> Result<Vec<(String, Option<String>)>> {
+                ) -> Result<Vec<(String, i64, Option<String>)>> {
                     let mut out = Vec::with_capacity(ids.len());
                     for chunk in ids.chunks($crate::dao_sessions::INSERT_CHUNK) {
                         let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "SELECT id, changeset FROM dreams WHERE id IN (",
+                            "SELECT id, updated_at, changeset FROM dreams WHERE id IN (",
                         );
                         let mut list = q.separated(", ");
                         for id in chunk {
                             list.push_bind(id);
                         }
                         q.push(")");
-                        let rows: Vec<(String, Option<String>)> =
+                        let rows: Vec<(String, i64, Option<String>)> =
+                            q.build_query_as().fetch_all(&mut *self).await.map_err(db_err)?;
+                        out.extend(rows);
+                    }
+                    Ok(out)
+                }
+
+                async fn dream_versions(&mut self, ids: &[String]) -> Result<Vec<(String, i64)>> {
+                    let mut out = Vec::with_capacity(ids.len());
+                    for chunk in ids.chunks($crate::dao_sessions::INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT id, updated_at FROM dreams WHERE id IN (",
+                        );
+                        let mut list = q.separated(", ");
+                        for id in chunk {
+                            list.push_bind(id);
+                        }
+                        q.push(")");
+                        let rows: Vec<(String, i64)> =
                             q.build_query_as().fetch_all(&mut *self).await.map_err(db_err)?;
                         out.extend(rows);
                     }

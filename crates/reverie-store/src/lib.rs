@@ -22,6 +22,7 @@ mod dao_search;
 #[macro_use]
 mod dao_keys;
 mod backend;
+mod changeset_cache;
 mod logic;
 mod params;
 mod postgres;
@@ -251,7 +252,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn dream_changeset(&self, dream_id: &str) -> Result<Option<Changeset>>;
     /// The changesets of several dreams in one read, in the order of `dream_ids` (`None`
     /// for a dream that has none); an unknown id is not found.
-    async fn dream_changesets(&self, dream_ids: &[String]) -> Result<Vec<Option<Changeset>>>;
+    async fn dream_changesets(
+        &self,
+        dream_ids: &[String],
+    ) -> Result<Vec<Option<std::sync::Arc<Changeset>>>>;
     /// The result a dream created with review on proposes (kept after it is decided).
     async fn dream_proposal(&self, dream_id: &str) -> Result<Option<DreamResult>>;
     /// Dreams, newest first.

@@ -18,8 +18,9 @@ use crate::input::SessionInput;
 /// Every failed call of a store's sessions, by signature.
 #[derive(Debug, Clone, Default)]
 pub struct FailureLog {
-    /// The signature of each failed call's event and of its result's event.
-    calls: BTreeMap<(String, i64), String>,
+    /// The signature of each failed call's event and of its result's event, by session and
+    /// event (nested, so that a lookup borrows the session id rather than copying it).
+    calls: BTreeMap<String, BTreeMap<i64, String>>,
     /// Each signature's sessions: when the session was brought in, and its id; one per session.
     sessions: BTreeMap<String, Vec<(Timestamp, String)>>,
 }
@@ -39,15 +40,16 @@ impl FailureLog {
         for f in fs {
             let key = f.signature.key();
             // A lesson's evidence cites the failed call's result; either event names it.
+            let calls = self.calls.entry(session_id.to_string()).or_default();
             if let Some(r) = f.result_seq {
-                self.calls.insert((session_id.to_string(), r), key.clone());
+                calls.insert(r, key.clone());
             }
             let list = self.sessions.entry(key.clone()).or_default();
             if !list.iter().any(|(_, id)| id == session_id) {
                 list.push((at, session_id.to_string()));
                 list.sort();
             }
-            self.calls.insert((session_id.to_string(), f.seq), key);
+            calls.insert(f.seq, key);
         }
     }
 
@@ -55,7 +57,7 @@ impl FailureLog {
     pub fn cited(&self, op: &Op) -> BTreeSet<&str> {
         op.evidence
             .iter()
-            .filter_map(|e| self.calls.get(&(e.session_id.clone(), e.seq)))
+            .filter_map(|e| self.calls.get(e.session_id.as_str())?.get(&e.seq))
             .map(String::as_str)
             .collect()
     }

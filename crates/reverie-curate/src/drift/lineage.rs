@@ -6,7 +6,7 @@
 //! appearance and a join keeps the earlier root, so the lineages and their order depend only
 //! on the order of the operations, never on ids or on the order of joins.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use reverie_core::curation::{EntryMeta, EntryState, Op, OpKind};
 use reverie_core::policy::{MemoryTest, Policy};
@@ -17,15 +17,20 @@ use super::report::{LessonOf, Lineage, LineageState, LoadBearing, Member, Step};
 use crate::curve::FailureLog;
 use crate::text::{self, Detail};
 
+/// Hash maps and sets keyed by ids and texts: looked up tens of thousands of times a report,
+/// so with foldhash rather than SipHash (still seeded per process).
+pub(super) type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(super) type Set<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// What following lineages needs to know about the store now.
 pub(super) struct Store<'a> {
     /// Looked up for every operation and member: hashed, the ids sharing their prefix.
-    pub metas: HashMap<&'a str, &'a EntryMeta>,
+    pub metas: Map<&'a str, &'a EntryMeta>,
     pub policy: &'a Policy,
     pub min_helpful: i64,
     pub terms: Vec<&'a str>,
     /// Entries some unreverted dream took out of the served memory, over the whole history.
-    pub left_by_dream: HashSet<&'a str>,
+    pub left_by_dream: Set<&'a str>,
     /// When the last unreverted dream that took each entry out of the memory was applied.
     pub left_at: BTreeMap<&'a str, Timestamp>,
     /// The signatures each entry was a lesson about, and the store's failures (empty when the
@@ -47,22 +52,24 @@ pub(super) struct Counted<'a> {
     pub op: &'a Op,
 }
 
-/// Entry ids joined into lineages, numbered in order of first appearance.
+/// Entry ids joined into lineages, numbered in order of first appearance. The ids are
+/// borrowed from the operations and the metadata: nothing is copied until a lineage is
+/// written out.
 #[derive(Default)]
-struct Joins {
-    ids: Vec<String>,
-    index: HashMap<String, usize>,
+struct Joins<'a> {
+    ids: Vec<&'a str>,
+    index: Map<&'a str, usize>,
     parent: Vec<usize>,
 }
 
-impl Joins {
-    fn node(&mut self, id: &str) -> usize {
+impl<'a> Joins<'a> {
+    fn node(&mut self, id: &'a str) -> usize {
         if let Some(&i) = self.index.get(id) {
             return i;
         }
         let i = self.ids.len();
-        self.ids.push(id.to_string());
-        self.index.insert(id.to_string(), i);
+        self.ids.push(id);
+        self.index.insert(id, i);
         self.parent.push(i);
         i
     }
@@ -84,12 +91,19 @@ impl Joins {
     }
 }
 
+/// A lineage's entry ids and operations, before it is judged.
+type Group<'c, 'a> = (Vec<&'a str>, Vec<&'c Counted<'a>>);
+
 /// The lineages of `ops` (in order; index lines and held operations already left out) and of
 /// `outside` (entries removed outside a dream, with no operation), load-bearing losses first,
 /// then other losses, then the rest, each group by first appearance.
-pub(super) fn follow(store: &Store<'_>, ops: &[Counted<'_>], outside: &[&str]) -> Vec<Lineage> {
+pub(super) fn follow<'a>(
+    store: &Store<'a>,
+    ops: &[Counted<'a>],
+    outside: &[&'a str],
+) -> Vec<Lineage> {
     let mut joins = Joins::default();
-    let mut steps: Vec<(usize, Step)> = Vec::with_capacity(ops.len());
+    let mut nodes: Vec<usize> = Vec::with_capacity(ops.len());
     for c in ops {
         let op = c.op;
         let n = joins.node(&op.entry_id);
@@ -99,26 +113,13 @@ pub(super) fn follow(store: &Store<'_>, ops: &[Counted<'_>], outside: &[&str]) -
                 joins.join(n, m);
             }
         }
-        steps.push((
-            n,
-            Step {
-                dream_id: c.dream_id.to_string(),
-                revision: c.revision,
-                op: op.op,
-                entry_id: op.entry_id.clone(),
-                path: op.path.clone(),
-                before: op.before.clone(),
-                after: op.after.clone(),
-                sources: op.sources.clone(),
-                reason: op.reason.clone(),
-            },
-        ));
+        nodes.push(n);
     }
     // Links made before the window (or never in a changeset) still say where content went.
     let mut i = 0;
     while i < joins.ids.len() {
         if let Some(next) = store
-            .meta(&joins.ids[i])
+            .meta(joins.ids[i])
             .and_then(|m| m.superseded_by.as_deref())
         {
             let m = joins.node(next);
@@ -130,40 +131,45 @@ pub(super) fn follow(store: &Store<'_>, ops: &[Counted<'_>], outside: &[&str]) -
         joins.node(id);
     }
 
-    let mut groups: BTreeMap<usize, (Vec<String>, Vec<Step>)> = BTreeMap::new();
+    let mut groups: BTreeMap<usize, Group<'_, 'a>> = BTreeMap::new();
     for n in 0..joins.ids.len() {
         let r = joins.root(n);
-        groups.entry(r).or_default().0.push(joins.ids[n].clone());
+        groups.entry(r).or_default().0.push(joins.ids[n]);
     }
-    for (n, s) in steps {
+    for (c, n) in ops.iter().zip(nodes) {
         let r = joins.root(n);
-        groups.entry(r).or_default().1.push(s);
+        groups.entry(r).or_default().1.push(c);
     }
     let mut details = Details {
         terms: &store.terms,
-        cache: HashMap::new(),
+        index: Map::default(),
+        sets: Vec::new(),
     };
     let mut out: Vec<(usize, Lineage)> = groups
         .into_iter()
-        .map(|(root, (ids, steps))| (root, describe(store, &mut details, &ids, steps)))
+        .map(|(root, (ids, steps))| (root, describe(store, &mut details, &ids, &steps)))
         .collect();
     out.sort_by_key(|(root, l)| (!l.load_bearing_lost, !l.lost, *root));
     out.into_iter().map(|(_, l)| l).collect()
 }
 
 /// Details of texts, each computed once: a text is often in several steps.
-struct Details<'t> {
+struct Details<'t, 'a> {
     terms: &'t [&'t str],
-    cache: HashMap<String, BTreeSet<Detail>>,
+    /// Where each text's details are in `sets`.
+    index: Map<&'a str, usize>,
+    sets: Vec<BTreeSet<Detail>>,
 }
 
-impl Details<'_> {
-    fn of(&mut self, t: &str) -> &BTreeSet<Detail> {
-        if !self.cache.contains_key(t) {
-            let d = text::details(t, self.terms);
-            self.cache.insert(t.to_string(), d);
+impl<'a> Details<'_, 'a> {
+    /// Where the details of `t` are in `sets`, computed the first time `t` is seen.
+    fn learn(&mut self, t: &'a str) -> usize {
+        let next = self.sets.len();
+        let i = *self.index.entry(t).or_insert(next);
+        if i == next {
+            self.sets.push(text::details(t, self.terms));
         }
-        &self.cache[t]
+        i
     }
 }
 
@@ -182,11 +188,11 @@ fn member(store: &Store<'_>, id: &str) -> Member {
 }
 
 /// One lineage: its state, texts, details lost, and why it is load-bearing.
-fn describe(
-    store: &Store<'_>,
-    details: &mut Details<'_>,
-    ids: &[String],
-    steps: Vec<Step>,
+fn describe<'a>(
+    store: &Store<'a>,
+    details: &mut Details<'_, 'a>,
+    ids: &[&'a str],
+    steps: &[&Counted<'a>],
 ) -> Lineage {
     let members: Vec<Member> = ids.iter().map(|id| member(store, id)).collect();
     let live: Vec<&Member> = members
@@ -212,15 +218,15 @@ fn describe(
 
     // Every text the lineage had in the window, with the entry and memory that had it; an
     // entry removed outside a dream has only its last text.
-    let mut texts: Vec<(&str, &str, &str)> = Vec::new();
-    for s in &steps {
-        for t in [&s.before, &s.after].into_iter().flatten() {
-            texts.push((&s.entry_id, &s.path, t));
+    let mut texts: Vec<(&'a str, &'a str, &'a str)> = Vec::new();
+    for s in steps {
+        for t in [&s.op.before, &s.op.after].into_iter().flatten() {
+            texts.push((&s.op.entry_id, &s.op.path, t));
         }
     }
-    let current: Vec<(&str, &str, &str)> = members
+    let current: Vec<(&'a str, &'a str, &'a str)> = ids
         .iter()
-        .filter_map(|m| store.meta(&m.id))
+        .filter_map(|id| store.meta(id))
         .map(|e| (e.id.as_str(), e.path.as_str(), e.text.as_str()))
         .collect();
     if steps.is_empty() {
@@ -249,21 +255,35 @@ fn describe(
             }),
     );
 
-    let mut dreams: Vec<String> = Vec::new();
-    for s in &steps {
-        if !dreams.contains(&s.dream_id) {
-            dreams.push(s.dream_id.clone());
-        }
-    }
+    let mut seen: Set<&str> = Set::default();
+    let dreams: Vec<String> = steps
+        .iter()
+        .filter(|s| seen.insert(s.dream_id))
+        .map(|s| s.dream_id.to_string())
+        .collect();
     let first_text = steps
         .first()
-        .and_then(|s| s.before.clone().or(s.after.clone()))
+        .and_then(|s| s.op.before.clone().or(s.op.after.clone()))
         .or_else(|| head_meta.map(|m| m.text.clone()))
         .unwrap_or_default();
     let path = head_meta
         .map(|m| m.path.clone())
-        .or_else(|| steps.last().map(|s| s.path.clone()))
+        .or_else(|| steps.last().map(|s| s.op.path.clone()))
         .unwrap_or_default();
+    let steps = steps
+        .iter()
+        .map(|c| Step {
+            dream_id: c.dream_id.to_string(),
+            revision: c.revision,
+            op: c.op.op,
+            entry_id: c.op.entry_id.clone(),
+            path: c.op.path.clone(),
+            before: c.op.before.clone(),
+            after: c.op.after.clone(),
+            sources: c.op.sources.clone(),
+            reason: c.op.reason.clone(),
+        })
+        .collect();
     Lineage {
         id: head.id.clone(),
         state,
@@ -325,39 +345,45 @@ fn lessons(store: &Store<'_>, members: &[Member], state: LineageState) -> Vec<Le
 /// superseded entries ever held went with a recorded supersession by newer evidence; any
 /// other is lost. A detail found as two kinds (a code span that is also an identifier) is
 /// reported once, as its first kind.
-fn lost_details(
-    store: &Store<'_>,
-    details: &mut Details<'_>,
-    texts: &[(&str, &str, &str)],
+fn lost_details<'a>(
+    store: &Store<'a>,
+    details: &mut Details<'_, 'a>,
+    texts: &[(&'a str, &'a str, &'a str)],
     live: &[&Member],
 ) -> (Vec<Detail>, Vec<Detail>) {
-    let mut owners: BTreeMap<Detail, BTreeSet<&str>> = BTreeMap::new();
-    for (owner, _, t) in texts {
-        for d in details.of(t) {
-            owners.entry(d.clone()).or_default().insert(owner);
+    let live: Vec<&'a str> = live
+        .iter()
+        .filter_map(|m| store.meta(&m.id))
+        .map(|e| e.text.as_str())
+        .collect();
+    let had: Vec<(&str, usize)> = texts
+        .iter()
+        .map(|(owner, _, t)| (*owner, details.learn(t)))
+        .collect();
+    let live: Vec<usize> = live.iter().map(|t| details.learn(t)).collect();
+    let sets = &details.sets;
+    let mut owners: BTreeMap<&Detail, BTreeSet<&str>> = BTreeMap::new();
+    for (owner, i) in had {
+        for d in &sets[i] {
+            owners.entry(d).or_default().insert(owner);
         }
     }
-    let mut now: BTreeSet<Detail> = BTreeSet::new();
-    for m in live {
-        if let Some(e) = store.meta(&m.id) {
-            now.extend(details.of(&e.text).iter().cloned());
-        }
-    }
+    let now: BTreeSet<&Detail> = live.iter().flat_map(|&i| &sets[i]).collect();
     let superseded = |id: &str| {
         store
             .meta(id)
             .is_some_and(|e| e.state == EntryState::Superseded)
     };
     let (mut lost, mut replaced) = (Vec::new(), Vec::new());
-    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
     for (d, who) in owners {
-        if now.contains(&d) || !seen.insert(d.text.clone()) {
+        if now.contains(d) || !seen.insert(&d.text) {
             continue;
         }
         if who.iter().all(|o| superseded(o)) {
-            replaced.push(d);
+            replaced.push(d.clone());
         } else {
-            lost.push(d);
+            lost.push(d.clone());
         }
     }
     (lost, replaced)

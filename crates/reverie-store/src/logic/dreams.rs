@@ -8,7 +8,8 @@
 //! runner dreams again on the new state. Memories the result does not touch may have changed
 //! freely; the commit lands on top of them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use reverie_core::content::validate_content;
 use reverie_core::curation::{EntryMeta, guard_digest};
@@ -141,28 +142,55 @@ impl<B: Backend> SqlStore<B> {
             .transpose()
     }
 
+    /// The changesets of `ids`, in order. Each dream's version (its row's `updated_at`) is
+    /// read first; a changeset parsed before at that version is shared, and only the others
+    /// are read and parsed (then kept, see `changeset_cache`).
     pub(crate) async fn dream_changesets_impl(
         &self,
         ids: &[String],
-    ) -> Result<Vec<Option<reverie_core::curation::Changeset>>> {
+    ) -> Result<Vec<Option<Arc<reverie_core::curation::Changeset>>>> {
         for id in ids {
             check_id(IdKind::Dream, id)?;
         }
-        let found: std::collections::HashMap<String, Option<String>> = self
-            .read()
-            .await?
-            .dream_changesets_json(ids)
-            .await?
-            .into_iter()
-            .collect();
+        let mut conn = self.read().await?;
+        let versions: HashMap<String, i64> = conn.dream_versions(ids).await?.into_iter().collect();
+        let mut found: HashMap<String, Option<Arc<reverie_core::curation::Changeset>>> =
+            HashMap::with_capacity(ids.len());
+        let mut missing: Vec<String> = Vec::new();
+        for id in ids {
+            if found.contains_key(id) {
+                continue;
+            }
+            match versions.get(id).and_then(|&v| self.changesets.get(id, v)) {
+                Some(c) => {
+                    found.insert(id.clone(), Some(c));
+                }
+                None if versions.contains_key(id) && !missing.contains(id) => {
+                    missing.push(id.clone());
+                }
+                None => {}
+            }
+        }
+        if !missing.is_empty() {
+            for (id, version, json) in conn.dream_changesets_json(&missing).await? {
+                let changeset = match json {
+                    Some(j) => {
+                        let c: Arc<reverie_core::curation::Changeset> =
+                            Arc::new(from_json("changeset", &id, &j)?);
+                        self.changesets.put(&id, version, c.clone(), j.len());
+                        Some(c)
+                    }
+                    None => None,
+                };
+                found.insert(id, changeset);
+            }
+        }
         ids.iter()
             .map(|id| {
-                let json = found
+                found
                     .get(id)
-                    .ok_or_else(|| Error::not_found(IdKind::Dream.noun(), id))?;
-                json.as_deref()
-                    .map(|c| from_json("changeset", id, c))
-                    .transpose()
+                    .cloned()
+                    .ok_or_else(|| Error::not_found(IdKind::Dream.noun(), id))
             })
             .collect()
     }

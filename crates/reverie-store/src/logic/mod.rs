@@ -39,6 +39,9 @@ use crate::rows::{RevisionRow, StoreRow};
 #[derive(Debug, Clone)]
 pub struct SqlStore<B: Backend> {
     pub(crate) backend: B,
+    /// Changesets parsed before, by dream and version (see `changeset_cache`); clones of the
+    /// store share it.
+    pub(crate) changesets: std::sync::Arc<crate::changeset_cache::ChangesetCache>,
 }
 
 /// A write in progress: the transaction, the store as of the bumped revision, the time every
@@ -63,7 +66,12 @@ pub(crate) struct Record<'a> {
 
 impl<B: Backend> SqlStore<B> {
     pub(crate) fn new(backend: B) -> Self {
-        SqlStore { backend }
+        SqlStore {
+            backend,
+            changesets: std::sync::Arc::new(crate::changeset_cache::ChangesetCache::new(
+                crate::changeset_cache::BUDGET_BYTES,
+            )),
+        }
     }
 
     /// The connection pool, for callers that need raw access (tests, benchmarks).
@@ -427,7 +435,10 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn dream_changeset(&self, dream_id: &str) -> Result<Option<Changeset>> {
         self.dream_changeset_impl(dream_id).await
     }
-    async fn dream_changesets(&self, dream_ids: &[String]) -> Result<Vec<Option<Changeset>>> {
+    async fn dream_changesets(
+        &self,
+        dream_ids: &[String],
+    ) -> Result<Vec<Option<std::sync::Arc<Changeset>>>> {
         self.dream_changesets_impl(dream_ids).await
     }
     async fn dream_proposal(&self, dream_id: &str) -> Result<Option<DreamResult>> {

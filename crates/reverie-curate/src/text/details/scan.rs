@@ -43,15 +43,27 @@ static FLAG: LazyLock<Regex> =
 
 /// Adds the details of `text` to `out`.
 pub(super) fn scan(text: &str, out: &mut BTreeSet<Detail>) {
-    for line in text.lines() {
-        quotes(line, out);
+    if text.contains(QUOTE_MARKS) {
+        for line in text.lines() {
+            quotes(line, out);
+        }
+    }
+    // Most texts hold no URL and no path: the patterns (and the copy they blank) are skipped
+    // when the one character every match needs is missing.
+    if !text.contains('/') {
+        for token in tokens(text) {
+            token_details(token, 0, out);
+        }
+        return;
     }
     let mut masked = text.to_owned();
-    for m in URL.find_iter(text) {
-        let url = url_end(m.as_str());
-        if url.len() > url.find("://").map_or(0, |i| i + 3) {
-            add(out, DetailKind::Url, url);
-            blank(&mut masked, m.start(), m.start() + url.len());
+    if text.contains("://") {
+        for m in URL.find_iter(text) {
+            let url = url_end(m.as_str());
+            if url.len() > url.find("://").map_or(0, |i| i + 3) {
+                add(out, DetailKind::Url, url);
+                blank(&mut masked, m.start(), m.start() + url.len());
+            }
         }
     }
     let found: Vec<(usize, &str)> = SLASHED
@@ -72,6 +84,9 @@ pub(super) fn scan(text: &str, out: &mut BTreeSet<Detail>) {
         token_details(token, 0, out);
     }
 }
+
+/// The characters [`quotes`] looks for.
+const QUOTE_MARKS: [char; 6] = ['"', '\'', '“', '”', '‘', '’'];
 
 /// Replaces `s[start..end]` with spaces (byte for byte, so later offsets stay valid).
 fn blank(s: &mut String, start: usize, end: usize) {
@@ -208,11 +223,19 @@ const SEPARATORS: [char; 5] = [':', ',', '-', '.', '%'];
 /// Adds the details of one token, splitting it at [`SEPARATORS`] from `level` on when it is
 /// not one as a whole.
 fn token_details(token: &str, level: usize, out: &mut BTreeSet<Detail>) {
+    if !is_plain_word(token) {
+        token_rules(token, level, out);
+    }
+}
+
+/// [`token_details`] without the shortcut for plain words.
+pub(super) fn token_rules(token: &str, level: usize, out: &mut BTreeSet<Detail>) {
     let token = trim_token(token);
     if token.is_empty() {
         return;
     }
-    if NUMBER.is_match(token) {
+    // Every number has a digit.
+    if token.bytes().any(|b| b.is_ascii_digit()) && NUMBER.is_match(token) {
         add(out, DetailKind::Number, token);
     } else if is_identifier(token) {
         add(out, DetailKind::Identifier, token);
@@ -226,6 +249,14 @@ fn token_details(token: &str, level: usize, out: &mut BTreeSet<Detail>) {
             token_details(part, l + 1, out);
         }
     }
+}
+
+/// Whether `token` is an ordinary word — ASCII letters, lowercase but maybe the first — which
+/// is never a detail: no number, no identifier rule matches it, and it has no separator to
+/// split at. Most of prose is such words, so they skip the rules.
+pub(super) fn is_plain_word(token: &str) -> bool {
+    let b = token.as_bytes();
+    b.first().is_some_and(u8::is_ascii_alphabetic) && b[1..].iter().all(u8::is_ascii_lowercase)
 }
 
 /// `token` without sentence punctuation around it; a leading `-`/`--` before a letter (a

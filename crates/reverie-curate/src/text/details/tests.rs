@@ -349,4 +349,22 @@ proptest::proptest! {
         }
         details(&other, &["x y", ""]);
     }
+
+    /// The scanner skips the rules for what it calls plain words; they must have nothing to
+    /// find in one. Tokens near plain words (a capital inside, a digit, a separator) test
+    /// that the shortcut takes no more than it should.
+    #[test]
+    fn plain_words_have_no_details(
+        word in "[A-Za-z][a-z]{0,15}",
+        near in "[A-Za-z][a-zA-Z0-9_.:-]{0,6}",
+    ) {
+        for token in [&word, &near] {
+            let mut out = BTreeSet::new();
+            scan::token_rules(token, 0, &mut out);
+            if scan::is_plain_word(token) {
+                proptest::prop_assert!(out.is_empty(), "{:?} in {:?}", out, token);
+            }
+        }
+        proptest::prop_assert!(scan::is_plain_word(&word));
+    }
 }
