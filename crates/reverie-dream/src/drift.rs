@@ -28,15 +28,11 @@ pub async fn report(
         Some(s) => Some(since_revision(store, &st.id, s).await?),
         None => None,
     };
-    let t0 = std::time::Instant::now();
     let dreams = load_dreams(store, st).await?;
-    let t1 = t0.elapsed();
     let entries = store.list_entries(&st.id, None).await?;
-    let t2 = t0.elapsed();
     let policy = store.get_policy(&st.id).await?;
     let failures = load_failures(store, st).await?;
-    let t3 = t0.elapsed();
-    let r = analyze(&DriftInput {
+    Ok(analyze(&DriftInput {
         store_id: &st.id,
         dreams: &dreams,
         entries: &entries,
@@ -44,21 +40,7 @@ pub async fn report(
         since,
         min_helpful,
         failures: Some(&failures),
-    });
-    let t4 = t0.elapsed();
-    drop(dreams);
-    drop(entries);
-    let t5 = t0.elapsed();
-    if std::env::var("T").is_ok() {
-        eprintln!(
-            "drift: dreams {t1:?} entries {:?} failures {:?} analyze {:?} drop {:?}",
-            t2 - t1,
-            t3 - t2,
-            t4 - t3,
-            t5 - t4
-        );
-    }
-    Ok(r)
+    }))
 }
 
 /// The failures of `st`'s sessions: which entries were lessons, and whether their failure

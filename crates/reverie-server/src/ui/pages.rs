@@ -313,29 +313,16 @@ async fn store_row(
     drift: Option<&DriftReport>,
     bytes: Option<i64>,
 ) -> reverie_core::Result<StoreRow> {
-    let t0 = std::time::Instant::now();
     let dreams = recent_dreams(st, &s.id, 100).await?;
-    let t1 = t0.elapsed();
     let policy = st.store.get_policy(&s.id).await?;
-    let t2 = t0.elapsed();
     let alerts = match drift {
         Some(d) => d.summary.load_bearing_lost,
         None => drift_of(st, &s).await?.summary.load_bearing_lost,
     };
-    let t3 = t0.elapsed();
     let bytes = match bytes {
         Some(b) => b,
         None => bytes_of(st, &s.id).await?,
     };
-    let t4 = t0.elapsed();
-    if std::env::var("T").is_ok() {
-        eprintln!(
-            "row: dreams {t1:?} policy {:?} drift {:?} bytes {:?}",
-            t2 - t1,
-            t3 - t2,
-            t4 - t3
-        );
-    }
     Ok(StoreRow {
         bytes,
         budget: policy.budget.max_total_bytes,
