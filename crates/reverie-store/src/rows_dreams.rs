@@ -17,6 +17,15 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, id: &str, s: &str) -> Resul
         .map_err(|e| Error::storage(format!("stored {what} of {id} is unreadable: {e}")))
 }
 
+/// A JSON list; the empty one, which most entries' provenance and many sections are, without
+/// the parser.
+fn parse_list<T: serde::de::DeserializeOwned>(what: &str, id: &str, s: &str) -> Result<Vec<T>> {
+    if s == "[]" {
+        return Ok(Vec::new());
+    }
+    parse(what, id, s)
+}
+
 /// A row of `entries`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntryRow {
@@ -61,11 +70,72 @@ impl EntryRow {
     }
 
     pub fn into_model(self) -> Result<EntryMeta> {
-        let section: Vec<String> = parse("section", &self.id, &self.section)?;
-        let provenance: Vec<Evidence> = parse("provenance", &self.id, &self.provenance)?;
+        let EntryRow {
+            store_id: _,
+            id,
+            state,
+            kind,
+            path,
+            section,
+            text,
+            provenance,
+            served,
+            helpful,
+            harmful,
+            first_seen,
+            last_seen,
+            superseded_by,
+            pinned,
+            dream_id,
+        } = self;
+        EntryCols {
+            id,
+            state: &state,
+            kind: &kind,
+            path,
+            section: &section,
+            text,
+            provenance: &provenance,
+            served,
+            helpful,
+            harmful,
+            first_seen,
+            last_seen,
+            superseded_by,
+            pinned,
+            dream_id,
+        }
+        .into_model()
+    }
+}
+
+/// An entry's columns as read: what becomes a string of the metadata is owned, what is parsed
+/// (state, kind, the JSON lists) is borrowed, so that a direct read copies nothing twice.
+pub(crate) struct EntryCols<'r> {
+    pub id: String,
+    pub state: &'r str,
+    pub kind: &'r str,
+    pub path: String,
+    pub section: &'r str,
+    pub text: String,
+    pub provenance: &'r str,
+    pub served: i64,
+    pub helpful: i64,
+    pub harmful: i64,
+    pub first_seen: Option<i64>,
+    pub last_seen: Option<i64>,
+    pub superseded_by: Option<String>,
+    pub pinned: i64,
+    pub dream_id: Option<String>,
+}
+
+impl EntryCols<'_> {
+    pub(crate) fn into_model(self) -> Result<EntryMeta> {
+        let section: Vec<String> = parse_list("section", &self.id, self.section)?;
+        let provenance: Vec<Evidence> = parse_list("provenance", &self.id, self.provenance)?;
         Ok(EntryMeta {
-            state: EntryState::parse(&self.state)?,
-            kind: EntryKind::parse(&self.kind)?,
+            state: EntryState::parse(self.state)?,
+            kind: EntryKind::parse(self.kind)?,
             path: self.path,
             section,
             text: self.text,

@@ -15,12 +15,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use reverie_core::curation::EntryMeta;
 use reverie_core::{Error, Result};
-use rusqlite::types::ValueRef;
+use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::rows::MemoryRow;
-use crate::rows_dreams::EntryRow;
+use crate::rows_dreams::EntryCols;
 
 /// Idle connections kept for reuse; more may be open at once under load.
 const MAX_IDLE: usize = 8;
@@ -120,7 +121,7 @@ impl DirectReads {
         &self,
         store_id: &str,
         state: Option<&str>,
-    ) -> Result<Option<Vec<EntryRow>>> {
+    ) -> Result<Option<Vec<EntryMeta>>> {
         self.with(|c| {
             // A deferred transaction on a read-only connection: both statements see one
             // snapshot.
@@ -132,13 +133,13 @@ impl DirectReads {
                 if !exists {
                     return Ok(None);
                 }
-                let mut st = c.prepare_cached(concat!(
-                    "SELECT ",
-                    entry_cols!(),
-                    " FROM entries WHERE store_id = ?1 AND (?2 = '' OR state = ?2) ORDER BY id"
-                ))?;
+                let mut st = c.prepare_cached(
+                    "SELECT id, state, kind, path, section, text, provenance, served, helpful, \
+                     harmful, first_seen, last_seen, superseded_by, pinned, dream_id \
+                     FROM entries WHERE store_id = ?1 AND (?2 = '' OR state = ?2) ORDER BY id",
+                )?;
                 let rows = st
-                    .query_map([store_id, state.unwrap_or("")], entry_row)?
+                    .query_map([store_id, state.unwrap_or("")], entry_meta)?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
                 Ok(Some(rows))
             })();
@@ -146,6 +147,37 @@ impl DirectReads {
             out
         })
     }
+}
+
+/// A column's text, borrowed from the row.
+fn text_at<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    r.get_ref(i)?
+        .as_str()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, Type::Text, Box::new(e)))
+}
+
+/// An entry's metadata from a row of `entries`' selected columns. A stored value that does
+/// not parse is an error here; the caller then reads through the pool, which names it.
+fn entry_meta(r: &Row<'_>) -> rusqlite::Result<EntryMeta> {
+    EntryCols {
+        id: r.get(0)?,
+        state: text_at(r, 1)?,
+        kind: text_at(r, 2)?,
+        path: r.get(3)?,
+        section: text_at(r, 4)?,
+        text: r.get(5)?,
+        provenance: text_at(r, 6)?,
+        served: r.get(7)?,
+        helpful: r.get(8)?,
+        harmful: r.get(9)?,
+        first_seen: r.get(10)?,
+        last_seen: r.get(11)?,
+        superseded_by: r.get(12)?,
+        pinned: r.get(13)?,
+        dream_id: r.get(14)?,
+    }
+    .into_model()
+    .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, Type::Text, Box::new(e)))
 }
 
 /// Text or blob bytes as stored: content is written as a blob, but a file edited by hand may
@@ -172,27 +204,6 @@ fn memory_row(r: &Row<'_>) -> rusqlite::Result<MemoryRow> {
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
         content: Some(bytes(r, 8)?),
-    })
-}
-
-fn entry_row(r: &Row<'_>) -> rusqlite::Result<EntryRow> {
-    Ok(EntryRow {
-        store_id: r.get(0)?,
-        id: r.get(1)?,
-        state: r.get(2)?,
-        kind: r.get(3)?,
-        path: r.get(4)?,
-        section: r.get(5)?,
-        text: r.get(6)?,
-        provenance: r.get(7)?,
-        served: r.get(8)?,
-        helpful: r.get(9)?,
-        harmful: r.get(10)?,
-        first_seen: r.get(11)?,
-        last_seen: r.get(12)?,
-        superseded_by: r.get(13)?,
-        pinned: r.get(14)?,
-        dream_id: r.get(15)?,
     })
 }
 
@@ -240,6 +251,91 @@ mod tests {
         assert_eq!(d.entries("memstore_01nothere", None).unwrap(), None);
         // The connection is kept for the next read.
         assert_eq!(d.idle.lock().unwrap().len(), 1);
+
+        // Entries with every field set, and with the empty lists most entries have: decoded
+        // as the pool decodes them, field for field, in state filters too.
+        let mut full = EntryMeta::new(
+            "ent_01full".into(),
+            reverie_core::curation::EntryKind::Lesson,
+            "/a/b.md",
+            vec!["Notes".into(), "Deploys".into()],
+            "Deploys go through `./deploy.sh`.",
+        );
+        full.state = reverie_core::curation::EntryState::Superseded;
+        full.provenance = vec![reverie_core::curation::Evidence {
+            session_id: "sesn_01x".into(),
+            seq: 4,
+            quote: "\"ship it\" — ✓".into(),
+        }];
+        (full.served, full.helpful, full.harmful) = (5, 3, 1);
+        full.first_seen = Some(reverie_core::Timestamp(1_700_000_000_000_000));
+        full.last_seen = Some(reverie_core::Timestamp(1_700_000_100_000_000));
+        full.superseded_by = Some("ent_01bare".into());
+        full.pinned = true;
+        full.dream_id = Some("drm_01x".into());
+        let bare = EntryMeta::new(
+            "ent_01bare".into(),
+            reverie_core::curation::EntryKind::Fact,
+            "/a/b.md",
+            Vec::new(),
+            "one",
+        );
+        let w = Connection::open(&path).unwrap();
+        for e in [&full, &bare] {
+            let r = crate::rows_dreams::EntryRow::from_model(&st, e);
+            w.execute(
+                "INSERT INTO entries (store_id, id, state, kind, path, section, text, \
+                 provenance, served, helpful, harmful, first_seen, last_seen, superseded_by, \
+                 pinned, dream_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                rusqlite::params![
+                    r.store_id,
+                    r.id,
+                    r.state,
+                    r.kind,
+                    r.path,
+                    r.section,
+                    r.text,
+                    r.provenance,
+                    r.served,
+                    r.helpful,
+                    r.harmful,
+                    r.first_seen,
+                    r.last_seen,
+                    r.superseded_by,
+                    r.pinned,
+                    r.dream_id
+                ],
+            )
+            .unwrap();
+        }
+        let pooled = |state: Option<&'static str>| {
+            let (s, st) = (&s, st.clone());
+            async move {
+                let mut conn = s.read().await.unwrap();
+                crate::dao_dreams::DreamDao::entries(&mut *conn, &st, state)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.into_model().unwrap())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let direct = d.entries(&st, None).unwrap().expect("the store exists");
+        assert_eq!(direct, vec![bare.clone(), full.clone()], "by id");
+        assert_eq!(direct, pooled(None).await);
+        let live = d.entries(&st, Some("live")).unwrap().unwrap();
+        assert_eq!(live, vec![bare.clone()]);
+        assert_eq!(live, pooled(Some("live")).await);
+        // A stored list that does not parse fails the direct read (the pool names it).
+        w.execute(
+            "UPDATE entries SET provenance = '[{' WHERE id = 'ent_01bare'",
+            [],
+        )
+        .unwrap();
+        assert!(d.entries(&st, None).is_err());
+        let e = s.list_entries(&st, None).await.unwrap_err().to_string();
+        assert!(e.contains("provenance of ent_01bare"), "{e}");
     }
 
     #[test]

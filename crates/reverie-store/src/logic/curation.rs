@@ -50,16 +50,16 @@ impl<B: Backend> SqlStore<B> {
         check_id(IdKind::Store, store_id)?;
         let state = state.map(EntryState::as_str);
         // Read directly when the backend can; a failure takes the pooled path, which reports it.
-        let rows = match self.backend.direct().map(|d| d.entries(store_id, state)) {
-            Some(Ok(Some(rows))) => rows,
-            Some(Ok(None)) => return Err(Error::not_found(IdKind::Store.noun(), store_id)),
+        match self.backend.direct().map(|d| d.entries(store_id, state)) {
+            Some(Ok(Some(entries))) => Ok(entries),
+            Some(Ok(None)) => Err(Error::not_found(IdKind::Store.noun(), store_id)),
             None | Some(Err(_)) => {
                 let mut conn = self.read().await?;
                 self.require_store(&mut conn, store_id).await?;
-                conn.entries(store_id, state).await?
+                let rows = conn.entries(store_id, state).await?;
+                rows.into_iter().map(EntryRow::into_model).collect()
             }
-        };
-        rows.into_iter().map(EntryRow::into_model).collect()
+        }
     }
 
     pub(crate) async fn get_entry_impl(&self, store_id: &str, entry_id: &str) -> Result<EntryMeta> {
