@@ -20,6 +20,7 @@ use reverie_core::{Error, Result};
 use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row};
 
+use crate::dao::Seek;
 use crate::rows::MemoryRow;
 use crate::rows_dreams::EntryCols;
 
@@ -104,6 +105,59 @@ impl DirectReads {
             store_id,
             path,
         )
+    }
+
+    /// Whether the store exists.
+    pub(crate) fn store_exists(&self, store_id: &str) -> Result<bool> {
+        self.with(|c| {
+            c.prepare_cached("SELECT 1 FROM memory_stores WHERE id = ?1")?
+                .exists([store_id])
+        })
+    }
+
+    /// At most `limit` memories of the store in path order, from `seek` and before `upper`
+    /// (a listing's page; as `Dao::memories_page`).
+    pub(crate) fn memories_page(
+        &self,
+        store_id: &str,
+        upper: &str,
+        seek: &Seek,
+        limit: i64,
+        with_content: bool,
+    ) -> Result<Vec<MemoryRow>> {
+        // Four statements, one per bound and content choice, each prepared once.
+        let sql = match (seek, with_content) {
+            (Seek::After(_), false) => concat!(
+                "SELECT ",
+                memory_cols!(),
+                ", NULL FROM memories WHERE store_id = ?1 ",
+                "AND path > ?2 AND path < ?3 ORDER BY path LIMIT ?4"
+            ),
+            (Seek::From(_), false) => concat!(
+                "SELECT ",
+                memory_cols!(),
+                ", NULL FROM memories WHERE store_id = ?1 ",
+                "AND path >= ?2 AND path < ?3 ORDER BY path LIMIT ?4"
+            ),
+            (Seek::After(_), true) => concat!(
+                "SELECT ",
+                memory_cols!(),
+                ", content FROM memories WHERE store_id = ?1 ",
+                "AND path > ?2 AND path < ?3 ORDER BY path LIMIT ?4"
+            ),
+            (Seek::From(_), true) => concat!(
+                "SELECT ",
+                memory_cols!(),
+                ", content FROM memories WHERE store_id = ?1 ",
+                "AND path >= ?2 AND path < ?3 ORDER BY path LIMIT ?4"
+            ),
+        };
+        let (Seek::After(key) | Seek::From(key)) = seek;
+        self.with(|c| {
+            c.prepare_cached(sql)?
+                .query_map(rusqlite::params![store_id, key, upper, limit], listed_row)?
+                .collect()
+        })
     }
 
     /// The one memory `sql` selects by the store and `key`.
@@ -195,6 +249,14 @@ fn bytes(r: &Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
 
 fn memory_row(r: &Row<'_>) -> rusqlite::Result<MemoryRow> {
     Ok(MemoryRow {
+        content: Some(bytes(r, 8)?),
+        ..memory_cols_row(r)?
+    })
+}
+
+/// A memory's `memory_cols!()` columns, without content.
+fn memory_cols_row(r: &Row<'_>) -> rusqlite::Result<MemoryRow> {
+    Ok(MemoryRow {
         id: r.get(0)?,
         store_id: r.get(1)?,
         path: r.get(2)?,
@@ -203,7 +265,19 @@ fn memory_row(r: &Row<'_>) -> rusqlite::Result<MemoryRow> {
         version_id: r.get(5)?,
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
-        content: Some(bytes(r, 8)?),
+        content: None,
+    })
+}
+
+/// A listed memory: its content when the listing asked for it (`NULL` selected otherwise).
+fn listed_row(r: &Row<'_>) -> rusqlite::Result<MemoryRow> {
+    let content = match r.get_ref(8)? {
+        ValueRef::Null => None,
+        _ => Some(bytes(r, 8)?),
+    };
+    Ok(MemoryRow {
+        content,
+        ..memory_cols_row(r)?
     })
 }
 
@@ -245,6 +319,34 @@ mod tests {
         assert_eq!(model.content.as_deref(), Some("- one\n- two\n"));
         assert!(d.memory(&st, "mem_01nothere").unwrap().is_none());
         assert!(d.memory_by_path(&st, "/a/c.md").unwrap().is_none());
+
+        // A listing's pages: from or after a path, with content or without.
+        assert!(d.store_exists(&st).unwrap());
+        assert!(!d.store_exists("memstore_01nothere").unwrap());
+        s.create_memory(&st, "/a/c.md", "- three\n", &actor)
+            .await
+            .unwrap();
+        let from = Seek::From("/".into());
+        let listed = d.memories_page(&st, "0", &from, 10, false).unwrap();
+        let paths: Vec<&str> = listed.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(paths, ["/a/b.md", "/a/c.md"]);
+        assert!(listed.iter().all(|r| r.content.is_none()));
+        let after = Seek::After("/a/b.md".into());
+        let with = d.memories_page(&st, "0", &after, 10, true).unwrap();
+        assert_eq!(with.len(), 1);
+        assert_eq!(with[0].content.as_deref(), Some(&b"- three\n"[..]));
+        assert_eq!(
+            d.memories_page(&st, "/a/c.md", &from, 10, false)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(d.memories_page(&st, "0", &from, 1, false).unwrap().len(), 1);
+        let pooled = s
+            .list_memories(&st, &crate::MemoryQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(pooled.data.len(), 2);
 
         // Entries: the store's, as the pool lists them; none for an unknown store.
         assert_eq!(d.entries(&st, None).unwrap(), Some(Vec::new()));

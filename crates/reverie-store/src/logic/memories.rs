@@ -114,7 +114,7 @@ impl<B: Backend> SqlStore<B> {
         }
         let limit = effective_limit(q.limit, q.view)?;
         let with_content = q.view == View::Full;
-        let mut seek = match &q.page {
+        let seek = match &q.page {
             None => Seek::From(prefix.clone()),
             Some(page) => {
                 let c: ListCursor = decode_cursor(page)?;
@@ -140,57 +140,25 @@ impl<B: Backend> SqlStore<B> {
             }
         };
         let upper = prefix_upper_bound(&prefix).expect("prefixes end with '/'");
+        let listing = Listing {
+            store_id,
+            prefix: &prefix,
+            upper: &upper,
+            depth,
+            limit,
+            with_content,
+        };
+        // Read directly when the backend can and the store exists; otherwise, or on any
+        // failure, through the pool, which tells a missing store and reports errors.
+        if let Some(d) = self.backend.direct()
+            && let Ok(true) = d.store_exists(store_id)
+            && let Ok(p) = listing.read::<B>(&mut Pages::Direct(d), seek.clone()).await
+        {
+            return Ok(p);
+        }
         let mut conn = self.read().await?;
         self.require_store(&mut conn, store_id).await?;
-
-        let mut items: Vec<ListItem> = Vec::new();
-        let mut exhausted = false;
-        'scan: while (items.len() as i64) < limit {
-            let batch = conn
-                .memories_page(store_id, &upper, &seek, limit + 1, with_content)
-                .await?;
-            let short = (batch.len() as i64) < limit + 1;
-            for row in batch {
-                if (items.len() as i64) == limit {
-                    break 'scan;
-                }
-                let segments: Vec<&str> = row.path[prefix.len()..].split('/').collect();
-                if depth > 0 && segments.len() as i64 > depth {
-                    let rolled = format!("{prefix}{}/", segments[..depth as usize].join("/"));
-                    seek = Seek::From(prefix_upper_bound(&rolled).expect("prefixes end with '/'"));
-                    items.push(ListItem::Prefix(MemoryPrefix { path: rolled }));
-                    // The rest of this batch may lie under the prefix just emitted: query again.
-                    continue 'scan;
-                }
-                seek = Seek::After(row.path.clone());
-                items.push(ListItem::Memory(row.into_model()?));
-            }
-            if short {
-                exhausted = true;
-                break;
-            }
-        }
-        let more = !exhausted
-            && !conn
-                .memories_page(store_id, &upper, &seek, 1, false)
-                .await?
-                .is_empty();
-        let next_page = more.then(|| {
-            let (k, s) = match &seek {
-                Seek::After(s) => ('a', s.clone()),
-                Seek::From(s) => ('f', s.clone()),
-            };
-            encode_cursor(&ListCursor {
-                k,
-                s,
-                p: prefix.clone(),
-                d: depth,
-            })
-        });
-        Ok(Page {
-            data: items,
-            next_page,
-        })
+        listing.read::<B>(&mut Pages::Pool(&mut conn), seek).await
     }
 
     pub(crate) async fn update_memory_impl(
@@ -291,5 +259,93 @@ impl<B: Backend> SqlStore<B> {
         .await?;
         self.finish(w, actor, Some(summary)).await?;
         Ok(())
+    }
+}
+
+/// A memory listing: what `list_memories` pages through.
+struct Listing<'a> {
+    store_id: &'a str,
+    prefix: &'a str,
+    /// The first path after the prefix's.
+    upper: &'a str,
+    depth: i64,
+    limit: i64,
+    with_content: bool,
+}
+
+/// Where a listing reads its memories: the backend's direct reads or a pooled connection.
+enum Pages<'c, B: Backend> {
+    Direct(&'c crate::sqlite_direct::DirectReads),
+    Pool(&'c mut sqlx::pool::PoolConnection<B::Db>),
+}
+
+impl Listing<'_> {
+    /// At most `n` memories in path order from `seek`.
+    async fn page<B: Backend>(
+        &self,
+        pages: &mut Pages<'_, B>,
+        seek: &Seek,
+        n: i64,
+    ) -> Result<Vec<MemoryRow>> {
+        match pages {
+            Pages::Direct(d) => {
+                d.memories_page(self.store_id, self.upper, seek, n, self.with_content)
+            }
+            Pages::Pool(conn) => {
+                conn.memories_page(self.store_id, self.upper, seek, n, self.with_content)
+                    .await
+            }
+        }
+    }
+
+    /// The page from `seek`: memories in path order, and folders rolled up past `depth`.
+    async fn read<B: Backend>(
+        &self,
+        pages: &mut Pages<'_, B>,
+        mut seek: Seek,
+    ) -> Result<Page<ListItem>> {
+        let (prefix, depth, limit) = (self.prefix, self.depth, self.limit);
+        let mut items: Vec<ListItem> = Vec::new();
+        let mut exhausted = false;
+        'scan: while (items.len() as i64) < limit {
+            let batch = self.page(pages, &seek, limit + 1).await?;
+            let short = (batch.len() as i64) < limit + 1;
+            for row in batch {
+                if (items.len() as i64) == limit {
+                    break 'scan;
+                }
+                let segments: Vec<&str> = row.path[prefix.len()..].split('/').collect();
+                if depth > 0 && segments.len() as i64 > depth {
+                    let rolled = format!("{prefix}{}/", segments[..depth as usize].join("/"));
+                    seek = Seek::From(prefix_upper_bound(&rolled).expect("prefixes end with '/'"));
+                    items.push(ListItem::Prefix(MemoryPrefix { path: rolled }));
+                    // The rest of this batch may lie under the prefix just emitted: query again.
+                    continue 'scan;
+                }
+                seek = Seek::After(row.path.clone());
+                items.push(ListItem::Memory(row.into_model()?));
+            }
+            if short {
+                exhausted = true;
+                break;
+            }
+        }
+        let more = !exhausted && !self.page(pages, &seek, 1).await?.is_empty();
+        let next_page = more.then(|| {
+            let (k, s) = match &seek {
+                Seek::After(s) => ('a', s.clone()),
+                Seek::From(s) => ('f', s.clone()),
+            };
+            encode_cursor(&ListCursor {
+                k,
+                s,
+                p: prefix.to_string(),
+                d: depth,
+            })
+        });
+        Ok(Page {
+            data: items,
+            next_page,
+        })
     }
 }
