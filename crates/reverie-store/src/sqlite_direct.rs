@@ -125,36 +125,23 @@ impl DirectReads {
         limit: i64,
         with_content: bool,
     ) -> Result<Vec<MemoryRow>> {
-        // Four statements, one per bound and content choice, each prepared once.
-        let sql = match (seek, with_content) {
-            (Seek::After(_), false) => concat!(
-                "SELECT ",
-                memory_cols!(),
-                ", NULL FROM memories WHERE store_id = ?1 ",
-                "AND path > ?2 AND path < ?3 ORDER BY path LIMIT ?4"
-            ),
-            (Seek::From(_), false) => concat!(
-                "SELECT ",
-                memory_cols!(),
-                ", NULL FROM memories WHERE store_id = ?1 ",
-                "AND path >= ?2 AND path < ?3 ORDER BY path LIMIT ?4"
-            ),
-            (Seek::After(_), true) => concat!(
-                "SELECT ",
-                memory_cols!(),
-                ", content FROM memories WHERE store_id = ?1 ",
-                "AND path > ?2 AND path < ?3 ORDER BY path LIMIT ?4"
-            ),
-            (Seek::From(_), true) => concat!(
-                "SELECT ",
-                memory_cols!(),
-                ", content FROM memories WHERE store_id = ?1 ",
-                "AND path >= ?2 AND path < ?3 ORDER BY path LIMIT ?4"
-            ),
+        // One statement per bound and content choice, each prepared once per connection.
+        let (op, key) = match seek {
+            Seek::After(k) => (">", k),
+            Seek::From(k) => (">=", k),
         };
-        let (Seek::After(key) | Seek::From(key)) = seek;
+        let content = if with_content { "content" } else { "NULL" };
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                memory_cols!(),
+                ", {} FROM memories WHERE store_id = ?1 AND path {} ?2 AND path < ?3 ",
+                "ORDER BY path LIMIT ?4"
+            ),
+            content, op
+        );
         self.with(|c| {
-            c.prepare_cached(sql)?
+            c.prepare_cached(&sql)?
                 .query_map(rusqlite::params![store_id, key, upper, limit], listed_row)?
                 .collect()
         })

@@ -306,14 +306,26 @@ async fn drift_of(st: &AppState, s: &MemoryStore) -> reverie_core::Result<DriftR
     .await
 }
 
-/// A store's row; `drift` and the memories' `bytes` when the caller has them already.
+/// How many recent dreams a store's row looks at for its last dream and waiting proposals.
+const ROW_DREAMS: i64 = 100;
+
+/// A store's row; its `ROW_DREAMS` recent dreams, `drift` and the memories' `bytes` when the
+/// caller has them already.
 async fn store_row(
     st: &AppState,
     s: MemoryStore,
+    dreams: Option<&[Dream]>,
     drift: Option<&DriftReport>,
     bytes: Option<i64>,
 ) -> reverie_core::Result<StoreRow> {
-    let dreams = recent_dreams(st, &s.id, 100).await?;
+    let read;
+    let dreams = match dreams {
+        Some(d) => d,
+        None => {
+            read = recent_dreams(st, &s.id, ROW_DREAMS).await?;
+            &read
+        }
+    };
     let policy = st.store.get_policy(&s.id).await?;
     let alerts = match drift {
         Some(d) => d.summary.load_bearing_lost,
@@ -354,7 +366,7 @@ pub(super) async fn stores(State(st): S, user: User) -> Response {
     };
     let mut rows = Vec::with_capacity(listed.len());
     for s in listed {
-        match store_row(&st, s, None, None).await {
+        match store_row(&st, s, None, None, None).await {
             Ok(r) => rows.push(r),
             Err(e) => return failed(e).into_response(),
         }
@@ -449,9 +461,10 @@ async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<Store
             None => break,
         }
     }
-    let dreams = recent_dreams(st, &s.id, 50)
-        .await?
-        .into_iter()
+    let recent = recent_dreams(st, &s.id, ROW_DREAMS).await?;
+    let dreams = recent
+        .iter()
+        .take(50)
         .map(|d| DreamRow {
             created: when(Some(d.created_at)),
             status: d.status.as_str().to_string(),
@@ -465,7 +478,7 @@ async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<Store
                 (Some(a), None) => format!("revision {a}"),
                 _ => String::new(),
             },
-            id: d.id,
+            id: d.id.clone(),
         })
         .collect();
     let losses = drift
@@ -486,7 +499,7 @@ async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<Store
         })
         .collect();
     let bytes = memories.iter().map(|m| m.bytes).sum();
-    let row = store_row(st, s, Some(&drift), Some(bytes)).await?;
+    let row = store_row(st, s, Some(&recent), Some(&drift), Some(bytes)).await?;
     Ok(StorePage {
         nav: None,
         store: row,
