@@ -109,10 +109,7 @@ impl DirectReads {
 
     /// Whether the store exists.
     pub(crate) fn store_exists(&self, store_id: &str) -> Result<bool> {
-        self.with(|c| {
-            c.prepare_cached("SELECT 1 FROM memory_stores WHERE id = ?1")?
-                .exists([store_id])
-        })
+        self.with(|c| store_exists_on(c, store_id))
     }
 
     /// At most `limit` memories of the store in path order, from `seek` and before `upper`
@@ -168,10 +165,7 @@ impl DirectReads {
             // snapshot.
             c.execute_batch("BEGIN")?;
             let out = (|| {
-                let exists = c
-                    .prepare_cached("SELECT 1 FROM memory_stores WHERE id = ?1")?
-                    .exists([store_id])?;
-                if !exists {
+                if !store_exists_on(c, store_id)? {
                     return Ok(None);
                 }
                 let mut st = c.prepare_cached(
@@ -188,6 +182,12 @@ impl DirectReads {
             out
         })
     }
+}
+
+/// Whether the store exists, on a connection the caller holds.
+fn store_exists_on(c: &Connection, store_id: &str) -> rusqlite::Result<bool> {
+    c.prepare_cached("SELECT 1 FROM memory_stores WHERE id = ?1")?
+        .exists([store_id])
 }
 
 /// A column's text, borrowed from the row.
@@ -329,11 +329,12 @@ mod tests {
             1
         );
         assert_eq!(d.memories_page(&st, "0", &from, 1, false).unwrap().len(), 1);
-        let pooled = s
+        // The store's listing, which reads these pages on SQLite, gives both.
+        let listing = s
             .list_memories(&st, &crate::MemoryQuery::default())
             .await
             .unwrap();
-        assert_eq!(pooled.data.len(), 2);
+        assert_eq!(listing.data.len(), 2);
 
         // Entries: the store's, as the pool lists them; none for an unknown store.
         assert_eq!(d.entries(&st, None).unwrap(), Some(Vec::new()));

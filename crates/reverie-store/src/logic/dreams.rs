@@ -157,18 +157,12 @@ impl<B: Backend> SqlStore<B> {
         let mut found: HashMap<String, Option<Arc<reverie_core::curation::Changeset>>> =
             HashMap::with_capacity(ids.len());
         let mut missing: Vec<String> = Vec::new();
-        for id in ids {
-            if found.contains_key(id) {
-                continue;
-            }
-            match versions.get(id).and_then(|&v| self.changesets.get(id, v)) {
+        for (id, &version) in &versions {
+            match self.changesets.get(id, version) {
                 Some(c) => {
                     found.insert(id.clone(), Some(c));
                 }
-                None if versions.contains_key(id) && !missing.contains(id) => {
-                    missing.push(id.clone());
-                }
-                None => {}
+                None => missing.push(id.clone()),
             }
         }
         if !missing.is_empty() {
