@@ -75,30 +75,37 @@ pub fn enforce(
     let size = |r: &Option<String>| r.as_ref().map_or(0, |s| s.len() as u64);
     let index = docs.iter().position(|d| d.path == budget.index_path);
 
-    // Candidates for the archive, least useful first (ties: older, then by id); entries
-    // holding a text the store's memory tests require go last, so that a tight budget
-    // archives anything else before what the tests need.
+    // Candidates for the archive, least useful first (ties: older, then the one that says
+    // less, then by text: ids are derived from the store's id, and a tie broken by them would
+    // keep a different entry in another store fed the same sessions); entries holding a text
+    // the store's memory tests require go last, so that a tight budget archives anything else
+    // before what the tests need.
     let needed = |e: &Work| required.iter().any(|t| e.meta.text.contains(t));
-    let mut order: Vec<(bool, f64, Option<Timestamp>, String, usize)> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| archivable(e))
-        .map(|(i, e)| {
-            (
-                needed(e),
-                score(e, now),
-                e.meta.last_seen,
-                e.meta.id.clone(),
-                i,
-            )
-        })
-        .collect();
-    order.sort_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| a.1.total_cmp(&b.1))
-            .then_with(|| a.2.cmp(&b.2))
-            .then_with(|| a.3.cmp(&b.3))
-    });
+    let order: Vec<usize> = {
+        let mut keys: Vec<(bool, f64, Option<Timestamp>, &str, usize)> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| archivable(e))
+            .map(|(i, e)| {
+                (
+                    needed(e),
+                    score(e, now),
+                    e.meta.last_seen,
+                    e.meta.text.as_str(),
+                    i,
+                )
+            })
+            .collect();
+        keys.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.total_cmp(&b.1))
+                .then_with(|| a.2.cmp(&b.2))
+                .then_with(|| a.3.len().cmp(&b.3.len()))
+                .then_with(|| a.3.cmp(b.3))
+                .then_with(|| entries[a.4].meta.id.cmp(&entries[b.4].meta.id))
+        });
+        keys.into_iter().map(|k| k.4).collect()
+    };
 
     let archive = |i: usize, why: String, entries: &mut [Work], ops: &mut Vec<Op>| {
         ops.push(entries[i].archive(dream_id, why, Vec::new()));
@@ -106,9 +113,9 @@ pub fn enforce(
 
     // The candidates of each memory, least useful first.
     let mut by_doc: Vec<Vec<usize>> = vec![Vec::new(); docs.len()];
-    for o in &order {
-        if let Some(d) = entries[o.4].doc {
-            by_doc[d].push(o.4);
+    for &i in &order {
+        if let Some(d) = entries[i].doc {
+            by_doc[d].push(i);
         }
     }
     // Per memory, then the index's own limits: the least useful entries of that memory go.
@@ -160,7 +167,7 @@ pub fn enforce(
 
     // The whole store: the least useful entries anywhere go.
     let mut total: u64 = rendered.iter().map(size).sum();
-    let mut pending = order.iter().map(|o| o.4);
+    let mut pending = order.iter().copied();
     while total > budget.max_total_bytes {
         let Some(i) = pending.next() else {
             return Err(Failure::new(

@@ -383,12 +383,16 @@ async fn resolve_pair(
 ) -> Result<(), CuratorError> {
     // k is the newer; entries with no time (written by hand) count as oldest, and among
     // equals the one earlier in its memory counts as k (it survives an exact duplicate).
+    // Candidates of one event tie on all of that: their texts decide, not their ids, which
+    // are derived from the store's id (another store fed the same sessions would keep the
+    // other).
     let fact = |i: usize| facts[i].as_ref().expect("facts of a live entry");
     let order = |x: usize| {
         (
             std::cmp::Reverse(fact(x).at),
             entries[x].doc,
             entries[x].block,
+            entries[x].meta.text.as_str(),
         )
     };
     let a_first = order(a)

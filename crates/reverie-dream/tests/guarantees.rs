@@ -25,6 +25,7 @@ on_both_backends!(
     memory_tests_gate_the_output,
     the_budget_archives_what_the_tests_need_last,
     the_same_input_gives_the_same_output,
+    ties_are_broken_by_text_not_by_random_ids,
     a_write_during_a_dream_is_never_lost,
     a_serving_during_a_dream_is_kept,
 );
@@ -500,6 +501,93 @@ async fn the_same_input_gives_the_same_output(s: Arc<dyn Store>) {
         outputs.push(contents(s.as_ref(), &store).await);
     }
     assert_eq!(outputs[0], outputs[1], "byte-identical memories");
+}
+
+/// Entries that tie on everything the curator weighs are told apart by their texts, never by
+/// their ids: ids derive from the store's and the session's random ids, so a tie broken by them
+/// keeps one entry in one store and the other in the next, fed the same sessions. Two ties:
+/// two candidates of one event that say the same (one folds into the other), and two of equal
+/// use under a budget with room for one of them (one is archived). With ids deciding, eight
+/// stores would all agree once in 128 runs.
+async fn ties_are_broken_by_text_not_by_random_ids(s: Arc<dyn Store>) {
+    let said = |sid: &str| {
+        vec![
+            cand(
+                EntryKind::Fact,
+                "Staging: port 6543.",
+                "/notes.md",
+                sid,
+                2,
+                3,
+            ),
+            cand(
+                EntryKind::Fact,
+                "Staging is on port 6543.",
+                "/notes.md",
+                sid,
+                2,
+                3,
+            ),
+            cand(
+                EntryKind::Fact,
+                "Deploy with `make ship`.",
+                "/notes.md",
+                sid,
+                2,
+                3,
+            ),
+            cand(
+                EntryKind::Fact,
+                "Deploy with `make roll`.",
+                "/notes.md",
+                sid,
+                2,
+                3,
+            ),
+        ]
+    };
+    let dream = |budget: Option<u64>| {
+        let s = s.clone();
+        async move {
+            let store = new_store(s.as_ref(), "ties").await;
+            if let Some(bytes) = budget {
+                let mut p = Policy::default();
+                p.budget.max_total_bytes = bytes;
+                s.set_policy(&store, &p).await.unwrap();
+            }
+            let sid = session(s.as_ref(), &store, "a", 3, &[Turn::User("x")], None).await;
+            let r = scripted(&s, Scripted::new(said(&sid)));
+            let d = r
+                .create(request(&store, &[sid], true, false))
+                .await
+                .unwrap();
+            let d = r.run(&d.id).await.unwrap();
+            assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
+            contents(s.as_ref(), &store).await
+        }
+    };
+    // Room for everything: the two ports fold into one, both deploy notes stay.
+    let all = dream(None).await;
+    let notes = &all["/notes.md"];
+    assert_eq!(notes.matches("6543").count(), 1, "{notes}");
+    assert!(
+        notes.contains("make ship") && notes.contains("make roll"),
+        "{notes}"
+    );
+    // One byte short: exactly one deploy note goes.
+    let total: usize = all.values().map(String::len).sum();
+    let mut outputs = BTreeSet::new();
+    for _ in 0..8 {
+        let after = dream(Some(total as u64 - 1)).await;
+        let notes = &after["/notes.md"];
+        assert_eq!(notes.matches("6543").count(), 1, "{notes}");
+        assert!(
+            notes.contains("make ship") != notes.contains("make roll"),
+            "{notes}"
+        );
+        outputs.insert(format!("{after:?}"));
+    }
+    assert_eq!(outputs.len(), 1, "the same memory every time: {outputs:#?}");
 }
 
 async fn a_write_during_a_dream_is_never_lost(s: Arc<dyn Store>) {
