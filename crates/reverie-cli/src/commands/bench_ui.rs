@@ -2,7 +2,8 @@
 //! generated memories (`bench dream`'s notes) gets 500 dreams, each over one small session
 //! that adds a note or corrects one; `reverie serve`'s router then answers each page, logged
 //! in, over loopback from this process (HTTP/1.1, a connection per request, as a browser's
-//! first load). Prints each page's p50 and p99.
+//! first load). Prints each page's p50 and p99. The drift pages are measured twice: as served
+//! again (the report kept) and after a pin (the report computed anew).
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -95,6 +96,7 @@ impl InProcess {
             store,
             queue_dreams: true,
             ui: Default::default(),
+            drift: Default::default(),
         };
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(reverie_server::serve(listener, state, async {
@@ -163,21 +165,52 @@ async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Resu
     let addr = listener.local_addr()?.to_string();
     let server = InProcess::serve(listener, s.clone(), curator.clone());
     let addr2 = addr.clone();
+    // The drift pages reuse a report while the store reads back the same; their rows "after
+    // a pin" pin or unpin an entry before each request (untimed), so that every request
+    // computes the report anew: what the first look after any change costs.
+    let pinned = s
+        .list_entries(&store, Some(reverie_core::curation::EntryState::Live))
+        .await?
+        .into_iter()
+        .next()
+        .map(|e| e.id)
+        .context("the generated store has no live entry")?;
     let pages = vec![
-        ("stores", "/ui/".to_string()),
-        ("store", format!("/ui/stores/{store}")),
-        ("dream", format!("/ui/dreams/{last_dream}")),
-        ("memory", format!("/ui/stores/{store}/memories/{memory}")),
-        ("history", format!("/ui/stores/{store}/history")),
+        ("stores", "/ui/".to_string(), false),
+        ("stores, after a pin", "/ui/".to_string(), true),
+        ("store", format!("/ui/stores/{store}"), false),
+        ("store, after a pin", format!("/ui/stores/{store}"), true),
+        ("dream", format!("/ui/dreams/{last_dream}"), false),
+        (
+            "memory",
+            format!("/ui/stores/{store}/memories/{memory}"),
+            false,
+        ),
+        ("history", format!("/ui/stores/{store}/history"), false),
         (
             "restore (confirm)",
             format!("/ui/stores/{store}/restore/{}", revision / 2),
+            false,
         ),
-        ("drift chart", format!("/ui/stores/{store}/drift.svg")),
-        ("curve chart", format!("/ui/stores/{store}/curve.svg")),
-        ("login form", "/ui/login".to_string()),
+        (
+            "drift chart",
+            format!("/ui/stores/{store}/drift.svg"),
+            false,
+        ),
+        (
+            "drift chart, after a pin",
+            format!("/ui/stores/{store}/drift.svg"),
+            true,
+        ),
+        (
+            "curve chart",
+            format!("/ui/stores/{store}/curve.svg"),
+            false,
+        ),
+        ("login form", "/ui/login".to_string(), false),
     ];
     let runs = a.runs;
+    let (s2, store2, rt) = (s.clone(), store.clone(), tokio::runtime::Handle::current());
     let measured = tokio::task::spawn_blocking(move || -> Result<Vec<(&str, Samples, usize)>> {
         let (status, cookie, _) =
             request(&addr2, "POST", "/ui/login", "", &format!("key={secret}"))?;
@@ -185,10 +218,15 @@ async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Resu
             bail!("the login failed ({status})");
         }
         let mut out = Vec::new();
-        for (name, path) in pages {
+        let mut pin = false;
+        for (name, path, change) in pages {
             let mut t = Vec::with_capacity(runs);
             let mut bytes = 0;
             for _ in 0..runs + 2 {
+                if change {
+                    pin = !pin;
+                    rt.block_on(s2.pin_entry(&store2, &pinned, pin))?;
+                }
                 let started = Instant::now();
                 let (status, _, body) = request(&addr2, "GET", &path, &cookie, "")?;
                 let took = started.elapsed().as_secs_f64();
