@@ -58,6 +58,8 @@ pub mod chart;
 mod lineage;
 pub mod report;
 
+pub use lineage::TextDetails;
+
 pub use report::{
     Change, Churn, ChurnEntry, DreamDrift, DreamState, DriftReport, Lineage, LineageState,
     LoadBearing, Member, OpCounts, Step, Summary,
@@ -175,6 +177,12 @@ fn glossary_terms(entries: &[EntryMeta]) -> Vec<&str> {
 
 /// Analyzes a store's drift.
 pub fn analyze(input: &DriftInput<'_>) -> DriftReport {
+    analyze_with(input, &mut TextDetails::default())
+}
+
+/// [`analyze`], with the details of texts an earlier report of the same store computed
+/// (`memo`, updated for the next): the same report, sooner.
+pub fn analyze_with(input: &DriftInput<'_>, memo: &mut TextDetails) -> DriftReport {
     let mut applied: Vec<Applied<'_>> = input
         .dreams
         .iter()
@@ -259,7 +267,7 @@ pub fn analyze(input: &DriftInput<'_>) -> DriftReport {
             .map(|e| e.id.as_str())
             .collect();
     }
-    let lineages = lineage::follow(&store, &counted, &outside);
+    let lineages = lineage::follow(&store, &counted, &outside, memo);
     let lineage_of: lineage::Map<&str, &str> = lineages
         .iter()
         .flat_map(|l| {
@@ -1088,5 +1096,73 @@ mod tests {
         assert_eq!(v["lineages"][0]["state"], "archived");
         assert_eq!(v["lineages"][0]["details_lost"][0]["kind"], "code");
         assert_eq!(v["dreams"][1]["changes"][0]["op"], "archive");
+    }
+
+    /// Details kept from one report for the next give the same report as computed afresh,
+    /// and are computed again when the glossary's terms change (a term is a detail only
+    /// while the glossary defines it).
+    #[test]
+    fn kept_details_give_the_same_report() {
+        let dreams = [
+            dream(
+                "drm_01a",
+                1,
+                vec![op(
+                    OpKind::Add,
+                    "ent_a",
+                    None,
+                    Some("Ask zephyr to deploy."),
+                )],
+            ),
+            dream(
+                "drm_01b",
+                2,
+                vec![op(
+                    OpKind::Rewrite,
+                    "ent_a",
+                    Some("Ask zephyr to deploy."),
+                    Some("Ask the bot to deploy."),
+                )],
+            ),
+        ];
+        let plain = [meta("ent_a", EntryState::Live, "Ask the bot to deploy.")];
+        let mut glossary = meta("ent_g", EntryState::Live, "**zephyr**: the deploy bot");
+        glossary.kind = EntryKind::Glossary;
+        glossary.path = "/glossary.md".into();
+        let defined = [plain[0].clone(), glossary];
+        let policy = Policy::default();
+        let input = |entries| DriftInput {
+            store_id: S,
+            dreams: &dreams,
+            entries,
+            policy: &policy,
+            since: None,
+            min_helpful: DEFAULT_MIN_HELPFUL,
+            failures: None,
+        };
+        let lost = |r: &DriftReport| {
+            r.lineages
+                .iter()
+                .find(|l| l.id == "ent_a")
+                .map(|l| l.details_lost.clone())
+                .unwrap()
+        };
+        // The scenario: the rewrite loses the term only while the glossary defines it.
+        assert!(lost(&analyze(&input(&plain))).is_empty());
+        assert!(!lost(&analyze(&input(&defined))).is_empty());
+
+        let mut memo = TextDetails::default();
+        for entries in [
+            &plain[..],
+            &plain[..],
+            &defined[..],
+            &defined[..],
+            &plain[..],
+        ] {
+            assert_eq!(
+                analyze_with(&input(entries), &mut memo),
+                analyze(&input(entries))
+            );
+        }
     }
 }

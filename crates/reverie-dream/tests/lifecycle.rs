@@ -27,6 +27,7 @@ on_both_backends!(
     recalled_entries_count_by_their_sessions_outcome,
     a_full_store_fails_the_dream_by_name,
     a_changeset_read_before_a_decision_is_read_anew_after_it,
+    a_kept_drift_report_is_reused_only_while_the_store_reads_the_same,
 );
 
 const NOTES: &str = "# Notes\n\n- The staging database is on port 5432.\n- Deploys go through `./scripts/deploy.sh`.\n";
@@ -157,6 +158,61 @@ async fn a_changeset_read_before_a_decision_is_read_anew_after_it(s: Arc<dyn Sto
     // And read again, it is the same (now from the cache).
     let again = s.dream_changesets(&ids).await.unwrap()[0].clone().unwrap();
     assert_eq!(*again, stored);
+}
+
+/// The review page's server keeps its last drift reports: one is served again while every
+/// input reads back the same, and a change no store revision records (a pin) or another
+/// question (`min_helpful`) gets a new report, equal to one computed afresh.
+async fn a_kept_drift_report_is_reused_only_while_the_store_reads_the_same(s: Arc<dyn Store>) {
+    use reverie_dream::drift::{DEFAULT_MIN_HELPFUL, Memo, report, report_memo};
+    let (store, sid) = setup(&s).await;
+    let r = scripted(&s, moved(&sid));
+    let d = r
+        .create(request(&store, &[sid], true, false))
+        .await
+        .unwrap();
+    assert_eq!(r.run(&d.id).await.unwrap().status, DreamStatus::Completed);
+    let st = s.get_store(&store).await.unwrap();
+    let memo = Memo::default();
+    let fresh = |min_helpful| {
+        let (s, st) = (s.clone(), st.clone());
+        async move { report(s.as_ref(), &st, None, min_helpful).await.unwrap() }
+    };
+    let kept = |min_helpful| {
+        let (s, st, memo) = (s.clone(), st.clone(), &memo);
+        async move {
+            report_memo(s.as_ref(), &st, None, min_helpful, memo)
+                .await
+                .unwrap()
+        }
+    };
+    let first = kept(DEFAULT_MIN_HELPFUL).await;
+    assert_eq!(*first, fresh(DEFAULT_MIN_HELPFUL).await);
+    let again = kept(DEFAULT_MIN_HELPFUL).await;
+    assert!(
+        Arc::ptr_eq(&first, &again),
+        "nothing changed: the kept report"
+    );
+
+    let entry = s
+        .list_entries(&store, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.state == EntryState::Live && e.text.contains("6543"))
+        .expect("the dream's entry");
+    s.pin_entry(&store, &entry.id, true).await.unwrap();
+    let pinned = kept(DEFAULT_MIN_HELPFUL).await;
+    assert!(!Arc::ptr_eq(&first, &pinned), "a pin is a change");
+    assert_eq!(*pinned, fresh(DEFAULT_MIN_HELPFUL).await);
+    assert_ne!(*pinned, *first, "the pin shows in the report");
+
+    let strict = kept(DEFAULT_MIN_HELPFUL + 4).await;
+    assert_eq!(*strict, fresh(DEFAULT_MIN_HELPFUL + 4).await);
+    assert!(
+        Arc::ptr_eq(&kept(DEFAULT_MIN_HELPFUL).await, &pinned),
+        "both questions kept"
+    );
 }
 
 async fn approving_after_the_store_moved(s: Arc<dyn Store>) {

@@ -45,6 +45,8 @@ pub struct AppState {
     pub queue_dreams: bool,
     /// Who is logged in to the review page (`/ui`).
     pub ui: Arc<ui::session::Sessions>,
+    /// The last drift reports, reused while their stores read back the same.
+    pub drift: Arc<reverie_dream::drift::Memo>,
 }
 
 /// The API's routes over `state`. Every request needs an API key (`reverie keys create`);

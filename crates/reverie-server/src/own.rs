@@ -201,7 +201,15 @@ async fn drift(State(st): S, Extension(key): K, Path(store): Path<String>, uri: 
         .int("min_helpful")?
         .unwrap_or(reverie_dream::drift::DEFAULT_MIN_HELPFUL);
     let s = st.store.get_store(&store).await?;
-    ok(reverie_dream::drift::report(st.store.as_ref(), &s, p.get("since"), min_helpful).await?)
+    let report = reverie_dream::drift::report_memo(
+        st.store.as_ref(),
+        &s,
+        p.get("since"),
+        min_helpful,
+        &st.drift,
+    )
+    .await?;
+    ok(&*report)
 }
 
 /// `?since=DATE`: the failure curve (`reverie curve --json`'s).

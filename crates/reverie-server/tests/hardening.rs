@@ -39,6 +39,7 @@ async fn start(postgres: bool) -> Server {
         runner,
         queue_dreams: true,
         ui: Default::default(),
+        drift: Default::default(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();

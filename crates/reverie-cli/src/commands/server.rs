@@ -48,6 +48,7 @@ pub async fn serve(ctx: &Ctx, a: ServeArgs) -> Result<i32> {
         runner,
         queue_dreams: a.queue_dreams,
         ui: Default::default(),
+        drift: Default::default(),
     };
     reverie_server::serve(listener, state, stop).await?;
     eprintln!("reverie: stopped");

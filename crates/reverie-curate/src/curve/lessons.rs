@@ -16,7 +16,7 @@ use crate::extract::{Failure, failures};
 use crate::input::SessionInput;
 
 /// Every failed call of a store's sessions, by signature.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FailureLog {
     /// The signature of each failed call's event and of its result's event, by session and
     /// event (nested, so that a lookup borrows the session id rather than copying it).

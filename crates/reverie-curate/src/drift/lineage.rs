@@ -7,6 +7,7 @@
 //! on the order of the operations, never on ids or on the order of joins.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use reverie_core::curation::{EntryMeta, EntryState, Op, OpKind};
 use reverie_core::policy::{MemoryTest, Policy};
@@ -101,6 +102,7 @@ pub(super) fn follow<'a>(
     store: &Store<'a>,
     ops: &[Counted<'a>],
     outside: &[&'a str],
+    memo: &mut TextDetails,
 ) -> Vec<Lineage> {
     let mut joins = Joins::default();
     let mut nodes: Vec<usize> = Vec::with_capacity(ops.len());
@@ -140,17 +142,36 @@ pub(super) fn follow<'a>(
         let r = joins.root(n);
         groups.entry(r).or_default().1.push(c);
     }
+    if memo.terms.len() != store.terms.len()
+        || memo.terms.iter().zip(&store.terms).any(|(a, b)| a != b)
+    {
+        memo.terms = store.terms.iter().map(|t| t.to_string()).collect();
+        memo.sets = Map::default();
+    }
     let mut details = Details {
         terms: &store.terms,
         index: Map::default(),
         sets: Vec::new(),
+        before: std::mem::take(&mut memo.sets),
+        now: Map::default(),
     };
     let mut out: Vec<(usize, Lineage)> = groups
         .into_iter()
         .map(|(root, (ids, steps))| (root, describe(store, &mut details, &ids, &steps)))
         .collect();
+    // What this report read is kept for the next; texts it no longer holds are dropped.
+    memo.sets = details.now;
     out.sort_by_key(|(root, l)| (!l.load_bearing_lost, !l.lost, *root));
     out.into_iter().map(|(_, l)| l).collect()
+}
+
+/// The details of the texts a report read, kept for the next report of the same store by a
+/// caller that makes many (a server): they are a pure function of the text and the glossary's
+/// terms, and most texts of a history are the same from one report to the next.
+#[derive(Debug, Default)]
+pub struct TextDetails {
+    terms: Vec<String>,
+    sets: Map<String, Arc<BTreeSet<Detail>>>,
 }
 
 /// Details of texts, each computed once: a text is often in several steps.
@@ -158,16 +179,24 @@ struct Details<'t, 'a> {
     terms: &'t [&'t str],
     /// Where each text's details are in `sets`.
     index: Map<&'a str, usize>,
-    sets: Vec<BTreeSet<Detail>>,
+    sets: Vec<Arc<BTreeSet<Detail>>>,
+    /// What the last report computed, and what this one read (kept for the next).
+    before: Map<String, Arc<BTreeSet<Detail>>>,
+    now: Map<String, Arc<BTreeSet<Detail>>>,
 }
 
 impl<'a> Details<'_, 'a> {
-    /// Where the details of `t` are in `sets`, computed the first time `t` is seen.
+    /// Where the details of `t` are in `sets`, computed the first time any report saw `t`.
     fn learn(&mut self, t: &'a str) -> usize {
         let next = self.sets.len();
         let i = *self.index.entry(t).or_insert(next);
         if i == next {
-            self.sets.push(text::details(t, self.terms));
+            let (key, set) = self
+                .before
+                .remove_entry(t)
+                .unwrap_or_else(|| (t.to_string(), Arc::new(text::details(t, self.terms))));
+            self.sets.push(set.clone());
+            self.now.insert(key, set);
         }
         i
     }
@@ -364,11 +393,11 @@ fn lost_details<'a>(
     let sets = &details.sets;
     let mut owners: BTreeMap<&Detail, BTreeSet<&str>> = BTreeMap::new();
     for (owner, i) in had {
-        for d in &sets[i] {
+        for d in sets[i].iter() {
             owners.entry(d).or_default().insert(owner);
         }
     }
-    let now: BTreeSet<&Detail> = live.iter().flat_map(|&i| &sets[i]).collect();
+    let now: BTreeSet<&Detail> = live.iter().flat_map(|&i| sets[i].iter()).collect();
     let superseded = |id: &str| {
         store
             .meta(id)

@@ -296,12 +296,13 @@ fn awaiting(d: &Dream) -> bool {
             .is_some_and(|r| r.state == ReviewState::Pending)
 }
 
-async fn drift_of(st: &AppState, s: &MemoryStore) -> reverie_core::Result<DriftReport> {
-    reverie_dream::drift::report(
+async fn drift_of(st: &AppState, s: &MemoryStore) -> reverie_core::Result<Arc<DriftReport>> {
+    reverie_dream::drift::report_memo(
         st.store.as_ref(),
         s,
         None,
         reverie_dream::drift::DEFAULT_MIN_HELPFUL,
+        &st.drift,
     )
     .await
 }
@@ -318,23 +319,29 @@ async fn store_row(
     drift: Option<&DriftReport>,
     bytes: Option<i64>,
 ) -> reverie_core::Result<StoreRow> {
-    let read;
-    let dreams = match dreams {
-        Some(d) => d,
-        None => {
-            read = recent_dreams(st, &s.id, ROW_DREAMS).await?;
-            &read
-        }
-    };
-    let policy = st.store.get_policy(&s.id).await?;
-    let alerts = match drift {
-        Some(d) => d.summary.load_bearing_lost,
-        None => drift_of(st, &s).await?.summary.load_bearing_lost,
-    };
-    let bytes = match bytes {
-        Some(b) => b,
-        None => bytes_of(st, &s.id).await?,
-    };
+    // What the caller has not read yet, at once (drift's analysis on a blocking thread).
+    let (alerts, read, policy, bytes) = tokio::try_join!(
+        async {
+            Ok(match drift {
+                Some(d) => d.summary.load_bearing_lost,
+                None => drift_of(st, &s).await?.summary.load_bearing_lost,
+            })
+        },
+        async {
+            match dreams {
+                Some(_) => Ok(None),
+                None => recent_dreams(st, &s.id, ROW_DREAMS).await.map(Some),
+            }
+        },
+        st.store.get_policy(&s.id),
+        async {
+            match bytes {
+                Some(b) => Ok(b),
+                None => bytes_of(st, &s.id).await,
+            }
+        },
+    )?;
+    let dreams = dreams.or(read.as_deref()).unwrap_or_default();
     Ok(StoreRow {
         bytes,
         budget: policy.budget.max_total_bytes,
@@ -429,16 +436,15 @@ pub(super) async fn store(State(st): S, user: User, Path(id): Path<String>) -> R
     }
 }
 
-async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<StorePage> {
-    let revision = s.revision;
-    let drift = drift_of(st, &s).await?;
+/// The rows of every memory of a store, by path.
+async fn memory_rows(st: &AppState, store_id: &str) -> reverie_core::Result<Vec<MemoryRow>> {
     let mut memories = Vec::new();
     let mut page = None;
     loop {
         let p = st
             .store
             .list_memories(
-                &s.id,
+                store_id,
                 &MemoryQuery {
                     limit: Some(100),
                     page,
@@ -458,10 +464,20 @@ async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<Store
         }
         match p.next_page {
             Some(n) => page = Some(n),
-            None => break,
+            None => return Ok(memories),
         }
     }
-    let recent = recent_dreams(st, &s.id, ROW_DREAMS).await?;
+}
+
+async fn store_page(st: &AppState, s: MemoryStore) -> reverie_core::Result<StorePage> {
+    let revision = s.revision;
+    // The report (its analysis on a blocking thread) and the page's own reads at once.
+    let (drift, (memories, recent)) = tokio::try_join!(drift_of(st, &s), async {
+        Ok((
+            memory_rows(st, &s.id).await?,
+            recent_dreams(st, &s.id, ROW_DREAMS).await?,
+        ))
+    })?;
     let dreams = recent
         .iter()
         .take(50)
