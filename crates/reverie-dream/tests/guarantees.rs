@@ -556,12 +556,7 @@ async fn ties_are_broken_by_text_not_by_random_ids(s: Arc<dyn Store>) {
                 s.set_policy(&store, &p).await.unwrap();
             }
             let sid = session(s.as_ref(), &store, "a", 3, &[Turn::User("x")], None).await;
-            let r = scripted(&s, Scripted::new(said(&sid)));
-            let d = r
-                .create(request(&store, &[sid], true, false))
-                .await
-                .unwrap();
-            let d = r.run(&d.id).await.unwrap();
+            let d = dream_scripted(&s, &store, &sid, Scripted::new(said(&sid))).await;
             assert_eq!(d.status, DreamStatus::Completed, "{d:?}");
             contents(s.as_ref(), &store).await
         }

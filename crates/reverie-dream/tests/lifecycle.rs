@@ -166,12 +166,8 @@ async fn a_changeset_read_before_a_decision_is_read_anew_after_it(s: Arc<dyn Sto
 async fn a_kept_drift_report_is_reused_only_while_the_store_reads_the_same(s: Arc<dyn Store>) {
     use reverie_dream::drift::{DEFAULT_MIN_HELPFUL, Memo, report, report_memo};
     let (store, sid) = setup(&s).await;
-    let r = scripted(&s, moved(&sid));
-    let d = r
-        .create(request(&store, &[sid], true, false))
-        .await
-        .unwrap();
-    assert_eq!(r.run(&d.id).await.unwrap().status, DreamStatus::Completed);
+    let d = dream_scripted(&s, &store, &sid, moved(&sid)).await;
+    assert_eq!(d.status, DreamStatus::Completed);
     let st = s.get_store(&store).await.unwrap();
     let memo = Memo::default();
     let fresh = |min_helpful| {

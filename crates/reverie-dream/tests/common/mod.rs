@@ -195,6 +195,22 @@ pub fn scripted(store: &Arc<dyn Store>, curator: scripted::Scripted) -> Runner {
     Runner::new(store.clone(), Arc::new(curator))
 }
 
+/// An `update_existing` dream of `store` over `sid`, without review, run to its end by a
+/// scripted curator.
+pub async fn dream_scripted(
+    s: &Arc<dyn Store>,
+    store: &str,
+    sid: &str,
+    curator: scripted::Scripted,
+) -> reverie_core::dream::Dream {
+    let r = scripted(s, curator);
+    let d = r
+        .create(request(store, &[sid.to_string()], true, false))
+        .await
+        .unwrap();
+    r.run(&d.id).await.unwrap()
+}
+
 /// Everything a dream may change in a store: its revision, memories, entries and policy.
 pub async fn snapshot(s: &dyn Store, store: &str) -> String {
     let state = s.store_state(store).await.unwrap();
