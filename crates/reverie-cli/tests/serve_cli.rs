@@ -412,12 +412,15 @@ fn bench_ui_measures_every_page_and_reuses_a_kept_store() {
         pages,
         [
             "stores",
+            "stores, after a pin",
             "store",
+            "store, after a pin",
             "dream",
             "memory",
             "history",
             "restore (confirm)",
             "drift chart",
+            "drift chart, after a pin",
             "curve chart",
             "login form"
         ]

@@ -242,6 +242,10 @@ async fn measure(a: &BenchUiArgs, dir: &std::path::Path, json_out: bool) -> Resu
             // The first two warm the caches.
             out.push((name, Samples(t.split_off(2)), bytes));
         }
+        // A kept store is left as it was found.
+        if pin {
+            rt.block_on(s2.pin_entry(&store2, &pinned, false))?;
+        }
         Ok(out)
     })
     .await??;
