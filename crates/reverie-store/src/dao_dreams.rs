@@ -113,6 +113,27 @@ macro_rules! impl_dream_dao {
 
             type DbRow = <$db as sqlx::Database>::Row;
 
+            /// The rows `select` (which ends in `WHERE id IN (`) gives for `ids`, a chunk of
+            /// ids per statement.
+            async fn by_ids<T>(conn: &mut $conn, select: &str, ids: &[String]) -> Result<Vec<T>>
+            where
+                T: for<'r> sqlx::FromRow<'r, DbRow> + Send + Unpin,
+            {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(INSERT_CHUNK) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(select);
+                    let mut list = q.separated(", ");
+                    for id in chunk {
+                        list.push_bind(id);
+                    }
+                    q.push(")");
+                    let rows: Vec<T> =
+                        q.build_query_as().fetch_all(&mut *conn).await.map_err(db_err)?;
+                    out.extend(rows);
+                }
+                Ok(out)
+            }
+
             fn dream_row(r: &DbRow) -> std::result::Result<DreamRow, sqlx::Error> {
                 Ok(DreamRow {
                     id: r.try_get("id")?,
@@ -396,39 +417,12 @@ macro_rules! impl_dream_dao {
                     &mut self,
                     ids: &[String],
                 ) -> Result<Vec<(String, i64, Option<String>)>> {
-                    let mut out = Vec::with_capacity(ids.len());
-                    for chunk in ids.chunks($crate::dao_sessions::INSERT_CHUNK) {
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "SELECT id, updated_at, changeset FROM dreams WHERE id IN (",
-                        );
-                        let mut list = q.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id);
-                        }
-                        q.push(")");
-                        let rows: Vec<(String, i64, Option<String>)> =
-                            q.build_query_as().fetch_all(&mut *self).await.map_err(db_err)?;
-                        out.extend(rows);
-                    }
-                    Ok(out)
+                    by_ids(self, "SELECT id, updated_at, changeset FROM dreams WHERE id IN (", ids)
+                        .await
                 }
 
                 async fn dream_versions(&mut self, ids: &[String]) -> Result<Vec<(String, i64)>> {
-                    let mut out = Vec::with_capacity(ids.len());
-                    for chunk in ids.chunks($crate::dao_sessions::INSERT_CHUNK) {
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "SELECT id, updated_at FROM dreams WHERE id IN (",
-                        );
-                        let mut list = q.separated(", ");
-                        for id in chunk {
-                            list.push_bind(id);
-                        }
-                        q.push(")");
-                        let rows: Vec<(String, i64)> =
-                            q.build_query_as().fetch_all(&mut *self).await.map_err(db_err)?;
-                        out.extend(rows);
-                    }
-                    Ok(out)
+                    by_ids(self, "SELECT id, updated_at FROM dreams WHERE id IN (", ids).await
                 }
 
                 async fn lock_dream(&mut self, id: &str) -> Result<Option<DreamRow>> {
