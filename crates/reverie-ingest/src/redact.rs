@@ -33,8 +33,8 @@ mod value;
 mod written;
 
 pub use written::{
-    memory_tool_secret, memory_tool_secret_in, refuse_secret, refuse_secret_in_memory,
-    refuse_secret_in_store, secret_in,
+    memory_tool_secret, refuse_secret, refuse_secret_in_memory, refuse_secret_in_store,
+    run_memory_tool, secret_in,
 };
 
 use std::borrow::Cow;

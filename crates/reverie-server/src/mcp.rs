@@ -252,20 +252,13 @@ impl McpServer {
         let run = async {
             let (store, actor) = self.target(args.store.as_deref(), &ctx).await?;
             let command = command_of(args)?;
-            if let Some(refusal) = reverie_ingest::redact::memory_tool_secret_in(
+            reverie_ingest::redact::run_memory_tool(
                 self.store.as_ref(),
                 &store.id,
                 &command,
+                &actor,
             )
-            .await?
-            {
-                return Ok(reverie_store::ToolOutcome {
-                    is_error: true,
-                    content: refusal,
-                    revision: None,
-                });
-            }
-            self.store.memory_tool(&store.id, &command, &actor).await
+            .await
         };
         Ok(match run.await {
             Ok(out) if out.is_error => CallToolResult::error(vec![ContentBlock::text(out.content)]),

@@ -61,14 +61,5 @@ pub(crate) async fn run_command(
     store_id: &str,
     command: &Command,
 ) -> Result<ToolOutcome> {
-    if let Some(refusal) =
-        reverie_ingest::redact::memory_tool_secret_in(store, store_id, command).await?
-    {
-        return Ok(ToolOutcome {
-            is_error: true,
-            content: refusal,
-            revision: None,
-        });
-    }
-    Ok(store.memory_tool(store_id, command, actor).await?)
+    Ok(reverie_ingest::redact::run_memory_tool(store, store_id, command, actor).await?)
 }

@@ -107,19 +107,25 @@ pub async fn refuse_secret_in_memory(
     }
 }
 
-/// [`memory_tool_secret`] under the store's policy.
-pub async fn memory_tool_secret_in(
+/// One memory tool command against a store, a write that would hold a secret refused under
+/// the store's policy ([`memory_tool_secret`]) as the tool refuses any bad command: an error
+/// outcome, nothing written. What every agent-facing memory tool (the CLI's, MCP's) runs.
+pub async fn run_memory_tool(
     store: &dyn reverie_store::Store,
     store_id: &str,
     command: &reverie_core::memtool::Command,
-) -> Result<Option<String>, Error> {
-    match memory_tool_secret(command) {
-        None => Ok(None),
-        Some(refusal) => Ok(match store.get_policy(store_id).await?.secrets {
-            reverie_core::policy::Secrets::Allow => None,
-            reverie_core::policy::Secrets::Refuse => Some(format!("{refusal}{POLICY_HINT}")),
-        }),
+    actor: &reverie_core::Actor,
+) -> Result<reverie_store::ToolOutcome, Error> {
+    if let Some(refusal) = memory_tool_secret(command)
+        && store.get_policy(store_id).await?.secrets == reverie_core::policy::Secrets::Refuse
+    {
+        return Ok(reverie_store::ToolOutcome {
+            is_error: true,
+            content: format!("{refusal}{POLICY_HINT}"),
+            revision: None,
+        });
     }
+    store.memory_tool(store_id, command, actor).await
 }
 
 /// How a store that is meant to hold secrets says so.
