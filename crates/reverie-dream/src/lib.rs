@@ -274,21 +274,7 @@ impl Runner {
                 output.changeset.curator = chosen.fallback.clone();
             }
             timings.pipeline = started.elapsed();
-            let result = DreamResult {
-                base_revision: input.store.revision,
-                guard_digest: digest,
-                writes: output
-                    .writes
-                    .into_iter()
-                    .map(|w| DreamWrite {
-                        memory_id: w.memory_id,
-                        path: w.path,
-                        content: w.content,
-                    })
-                    .collect(),
-                entries: output.entries,
-                changeset: output.changeset,
-            };
+            let result = result_of(input.store.revision, digest, output);
             let started = std::time::Instant::now();
             let committed = self.store.finish_dream(&dream.id, &self.name, result).await;
             timings.commit = started.elapsed();
@@ -459,5 +445,28 @@ pub(crate) fn snapshot(state: reverie_store::StoreState) -> StoreSnapshot {
             .collect(),
         entries: state.entries,
         policy: state.policy,
+    }
+}
+
+/// The store's form of a dream's output, computed from `base_revision` under `guard_digest`.
+pub(crate) fn result_of(
+    base_revision: i64,
+    guard_digest: String,
+    output: reverie_curate::pipeline::DreamOutput,
+) -> DreamResult {
+    DreamResult {
+        base_revision,
+        guard_digest,
+        writes: output
+            .writes
+            .into_iter()
+            .map(|w| DreamWrite {
+                memory_id: w.memory_id,
+                path: w.path,
+                content: w.content,
+            })
+            .collect(),
+        entries: output.entries,
+        changeset: output.changeset,
     }
 }

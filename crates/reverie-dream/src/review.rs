@@ -5,11 +5,10 @@
 
 use std::collections::BTreeSet;
 
-use reverie_core::curation::Changeset;
 use reverie_core::dream::Dream;
 use reverie_core::{Actor, Error, Result, Timestamp};
 use reverie_curate::review::{Proposal, accept, decidable};
-use reverie_store::{DreamResult, DreamWrite, Store};
+use reverie_store::{DreamResult, Store};
 
 /// A pending proposal: its result, and which of its operations can be decided one by one.
 #[derive(Debug, Clone)]
@@ -67,31 +66,19 @@ pub async fn approve_operations(
         )));
     }
     let snapshot = crate::snapshot(state);
-    let output = accept(
+    let mut output = accept(
         &snapshot,
         &view(dream_id, &p.result),
         accepted,
         Timestamp::now(),
     )
     .map_err(|f| Error::invalid("operations", f.message))?;
-    let changeset = Changeset {
-        curator: p.result.changeset.curator.clone(),
-        ..output.changeset
-    };
-    let result = DreamResult {
-        base_revision: p.result.base_revision,
-        guard_digest: p.result.guard_digest.clone(),
-        writes: output
-            .writes
-            .into_iter()
-            .map(|w| DreamWrite {
-                memory_id: w.memory_id,
-                path: w.path,
-                content: w.content,
-            })
-            .collect(),
-        entries: output.entries,
-        changeset,
-    };
+    // The proposal's curator made what is accepted of it.
+    output.changeset.curator = p.result.changeset.curator.clone();
+    let result = crate::result_of(
+        p.result.base_revision,
+        p.result.guard_digest.clone(),
+        output,
+    );
     store.approve_dream_as(dream_id, result, actor).await
 }
