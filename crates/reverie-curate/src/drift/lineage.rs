@@ -142,9 +142,7 @@ pub(super) fn follow<'a>(
         let r = joins.root(n);
         groups.entry(r).or_default().1.push(c);
     }
-    if memo.terms.len() != store.terms.len()
-        || memo.terms.iter().zip(&store.terms).any(|(a, b)| a != b)
-    {
+    if memo.terms != store.terms {
         memo.terms = store.terms.iter().map(|t| t.to_string()).collect();
         memo.sets = Map::default();
     }
