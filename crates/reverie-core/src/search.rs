@@ -333,20 +333,33 @@ pub fn score(
     let mut sorted: Vec<&str> = query.iter().map(String::as_str).collect();
     sorted.sort_unstable();
     sorted.dedup();
+    let tfs: Vec<u32> = sorted
+        .iter()
+        .map(|q| tf.get(q).copied().unwrap_or(0))
+        .collect();
+    let dfs: Vec<u64> = sorted
+        .iter()
+        .map(|q| df.get(q).copied().unwrap_or(1))
+        .collect();
+    score_aligned(&tfs, &dfs, len, stats)
+}
+
+/// [`score`] with the query's terms already sorted and deduplicated: `tfs[i]` and `dfs[i]` are
+/// the frequency in the document and the document frequency of the `i`-th term. An index that
+/// keeps its own postings scores through this, so that its sums are [`score`]'s, bit for bit.
+pub fn score_aligned(tfs: &[u32], dfs: &[u64], len: u32, stats: &CorpusStats) -> f64 {
     let norm = if stats.average_len > 0.0 {
         1.0 - B + B * f64::from(len) / stats.average_len
     } else {
         1.0
     };
     let mut total = 0.0;
-    for q in sorted {
-        let Some(&f) = tf.get(q) else { continue };
+    for (&f, &n) in tfs.iter().zip(dfs) {
         if f == 0 {
             continue;
         }
         let f = f64::from(f);
-        let n = df.get(q).copied().unwrap_or(1).max(1);
-        total += idf(n, stats) * f * (K1 + 1.0) / (f + K1 * norm);
+        total += idf(n.max(1), stats) * f * (K1 + 1.0) / (f + K1 * norm);
     }
     total
 }

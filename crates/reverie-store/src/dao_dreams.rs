@@ -40,6 +40,12 @@ pub trait DreamDao: Send {
         path: &str,
         text: &str,
     ) -> Result<Vec<EntryRow>>;
+    /// The store's live entries at any of `paths`, by id.
+    async fn live_entries_at_paths(
+        &mut self,
+        store_id: &str,
+        paths: &[&str],
+    ) -> Result<Vec<EntryRow>>;
     /// The ids of the store's live pinned entries, sorted.
     async fn pinned_entry_ids(&mut self, store_id: &str) -> Result<Vec<String>>;
     async fn bump_served(&mut self, store_id: &str, entry_id: &str) -> Result<()>;
@@ -297,6 +303,30 @@ macro_rules! impl_dream_dao {
                     .await
                     .map_err(db_err)?;
                     rows.iter().map(|r| entry_row(r).map_err(db_err)).collect()
+                }
+
+                async fn live_entries_at_paths(
+                    &mut self,
+                    store_id: &str,
+                    paths: &[&str],
+                ) -> Result<Vec<EntryRow>> {
+                    let mut out = Vec::new();
+                    for chunk in paths.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(concat!(
+                            "SELECT ", entry_cols!(), " FROM entries WHERE state = 'live' AND store_id = "
+                        ));
+                        q.push_bind(store_id).push(" AND path IN (");
+                        let mut sep = q.separated(", ");
+                        for p in chunk {
+                            sep.push_bind(*p);
+                        }
+                        q.push(")");
+                        for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
+                            out.push(entry_row(&r).map_err(db_err)?);
+                        }
+                    }
+                    out.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+                    Ok(out)
                 }
 
                 async fn pinned_entry_ids(&mut self, store_id: &str) -> Result<Vec<String>> {

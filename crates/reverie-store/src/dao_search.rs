@@ -41,6 +41,56 @@ pub struct ServingRow {
     pub served_at: i64,
 }
 
+/// A store's row of the recall index (`recall_base`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecallBaseRow {
+    pub format: i64,
+    pub generation: i64,
+    pub docs: i64,
+    pub terms: i64,
+    pub next_ordinal: i64,
+}
+
+/// A memory the recall index's postings hold (`recall_members`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub memory_id: String,
+    pub ordinal: i64,
+    pub docs: i64,
+    pub terms: i64,
+    pub blocks: String,
+    pub term_set: String,
+}
+
+/// A memory written since the recall index merged it, with its counts now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirtyRow {
+    pub memory_id: String,
+    pub docs: i64,
+    pub terms: i64,
+    /// The merged member it replaces, if any: ordinal, entries, terms (read, never written).
+    pub was: Option<(i64, i64, i64)>,
+}
+
+/// A merged member as recall resolves it: where its memory is now, and its blocks' times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberAt {
+    pub ordinal: i64,
+    pub memory_id: String,
+    pub path: String,
+    pub blocks: String,
+}
+
+/// An entry of the entry index with its terms, for the recall index to build postings from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedRow {
+    pub memory_id: String,
+    pub block: i64,
+    pub terms: String,
+    pub term_count: i64,
+    pub updated_at: i64,
+}
+
 /// Search queries on one connection.
 #[async_trait]
 pub trait SearchDao: Send {
@@ -75,6 +125,61 @@ pub trait SearchDao: Send {
         tokens: &[String],
     ) -> Result<Vec<CandidateRow>>;
     async fn insert_serving(&mut self, s: &ServingRow) -> Result<()>;
+
+    /// The store's row of the recall index, if it has one.
+    async fn recall_base(&mut self, store_id: &str) -> Result<Option<RecallBaseRow>>;
+    async fn put_recall_base(&mut self, store_id: &str, b: &RecallBaseRow) -> Result<()>;
+    /// Forgets everything the recall index holds of the store.
+    async fn clear_recall_index(&mut self, store_id: &str) -> Result<()>;
+    /// Records that the memory changed since its postings were merged: `docs` entries and
+    /// `terms` terms now.
+    async fn mark_recall_dirty(&mut self, store_id: &str, d: &DirtyRow) -> Result<()>;
+    async fn recall_dirty(&mut self, store_id: &str) -> Result<Vec<DirtyRow>>;
+    async fn recall_dirty_count(&mut self, store_id: &str) -> Result<i64>;
+    async fn clear_recall_dirty(&mut self, store_id: &str) -> Result<()>;
+    /// The members of these memories that the index holds.
+    async fn recall_members(
+        &mut self,
+        store_id: &str,
+        memory_ids: &[String],
+    ) -> Result<Vec<MemberRow>>;
+    /// The members numbered `ordinals`, each with its memory's path now.
+    async fn recall_members_at(
+        &mut self,
+        store_id: &str,
+        ordinals: &[i64],
+    ) -> Result<Vec<MemberAt>>;
+    async fn delete_recall_members(&mut self, store_id: &str, memory_ids: &[String]) -> Result<()>;
+    async fn insert_recall_members(&mut self, store_id: &str, rows: &[MemberRow]) -> Result<()>;
+    /// The postings of those of `terms` the index holds: (term, bytes).
+    async fn recall_postings(
+        &mut self,
+        store_id: &str,
+        terms: &[String],
+    ) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Writes these terms' postings, replacing what was there.
+    async fn put_recall_postings(
+        &mut self,
+        store_id: &str,
+        rows: &[(String, Vec<u8>)],
+    ) -> Result<()>;
+    async fn delete_recall_postings(&mut self, store_id: &str, terms: &[String]) -> Result<()>;
+    /// The indexed entries of these memories (all of the store's with `None`), by memory and
+    /// block.
+    async fn indexed_rows(
+        &mut self,
+        store_id: &str,
+        memory_ids: Option<&[String]>,
+    ) -> Result<Vec<IndexedRow>>;
+    /// The indexed entries of the memories written since the recall index merged them, with
+    /// where they live.
+    async fn dirty_candidates(&mut self, store_id: &str) -> Result<Vec<CandidateRow>>;
+    /// The stores whose recall index is missing, of another format than `format`, or holds at
+    /// least `dirty` dirty memories.
+    async fn recall_index_behind(&mut self, format: i64, dirty: i64) -> Result<Vec<String>>;
+    /// Draws the store's recall index a new generation.
+    async fn set_recall_generation(&mut self, store_id: &str, generation: i64) -> Result<()>;
+
     /// The servings recorded in these sessions: (session, entry), sorted, without repeats.
     async fn servings_in(&mut self, session_ids: &[String]) -> Result<Vec<(String, String)>>;
 }
@@ -87,7 +192,22 @@ macro_rules! impl_search_dao {
         const _: () = {
             use sqlx::Row;
             use $crate::dao::db_err;
-            use $crate::dao_search::{CandidateRow, IndexRow, SearchDao, ServingRow};
+            use $crate::dao_search::{
+                CandidateRow, DirtyRow, IndexRow, IndexedRow, MemberAt, MemberRow, RecallBaseRow,
+                SearchDao,
+                ServingRow,
+            };
+
+            fn member_row(r: &<$db as sqlx::Database>::Row) -> std::result::Result<MemberRow, sqlx::Error> {
+                Ok(MemberRow {
+                    memory_id: r.try_get("memory_id")?,
+                    ordinal: r.try_get("ordinal")?,
+                    docs: r.try_get("docs")?,
+                    terms: r.try_get("terms")?,
+                    blocks: r.try_get("blocks")?,
+                    term_set: r.try_get("term_set")?,
+                })
+            }
             use $crate::dao_sessions::INSERT_CHUNK;
             use $crate::rows::MemoryRow;
             use reverie_core::Result;
@@ -280,6 +400,393 @@ macro_rules! impl_search_dao {
                                 updated_at: r.try_get("updated_at")?,
                             })
                         })
+                        .collect::<std::result::Result<_, sqlx::Error>>()
+                        .map_err(db_err)
+                }
+
+                async fn recall_base(&mut self, store_id: &str) -> Result<Option<RecallBaseRow>> {
+                    let row = sqlx::query(
+                        "SELECT format, generation, docs, terms, next_ordinal FROM recall_base \
+                         WHERE store_id = $1",
+                    )
+                    .bind(store_id)
+                    .fetch_optional(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    row.map(|r| {
+                        Ok(RecallBaseRow {
+                            format: r.try_get("format")?,
+                            generation: r.try_get("generation")?,
+                            docs: r.try_get("docs")?,
+                            terms: r.try_get("terms")?,
+                            next_ordinal: r.try_get("next_ordinal")?,
+                        })
+                    })
+                    .transpose()
+                    .map_err(|e: sqlx::Error| db_err(e))
+                }
+
+                async fn put_recall_base(&mut self, store_id: &str, b: &RecallBaseRow) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO recall_base \
+                         (store_id, format, generation, docs, terms, next_ordinal) \
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (store_id) DO UPDATE \
+                         SET format = excluded.format, generation = excluded.generation, \
+                         docs = excluded.docs, \
+                         terms = excluded.terms, next_ordinal = excluded.next_ordinal",
+                    )
+                    .bind(store_id)
+                    .bind(b.format)
+                    .bind(b.generation)
+                    .bind(b.docs)
+                    .bind(b.terms)
+                    .bind(b.next_ordinal)
+                    .execute(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn clear_recall_index(&mut self, store_id: &str) -> Result<()> {
+                    for q in [
+                        "DELETE FROM recall_base WHERE store_id = $1",
+                        "DELETE FROM recall_members WHERE store_id = $1",
+                        "DELETE FROM recall_postings WHERE store_id = $1",
+                        "DELETE FROM recall_dirty WHERE store_id = $1",
+                    ] {
+                        sqlx::query(q)
+                            .bind(store_id)
+                            .execute(&mut *self)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    Ok(())
+                }
+
+                async fn mark_recall_dirty(&mut self, store_id: &str, d: &DirtyRow) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO recall_dirty (store_id, memory_id, docs, terms) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (store_id, memory_id) DO UPDATE \
+                         SET docs = excluded.docs, terms = excluded.terms",
+                    )
+                    .bind(store_id)
+                    .bind(&d.memory_id)
+                    .bind(d.docs)
+                    .bind(d.terms)
+                    .execute(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn recall_dirty(&mut self, store_id: &str) -> Result<Vec<DirtyRow>> {
+                    let rows = sqlx::query(
+                        "SELECT d.memory_id, d.docs, d.terms, r.ordinal, r.docs AS was_docs, \
+                         r.terms AS was_terms FROM recall_dirty d LEFT JOIN recall_members r \
+                         ON r.store_id = d.store_id AND r.memory_id = d.memory_id \
+                         WHERE d.store_id = $1 ORDER BY d.memory_id",
+                    )
+                    .bind(store_id)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            let ordinal: Option<i64> = r.try_get("ordinal")?;
+                            let was = match ordinal {
+                                Some(o) => Some((o, r.try_get("was_docs")?, r.try_get("was_terms")?)),
+                                None => None,
+                            };
+                            Ok(DirtyRow {
+                                memory_id: r.try_get("memory_id")?,
+                                docs: r.try_get("docs")?,
+                                terms: r.try_get("terms")?,
+                                was,
+                            })
+                        })
+                        .collect::<std::result::Result<_, sqlx::Error>>()
+                        .map_err(db_err)
+                }
+
+                async fn recall_dirty_count(&mut self, store_id: &str) -> Result<i64> {
+                    let row = sqlx::query("SELECT COUNT(*) AS n FROM recall_dirty WHERE store_id = $1")
+                        .bind(store_id)
+                        .fetch_one(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    row.try_get("n").map_err(db_err)
+                }
+
+                async fn clear_recall_dirty(&mut self, store_id: &str) -> Result<()> {
+                    sqlx::query("DELETE FROM recall_dirty WHERE store_id = $1")
+                        .bind(store_id)
+                        .execute(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn recall_members(
+                    &mut self,
+                    store_id: &str,
+                    memory_ids: &[String],
+                ) -> Result<Vec<MemberRow>> {
+                    let mut out = Vec::new();
+                    for chunk in memory_ids.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT memory_id, ordinal, docs, terms, blocks, term_set \
+                             FROM recall_members WHERE store_id = ",
+                        );
+                        q.push_bind(store_id).push(" AND memory_id IN (");
+                        let mut sep = q.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id);
+                        }
+                        q.push(")");
+                        for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
+                            out.push(member_row(&r).map_err(db_err)?);
+                        }
+                    }
+                    Ok(out)
+                }
+
+                async fn recall_members_at(
+                    &mut self,
+                    store_id: &str,
+                    ordinals: &[i64],
+                ) -> Result<Vec<MemberAt>> {
+                    let mut out = Vec::new();
+                    for chunk in ordinals.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT r.ordinal, r.memory_id, m.path, r.blocks \
+                             FROM recall_members r JOIN memories m ON m.id = r.memory_id \
+                             WHERE r.store_id = ",
+                        );
+                        q.push_bind(store_id).push(" AND r.ordinal IN (");
+                        let mut sep = q.separated(", ");
+                        for o in chunk {
+                            sep.push_bind(*o);
+                        }
+                        q.push(")");
+                        for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
+                            out.push(
+                                (|| {
+                                    Ok::<_, sqlx::Error>(MemberAt {
+                                        ordinal: r.try_get("ordinal")?,
+                                        memory_id: r.try_get("memory_id")?,
+                                        path: r.try_get("path")?,
+                                        blocks: r.try_get("blocks")?,
+                                    })
+                                })()
+                                .map_err(db_err)?,
+                            );
+                        }
+                    }
+                    Ok(out)
+                }
+
+                async fn delete_recall_members(
+                    &mut self,
+                    store_id: &str,
+                    memory_ids: &[String],
+                ) -> Result<()> {
+                    for chunk in memory_ids.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "DELETE FROM recall_members WHERE store_id = ",
+                        );
+                        q.push_bind(store_id).push(" AND memory_id IN (");
+                        let mut sep = q.separated(", ");
+                        for id in chunk {
+                            sep.push_bind(id);
+                        }
+                        q.push(")");
+                        q.build().execute(&mut *self).await.map_err(db_err)?;
+                    }
+                    Ok(())
+                }
+
+                async fn insert_recall_members(
+                    &mut self,
+                    store_id: &str,
+                    rows: &[MemberRow],
+                ) -> Result<()> {
+                    for chunk in rows.chunks(INSERT_CHUNK / 2) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO recall_members \
+                             (store_id, memory_id, ordinal, docs, terms, blocks, term_set) ",
+                        );
+                        q.push_values(chunk, |mut b, r| {
+                            b.push_bind(store_id)
+                                .push_bind(&r.memory_id)
+                                .push_bind(r.ordinal)
+                                .push_bind(r.docs)
+                                .push_bind(r.terms)
+                                .push_bind(&r.blocks)
+                                .push_bind(&r.term_set);
+                        });
+                        q.build().execute(&mut *self).await.map_err(db_err)?;
+                    }
+                    Ok(())
+                }
+
+                async fn recall_postings(
+                    &mut self,
+                    store_id: &str,
+                    terms: &[String],
+                ) -> Result<Vec<(String, Vec<u8>)>> {
+                    let mut out = Vec::new();
+                    for chunk in terms.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT term, data FROM recall_postings WHERE store_id = ",
+                        );
+                        q.push_bind(store_id).push(" AND term IN (");
+                        let mut sep = q.separated(", ");
+                        for t in chunk {
+                            sep.push_bind(t);
+                        }
+                        q.push(")");
+                        for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
+                            out.push((
+                                r.try_get("term").map_err(db_err)?,
+                                r.try_get("data").map_err(db_err)?,
+                            ));
+                        }
+                    }
+                    Ok(out)
+                }
+
+                async fn put_recall_postings(
+                    &mut self,
+                    store_id: &str,
+                    rows: &[(String, Vec<u8>)],
+                ) -> Result<()> {
+                    for chunk in rows.chunks(INSERT_CHUNK / 2) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO recall_postings (store_id, term, data) ",
+                        );
+                        q.push_values(chunk, |mut b, (term, data)| {
+                            b.push_bind(store_id).push_bind(term).push_bind(data);
+                        });
+                        q.push(" ON CONFLICT (store_id, term) DO UPDATE SET data = excluded.data");
+                        q.build().execute(&mut *self).await.map_err(db_err)?;
+                    }
+                    Ok(())
+                }
+
+                async fn delete_recall_postings(&mut self, store_id: &str, terms: &[String]) -> Result<()> {
+                    for chunk in terms.chunks(INSERT_CHUNK) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "DELETE FROM recall_postings WHERE store_id = ",
+                        );
+                        q.push_bind(store_id).push(" AND term IN (");
+                        let mut sep = q.separated(", ");
+                        for t in chunk {
+                            sep.push_bind(t);
+                        }
+                        q.push(")");
+                        q.build().execute(&mut *self).await.map_err(db_err)?;
+                    }
+                    Ok(())
+                }
+
+                async fn indexed_rows(
+                    &mut self,
+                    store_id: &str,
+                    memory_ids: Option<&[String]>,
+                ) -> Result<Vec<IndexedRow>> {
+                    const COLS: &str = "SELECT memory_id, block, terms, term_count, updated_at \
+                                        FROM entry_index WHERE store_id = ";
+                    let mut rows = Vec::new();
+                    match memory_ids {
+                        None => {
+                            let mut q = sqlx::QueryBuilder::<$db>::new(COLS);
+                            q.push_bind(store_id);
+                            rows.extend(q.build().fetch_all(&mut *self).await.map_err(db_err)?);
+                        }
+                        Some(ids) => {
+                            for chunk in ids.chunks(INSERT_CHUNK) {
+                                let mut q = sqlx::QueryBuilder::<$db>::new(COLS);
+                                q.push_bind(store_id).push(" AND memory_id IN (");
+                                let mut sep = q.separated(", ");
+                                for id in chunk {
+                                    sep.push_bind(id);
+                                }
+                                q.push(")");
+                                rows.extend(q.build().fetch_all(&mut *self).await.map_err(db_err)?);
+                            }
+                        }
+                    }
+                    let mut out = rows
+                        .iter()
+                        .map(|r| {
+                            Ok(IndexedRow {
+                                memory_id: r.try_get("memory_id")?,
+                                block: r.try_get("block")?,
+                                terms: r.try_get("terms")?,
+                                term_count: r.try_get("term_count")?,
+                                updated_at: r.try_get("updated_at")?,
+                            })
+                        })
+                        .collect::<std::result::Result<Vec<IndexedRow>, sqlx::Error>>()
+                        .map_err(db_err)?;
+                    // Sorted here: the same order on both backends without asking either to sort.
+                    out.sort_unstable_by(|a, b| {
+                        a.memory_id.cmp(&b.memory_id).then(a.block.cmp(&b.block))
+                    });
+                    Ok(out)
+                }
+
+                async fn dirty_candidates(&mut self, store_id: &str) -> Result<Vec<CandidateRow>> {
+                    let rows = sqlx::query(
+                        "SELECT i.memory_id, m.path, i.block, i.terms, i.term_count, i.updated_at \
+                         FROM entry_index i JOIN memories m ON m.id = i.memory_id \
+                         WHERE i.store_id = $1 AND i.memory_id IN \
+                         (SELECT memory_id FROM recall_dirty WHERE store_id = $1)",
+                    )
+                    .bind(store_id)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(CandidateRow {
+                                memory_id: r.try_get("memory_id")?,
+                                path: r.try_get("path")?,
+                                block: r.try_get("block")?,
+                                terms: r.try_get("terms")?,
+                                term_count: r.try_get("term_count")?,
+                                updated_at: r.try_get("updated_at")?,
+                            })
+                        })
+                        .collect::<std::result::Result<_, sqlx::Error>>()
+                        .map_err(db_err)
+                }
+
+                async fn set_recall_generation(&mut self, store_id: &str, generation: i64) -> Result<()> {
+                    sqlx::query("UPDATE recall_base SET generation = $2 WHERE store_id = $1")
+                        .bind(store_id)
+                        .bind(generation)
+                        .execute(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                }
+
+                async fn recall_index_behind(&mut self, format: i64, dirty: i64) -> Result<Vec<String>> {
+                    let rows = sqlx::query(
+                        "SELECT s.id FROM memory_stores s \
+                         LEFT JOIN recall_base b ON b.store_id = s.id \
+                         WHERE b.store_id IS NULL OR b.format <> $1 \
+                         OR s.id IN (SELECT store_id FROM recall_dirty GROUP BY store_id \
+                         HAVING COUNT(*) >= $2) ORDER BY s.id",
+                    )
+                    .bind(format)
+                    .bind(dirty)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| r.try_get("id"))
                         .collect::<std::result::Result<_, sqlx::Error>>()
                         .map_err(db_err)
                 }

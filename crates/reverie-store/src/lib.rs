@@ -26,6 +26,8 @@ mod changeset_cache;
 mod logic;
 mod params;
 mod postgres;
+mod postings;
+mod recall_cache;
 mod rows;
 mod rows_dreams;
 pub mod serving;

@@ -422,8 +422,16 @@ mod backfill {
             problems[1].contains(&b) && problems[1].contains("stale"),
             "{problems:?}"
         );
-        // Forget the index, as a database of an older reverie never had it.
-        sql(&["DELETE FROM entry_index", "DELETE FROM search_state"]).await;
+        // Forget the indexes, as a database of an older reverie never had them.
+        sql(&[
+            "DELETE FROM entry_index",
+            "DELETE FROM search_state",
+            "DELETE FROM recall_base",
+            "DELETE FROM recall_members",
+            "DELETE FROM recall_postings",
+            "DELETE FROM recall_dirty",
+        ])
+        .await;
         let problems = s.check_integrity(&st).await.unwrap();
         assert!(
             problems

@@ -170,5 +170,6 @@ pub(crate) async fn apply<B: Backend>(
         }
         applied.rows.push(row);
     }
+    super::recall_index::merge_if_due(conn, &store_id).await?;
     Ok(applied)
 }

@@ -7,6 +7,7 @@ mod curation;
 mod dreams;
 mod keys;
 mod memories;
+mod recall_index;
 mod restore;
 mod search;
 mod sessions;
@@ -42,6 +43,9 @@ pub struct SqlStore<B: Backend> {
     /// Changesets parsed before, by dream and version (see `changeset_cache`); clones of the
     /// store share it.
     pub(crate) changesets: std::sync::Arc<crate::changeset_cache::ChangesetCache>,
+    /// The recall index's postings and members decoded before (see `recall_cache`); clones of
+    /// the store share it.
+    pub(crate) recall_cache: std::sync::Arc<crate::recall_cache::RecallCache>,
 }
 
 /// A write in progress: the transaction, the store as of the bumped revision, the time every
@@ -71,6 +75,7 @@ impl<B: Backend> SqlStore<B> {
             changesets: std::sync::Arc::new(crate::changeset_cache::ChangesetCache::new(
                 crate::changeset_cache::BUDGET_BYTES,
             )),
+            recall_cache: Default::default(),
         }
     }
 

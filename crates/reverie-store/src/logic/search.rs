@@ -17,11 +17,14 @@ use reverie_core::search::{self, CorpusStats, RecallQuery, Recalled, Via, fts_to
 use reverie_core::{Error, Result, Timestamp};
 
 use super::SqlStore;
+use super::recall_index::{self, Hit};
 use crate::backend::Backend;
 use crate::dao::{Dao, db_err};
 use crate::dao_dreams::DreamDao;
-use crate::dao_search::{CandidateRow, IndexRow, SearchDao, ServingRow};
+use crate::dao_search::{IndexRow, SearchDao, ServingRow};
 use crate::dao_sessions::SessionDao;
+use crate::postings;
+use crate::recall_cache::RecallCache;
 use crate::rows_dreams::EntryRow;
 
 /// Memories re-indexed per transaction when the database is opened.
@@ -52,7 +55,7 @@ pub(crate) async fn reindex<C: SearchDao + ?Sized>(
     let Some(content) = content else {
         conn.delete_index(store_id, memory_id).await?;
         conn.delete_search_state(memory_id).await?;
-        return Ok(());
+        return super::recall_index::mark(conn, store_id, memory_id, (0, 0)).await;
     };
     let mut kept: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for (_, digest, at) in conn.index_of(store_id, memory_id).await? {
@@ -75,6 +78,11 @@ pub(crate) async fn reindex<C: SearchDao + ?Sized>(
         })
         .collect();
     conn.insert_index(&rows).await?;
+    let counts = (
+        rows.len() as i64,
+        rows.iter().map(|r| r.term_count).sum::<i64>(),
+    );
+    super::recall_index::mark(conn, store_id, memory_id, counts).await?;
     conn.set_search_state(store_id, memory_id, &sha256_hex(content))
         .await
 }
@@ -100,6 +108,7 @@ impl<B: Backend> SqlStore<B> {
                 if let Some(now) = tx.memory(&m.store_id, &m.id, true).await? {
                     let content = crate::rows::text(now.content.unwrap_or_default())?;
                     reindex(&mut *tx, &m.store_id, &m.id, Some(&content), now.updated_at).await?;
+                    recall_index::touch(&mut *tx, &m.store_id).await?;
                     progressed = true;
                 }
                 tx.commit().await.map_err(db_err)?;
@@ -113,13 +122,22 @@ impl<B: Backend> SqlStore<B> {
             conn.orphan_search_states().await?
         };
         for (store_id, memory_id) in orphans {
-            let mut tx = self
-                .backend
-                .pool()
-                .begin_with(B::BEGIN_WRITE)
-                .await
-                .map_err(db_err)?;
+            let (mut tx, _) = self.lock_store_fields(&store_id).await?;
             reindex(&mut *tx, &store_id, &memory_id, None, 0).await?;
+            recall_index::touch(&mut *tx, &store_id).await?;
+            tx.commit().await.map_err(db_err)?;
+        }
+        // Every store's recall index in this format, built where it is missing, and merged
+        // where the memories indexed above left it due.
+        let stale = {
+            let mut conn = self.read().await?;
+            conn.recall_index_behind(postings::FORMAT, recall_index::MERGE_AT)
+                .await?
+        };
+        for store_id in stale {
+            let (mut tx, _) = self.lock_store_fields(&store_id).await?;
+            tracing::info!(store_id, "bringing the store's recall index up to date");
+            recall_index::merge(&mut *tx, &store_id).await?;
             tx.commit().await.map_err(db_err)?;
         }
         Ok(())
@@ -139,16 +157,28 @@ impl<B: Backend> SqlStore<B> {
                 .begin_with(B::BEGIN_SNAPSHOT)
                 .await
                 .map_err(db_err)?;
-            self.require_store(&mut tx, store_id).await?;
-            let found = recall_in(&mut *tx, store_id, query).await?;
+            let store = self.require_store(&mut tx, store_id).await?;
+            let found = recall_in(
+                &mut *tx,
+                &self.recall_cache,
+                (store_id, store.revision),
+                query,
+            )
+            .await?;
             tx.rollback().await.map_err(db_err)?;
             return Ok(found);
         };
-        let (mut tx, _) = self.lock_store_fields(store_id).await?;
+        let (mut tx, store) = self.lock_store_fields(store_id).await?;
         if let Some(session_id) = &query.session_id {
             check_session(&mut *tx, store_id, session_id).await?;
         }
-        let mut found = recall_in(&mut *tx, store_id, query).await?;
+        let mut found = recall_in(
+            &mut *tx,
+            &self.recall_cache,
+            (store_id, store.revision),
+            query,
+        )
+        .await?;
         serve(
             &mut *tx,
             store_id,
@@ -213,7 +243,8 @@ async fn check_session<C: SessionDao + ?Sized>(
 /// The entries of the store best matching `query`, best first.
 async fn recall_in<C: Dao + DreamDao + SearchDao + ?Sized>(
     conn: &mut C,
-    store_id: &str,
+    cache: &RecallCache,
+    (store_id, revision): (&str, i64),
     query: &RecallQuery,
 ) -> Result<Vec<Recalled>> {
     let tokens: Vec<String> = {
@@ -226,6 +257,35 @@ async fn recall_in<C: Dao + DreamDao + SearchDao + ?Sized>(
     if tokens.is_empty() {
         return Ok(Vec::new());
     }
+    let index_path = super::curation::read_policy(&mut *conn, store_id)
+        .await?
+        .budget
+        .index_path;
+    let hits = match recall_index::rank(
+        &mut *conn,
+        cache,
+        (store_id, revision),
+        &tokens,
+        query,
+        &index_path,
+    )
+    .await?
+    {
+        Some(hits) => hits,
+        None => rank_exact(&mut *conn, store_id, &tokens, query, &index_path).await?,
+    };
+    texts_of(conn, store_id, hits).await
+}
+
+/// Ranks from the entry index alone: every entry holding a query term is read. The reference
+/// the recall index is held to, and what recall falls back on without one.
+pub(crate) async fn rank_exact<C: SearchDao + ?Sized>(
+    conn: &mut C,
+    store_id: &str,
+    tokens: &[String],
+    query: &RecallQuery,
+    index_path: &str,
+) -> Result<Vec<Hit>> {
     let (docs, total_terms) = conn.index_stats(store_id).await?;
     if docs == 0 {
         return Ok(Vec::new());
@@ -234,7 +294,7 @@ async fn recall_in<C: Dao + DreamDao + SearchDao + ?Sized>(
         docs: docs as u64,
         average_len: total_terms as f64 / docs as f64,
     };
-    let candidates = conn.index_candidates(store_id, &tokens).await?;
+    let candidates = conn.index_candidates(store_id, tokens).await?;
     // Every entry holding a query term is a candidate, so these are the exact document
     // frequencies; filters narrow the results, not the statistics.
     let wanted: BTreeSet<&str> = tokens.iter().map(String::as_str).collect();
@@ -255,74 +315,77 @@ async fn recall_in<C: Dao + DreamDao + SearchDao + ?Sized>(
             *df.entry(t).or_insert(0) += 1;
         }
     }
-    let index_path = super::curation::read_policy(&mut *conn, store_id)
-        .await?
-        .budget
-        .index_path;
-    let mut scored: Vec<(f64, &CandidateRow)> = candidates
+    let mut hits: Vec<Hit> = candidates
         .iter()
         .zip(&tfs)
-        .filter(|(c, _)| c.path != index_path)
-        .filter(|(c, _)| {
-            query
-                .path_prefix
-                .as_deref()
-                .is_none_or(|p| c.path.starts_with(p))
-        })
-        .filter(|(c, _)| query.since.is_none_or(|t| c.updated_at >= t.micros()))
+        .filter(|(c, _)| recall_index::keeps(query, index_path, &c.path, c.updated_at))
         .map(|(c, tf)| {
             let len = u32::try_from(c.term_count).unwrap_or(u32::MAX);
-            (search::score(&tokens, tf, len, &df, &stats), c)
+            Hit {
+                score: search::score(tokens, tf, len, &df, &stats),
+                memory_id: c.memory_id.clone(),
+                path: c.path.clone(),
+                block: c.block,
+                updated_at: c.updated_at,
+            }
         })
-        .filter(|(s, _)| *s > 0.0)
+        .filter(|h| h.score > 0.0)
         .collect();
-    scored.sort_by(|a, b| {
-        b.0.total_cmp(&a.0)
-            .then_with(|| a.1.path.cmp(&b.1.path))
-            .then_with(|| a.1.block.cmp(&b.1.block))
-    });
-    scored.truncate(query.limit);
+    recall_index::order(&mut hits);
+    hits.truncate(query.limit);
+    Ok(hits)
+}
 
-    // The texts, from the memories as they are in this snapshot.
-    let mut docs_by_memory: BTreeMap<&str, Document> = BTreeMap::new();
-    for (_, c) in &scored {
-        if docs_by_memory.contains_key(c.memory_id.as_str()) {
-            continue;
-        }
-        let m = conn
-            .memory(store_id, &c.memory_id, true)
-            .await?
-            .ok_or_else(|| Error::storage(format!("indexed memory {} is gone", c.memory_id)))?;
+/// The answers of `hits`: their texts from the memories as they are in this snapshot, and
+/// their entries' metadata.
+async fn texts_of<C: Dao + DreamDao + ?Sized>(
+    conn: &mut C,
+    store_id: &str,
+    hits: Vec<Hit>,
+) -> Result<Vec<Recalled>> {
+    // One read of the memories and one of their entries, whatever the number of hits.
+    let paths: Vec<&str> = hits
+        .iter()
+        .map(|h| h.path.as_str())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut docs_by_memory = BTreeMap::new();
+    for m in conn.memories_at_paths(store_id, &paths).await? {
         let content = crate::rows::text(m.content.unwrap_or_default())?;
-        docs_by_memory.insert(c.memory_id.as_str(), Document::parse(&content));
+        docs_by_memory.insert(m.id, Document::parse(&content).entries());
     }
-    let mut out = Vec::with_capacity(scored.len());
-    for (score, c) in scored {
-        let doc = &docs_by_memory[c.memory_id.as_str()];
-        let Some(e) = doc
-            .entries()
-            .into_iter()
-            .find(|e| e.index as i64 == c.block)
-        else {
+    let mut entries: BTreeMap<(String, String), EntryRow> = BTreeMap::new();
+    for e in conn.live_entries_at_paths(store_id, &paths).await? {
+        // By id: the first of equal entries at a path, as a lookup by path and text gives.
+        entries.entry((e.path.clone(), e.text.clone())).or_insert(e);
+    }
+    let mut out = Vec::with_capacity(hits.len());
+    for h in hits {
+        let Some(doc) = docs_by_memory.get(&h.memory_id) else {
             return Err(Error::storage(format!(
-                "the index of memory {} names block {}, which it does not have",
-                c.memory_id, c.block
+                "indexed memory {} is not at {}",
+                h.memory_id, h.path
             )));
         };
-        let entry = conn
-            .live_entries_at(store_id, &c.path, &e.body)
-            .await?
-            .into_iter()
-            .next()
+        let Some(e) = doc.iter().find(|e| e.index as i64 == h.block) else {
+            return Err(Error::storage(format!(
+                "the index of memory {} names block {}, which it does not have",
+                h.memory_id, h.block
+            )));
+        };
+        let entry = entries
+            .get(&(h.path.clone(), e.body.clone()))
+            .cloned()
             .map(EntryRow::into_model)
             .transpose()?;
         out.push(Recalled {
-            score,
-            memory_id: c.memory_id.clone(),
-            path: c.path.clone(),
-            section: e.section,
-            text: e.body,
-            updated_at: Timestamp(c.updated_at),
+            score: h.score,
+            memory_id: h.memory_id,
+            path: h.path,
+            section: e.section.clone(),
+            text: e.body.clone(),
+            updated_at: Timestamp(h.updated_at),
             entry,
         });
     }

@@ -36,6 +36,9 @@ impl<B: Backend> SqlStore<B> {
         };
         let mut conn = self.read().await?;
         conn.insert_store(&row).await?;
+        // An empty recall index, merged as memories come (one missing is built at the next
+        // open or merge).
+        super::recall_index::merge(&mut *conn, &row.id).await?;
         row.into_model()
     }
 

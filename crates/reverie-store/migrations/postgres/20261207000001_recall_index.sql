@@ -1,0 +1,50 @@
+-- The recall index (logic/recall_index.rs): each store's postings, built from entry_index and
+-- merged with the memories written since, so that recall reads the postings of its query's
+-- terms instead of every entry holding one. Derived data: rebuilt from entry_index whenever it
+-- is missing, from another format or unreadable, and never the source of any answer's text.
+
+-- One row per indexed store: the format of its rows, the totals BM25 needs, and a number drawn
+-- anew whenever its postings or members change, by which a process knows what it keeps of them
+-- is still what they say.
+CREATE TABLE recall_base (
+    store_id     TEXT PRIMARY KEY REFERENCES memory_stores (id) ON DELETE CASCADE,
+    format       BIGINT NOT NULL,
+    generation   BIGINT NOT NULL,
+    docs         BIGINT NOT NULL,
+    terms        BIGINT NOT NULL,
+    next_ordinal BIGINT NOT NULL
+);
+
+-- The memories the postings hold, by the ordinal the postings name them with: how many entries
+-- and terms each counts for, when each entry's text last changed ("block:updated_at", space-
+-- separated), and its distinct terms (the postings rows a change to it rewrites).
+CREATE TABLE recall_members (
+    store_id   TEXT NOT NULL REFERENCES memory_stores (id) ON DELETE CASCADE,
+    memory_id  TEXT NOT NULL,
+    ordinal    BIGINT NOT NULL,
+    docs       BIGINT NOT NULL,
+    terms      BIGINT NOT NULL,
+    blocks     TEXT NOT NULL,
+    term_set   TEXT NOT NULL,
+    PRIMARY KEY (store_id, memory_id),
+    UNIQUE (store_id, ordinal)
+);
+
+-- Each term's postings: (ordinal, block, frequency, entry length) per entry holding it, sorted,
+-- as varints (postings.rs).
+CREATE TABLE recall_postings (
+    store_id TEXT NOT NULL REFERENCES memory_stores (id) ON DELETE CASCADE,
+    term     TEXT NOT NULL,
+    data     BYTEA NOT NULL,
+    PRIMARY KEY (store_id, term)
+);
+
+-- Memories written since their postings were merged, with their entry and term counts now
+-- (0 and 0: deleted). Recall reads these from entry_index and masks their merged postings.
+CREATE TABLE recall_dirty (
+    store_id  TEXT NOT NULL REFERENCES memory_stores (id) ON DELETE CASCADE,
+    memory_id TEXT NOT NULL,
+    docs      BIGINT NOT NULL,
+    terms     BIGINT NOT NULL,
+    PRIMARY KEY (store_id, memory_id)
+);
