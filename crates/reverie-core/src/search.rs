@@ -337,29 +337,30 @@ pub fn score(
         .iter()
         .map(|q| tf.get(q).copied().unwrap_or(0))
         .collect();
-    let dfs: Vec<u64> = sorted
+    let idfs: Vec<f64> = sorted
         .iter()
-        .map(|q| df.get(q).copied().unwrap_or(1))
+        .map(|q| idf(df.get(q).copied().unwrap_or(1).max(1), stats))
         .collect();
-    score_aligned(&tfs, &dfs, len, stats)
+    score_aligned(&tfs, &idfs, len, stats)
 }
 
-/// [`score`] with the query's terms already sorted and deduplicated: `tfs[i]` and `dfs[i]` are
-/// the frequency in the document and the document frequency of the `i`-th term. An index that
-/// keeps its own postings scores through this, so that its sums are [`score`]'s, bit for bit.
-pub fn score_aligned(tfs: &[u32], dfs: &[u64], len: u32, stats: &CorpusStats) -> f64 {
+/// [`score`] with the query's terms already sorted and deduplicated: `tfs[i]` is the frequency
+/// in the document of the `i`-th term and `idfs[i]` its [`idf`] (of a document frequency of at
+/// least 1). An index that keeps its own postings scores through this, computing each term's
+/// idf once per query, so that its sums are [`score`]'s, bit for bit.
+pub fn score_aligned(tfs: &[u32], idfs: &[f64], len: u32, stats: &CorpusStats) -> f64 {
     let norm = if stats.average_len > 0.0 {
         1.0 - B + B * f64::from(len) / stats.average_len
     } else {
         1.0
     };
     let mut total = 0.0;
-    for (&f, &n) in tfs.iter().zip(dfs) {
+    for (&f, &w) in tfs.iter().zip(idfs) {
         if f == 0 {
             continue;
         }
         let f = f64::from(f);
-        total += idf(n.max(1), stats) * f * (K1 + 1.0) / (f + K1 * norm);
+        total += w * f * (K1 + 1.0) / (f + K1 * norm);
     }
     total
 }

@@ -40,6 +40,9 @@ pub trait DreamDao: Send {
         path: &str,
         text: &str,
     ) -> Result<Vec<EntryRow>>;
+    /// The store's live entries a context shows whatever its query: pinned, glossary, and with
+    /// `useful`, those served or found helpful; by id.
+    async fn context_entries(&mut self, store_id: &str, useful: bool) -> Result<Vec<EntryRow>>;
     /// The store's live entries at any of `paths`, by id.
     async fn live_entries_at_paths(
         &mut self,
@@ -299,6 +302,20 @@ macro_rules! impl_dream_dao {
                     .bind(store_id)
                     .bind(path)
                     .bind(text)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter().map(|r| entry_row(r).map_err(db_err)).collect()
+                }
+
+                async fn context_entries(&mut self, store_id: &str, useful: bool) -> Result<Vec<EntryRow>> {
+                    let rows = sqlx::query(concat!(
+                        "SELECT ", entry_cols!(), " FROM entries WHERE store_id = $1 \
+                         AND state = 'live' AND (pinned <> 0 OR kind = 'glossary' \
+                         OR ($2 <> 0 AND (served > 0 OR helpful > 0))) ORDER BY id"
+                    ))
+                    .bind(store_id)
+                    .bind(i64::from(useful))
                     .fetch_all(&mut *self)
                     .await
                     .map_err(db_err)?;

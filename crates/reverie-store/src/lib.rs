@@ -225,6 +225,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         store_id: &str,
         state: Option<EntryState>,
     ) -> Result<Vec<EntryMeta>>;
+    /// The live entries a context shows whatever its query, sorted by id: the pinned, the
+    /// glossary's, and with `useful` those served or found helpful (what a context without a
+    /// query ranks). A context reads these instead of every live entry.
+    async fn context_entries(&self, store_id: &str, useful: bool) -> Result<Vec<EntryMeta>>;
     /// The ids of a store's live pinned entries, sorted: what a cached context depends on
     /// besides the store's revision.
     async fn pinned_entry_ids(&self, store_id: &str) -> Result<Vec<String>>;

@@ -5,7 +5,7 @@
 //! It lives here, over the trait, so that the CLI, the HTTP API and MCP serve the same context.
 
 use reverie_core::context::{self, Context, ContextInput, O200k, Part};
-use reverie_core::curation::{EntryKind, EntryMeta, EntryState, GLOSSARY_PATH, glossary_term};
+use reverie_core::curation::{EntryKind, EntryMeta, GLOSSARY_PATH, glossary_term};
 use reverie_core::entry::Document;
 use reverie_core::search::{MAX_RECALL_LIMIT, RecallQuery, Recalled, Via};
 use reverie_core::{ErrorType, Result, Timestamp};
@@ -64,7 +64,8 @@ pub async fn gather(
         Err(e) if e.error_type() == ErrorType::NotFound => None,
         Err(e) => return Err(e),
     };
-    let live = store.list_entries(store_id, Some(EntryState::Live)).await?;
+    let with_query = req.query.as_ref().is_some_and(|q| !q.trim().is_empty());
+    let live = store.context_entries(store_id, !with_query).await?;
     let pinned: Vec<Recalled> = live.iter().filter(|e| e.pinned).map(recalled_of).collect();
 
     // Glossary entries: what the last dream recorded, and the glossary as it is now (a
@@ -102,7 +103,7 @@ pub async fn gather(
 
     // The relevant entries: recall's best for the query; without one, the most useful.
     let relevant = match &req.query {
-        Some(q) if !q.trim().is_empty() => {
+        Some(q) if with_query => {
             let mut query = RecallQuery::new(q.clone());
             query.limit = MAX_RECALL_LIMIT;
             store.recall(store_id, &query).await?

@@ -62,6 +62,18 @@ impl<B: Backend> SqlStore<B> {
         }
     }
 
+    pub(crate) async fn context_entries_impl(
+        &self,
+        store_id: &str,
+        useful: bool,
+    ) -> Result<Vec<EntryMeta>> {
+        check_id(IdKind::Store, store_id)?;
+        let mut conn = self.read().await?;
+        self.require_store(&mut conn, store_id).await?;
+        let rows = conn.context_entries(store_id, useful).await?;
+        rows.into_iter().map(EntryRow::into_model).collect()
+    }
+
     pub(crate) async fn get_entry_impl(&self, store_id: &str, entry_id: &str) -> Result<EntryMeta> {
         check_id(IdKind::Entry, entry_id)?;
         let mut conn = self.read().await?;

@@ -408,6 +408,9 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> Result<Vec<EntryMeta>> {
         self.list_entries_impl(store_id, state).await
     }
+    async fn context_entries(&self, store_id: &str, useful: bool) -> Result<Vec<EntryMeta>> {
+        self.context_entries_impl(store_id, useful).await
+    }
     async fn pinned_entry_ids(&self, store_id: &str) -> Result<Vec<String>> {
         self.pinned_entry_ids_impl(store_id).await
     }

@@ -392,6 +392,7 @@ async fn rank_in<C: SearchDao + ?Sized>(
             merged as u64 + dirty_tfs.iter().filter(|(_, tfs)| tfs[i] > 0).count() as u64
         })
         .collect();
+    let idfs: Vec<f64> = dfs.iter().map(|&n| search::idf(n.max(1), &stats)).collect();
 
     // Score the merged entries in one pass over the lists, merged by (ordinal, block).
     let mut scored: Vec<(f64, Key)> = Vec::new();
@@ -421,14 +422,14 @@ async fn rank_in<C: SearchDao + ?Sized>(
                 heads[i] += 1;
             }
         }
-        let s = search::score_aligned(&tfs, &dfs, len, &stats);
+        let s = search::score_aligned(&tfs, &idfs, len, &stats);
         if s > 0.0 {
             scored.push((s, Key::Merged(ordinal, block)));
         }
     }
     for (i, tfs) in &dirty_tfs {
         let len = u32::try_from(dirty_rows[*i].term_count).unwrap_or(u32::MAX);
-        let s = search::score_aligned(tfs, &dfs, len, &stats);
+        let s = search::score_aligned(tfs, &idfs, len, &stats);
         if s > 0.0 {
             scored.push((s, Key::Dirty(*i)));
         }
