@@ -151,19 +151,30 @@ pub trait SearchDao: Send {
     ) -> Result<Vec<MemberAt>>;
     async fn delete_recall_members(&mut self, store_id: &str, memory_ids: &[String]) -> Result<()>;
     async fn insert_recall_members(&mut self, store_id: &str, rows: &[MemberRow]) -> Result<()>;
-    /// The postings of those of `terms` the index holds: (term, bytes).
+    /// Every chunk of the postings of those of `terms` the index holds: (term, chunk, bytes),
+    /// by term and chunk.
     async fn recall_postings(
         &mut self,
         store_id: &str,
         terms: &[String],
-    ) -> Result<Vec<(String, Vec<u8>)>>;
-    /// Writes these terms' postings, replacing what was there.
+    ) -> Result<Vec<(String, i64, Vec<u8>)>>;
+    /// These chunks of postings, those the index holds: (term, chunk, bytes).
+    async fn recall_postings_chunks(
+        &mut self,
+        store_id: &str,
+        chunks: &[(String, i64)],
+    ) -> Result<Vec<(String, i64, Vec<u8>)>>;
+    /// Writes these chunks of postings, replacing what was there.
     async fn put_recall_postings(
         &mut self,
         store_id: &str,
-        rows: &[(String, Vec<u8>)],
+        rows: &[(String, i64, Vec<u8>)],
     ) -> Result<()>;
-    async fn delete_recall_postings(&mut self, store_id: &str, terms: &[String]) -> Result<()>;
+    async fn delete_recall_postings(
+        &mut self,
+        store_id: &str,
+        chunks: &[(String, i64)],
+    ) -> Result<()>;
     /// The indexed entries of these memories (all of the store's with `None`), by memory and
     /// block.
     async fn indexed_rows(
@@ -633,21 +644,51 @@ macro_rules! impl_search_dao {
                     &mut self,
                     store_id: &str,
                     terms: &[String],
-                ) -> Result<Vec<(String, Vec<u8>)>> {
+                ) -> Result<Vec<(String, i64, Vec<u8>)>> {
                     let mut out = Vec::new();
                     for chunk in terms.chunks(INSERT_CHUNK) {
                         let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "SELECT term, data FROM recall_postings WHERE store_id = ",
+                            "SELECT term, chunk, data FROM recall_postings WHERE store_id = ",
                         );
                         q.push_bind(store_id).push(" AND term IN (");
                         let mut sep = q.separated(", ");
                         for t in chunk {
                             sep.push_bind(t);
                         }
+                        q.push(") ORDER BY term, chunk");
+                        for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
+                            out.push((
+                                r.try_get("term").map_err(db_err)?,
+                                r.try_get("chunk").map_err(db_err)?,
+                                r.try_get("data").map_err(db_err)?,
+                            ));
+                        }
+                    }
+                    Ok(out)
+                }
+
+                async fn recall_postings_chunks(
+                    &mut self,
+                    store_id: &str,
+                    chunks: &[(String, i64)],
+                ) -> Result<Vec<(String, i64, Vec<u8>)>> {
+                    let mut out = Vec::new();
+                    for part in chunks.chunks(INSERT_CHUNK / 2) {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT term, chunk, data FROM recall_postings WHERE store_id = ",
+                        );
+                        q.push_bind(store_id).push(" AND (");
+                        for (i, (term, c)) in part.iter().enumerate() {
+                            if i > 0 {
+                                q.push(" OR ");
+                            }
+                            q.push("(term = ").push_bind(term).push(" AND chunk = ").push_bind(*c).push(")");
+                        }
                         q.push(")");
                         for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
                             out.push((
                                 r.try_get("term").map_err(db_err)?,
+                                r.try_get("chunk").map_err(db_err)?,
                                 r.try_get("data").map_err(db_err)?,
                             ));
                         }
@@ -658,30 +699,38 @@ macro_rules! impl_search_dao {
                 async fn put_recall_postings(
                     &mut self,
                     store_id: &str,
-                    rows: &[(String, Vec<u8>)],
+                    rows: &[(String, i64, Vec<u8>)],
                 ) -> Result<()> {
-                    for chunk in rows.chunks(INSERT_CHUNK / 2) {
+                    for part in rows.chunks(INSERT_CHUNK / 2) {
                         let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "INSERT INTO recall_postings (store_id, term, data) ",
+                            "INSERT INTO recall_postings (store_id, term, chunk, data) ",
                         );
-                        q.push_values(chunk, |mut b, (term, data)| {
-                            b.push_bind(store_id).push_bind(term).push_bind(data);
+                        q.push_values(part, |mut b, (term, c, data)| {
+                            b.push_bind(store_id).push_bind(term).push_bind(*c).push_bind(data);
                         });
-                        q.push(" ON CONFLICT (store_id, term) DO UPDATE SET data = excluded.data");
+                        q.push(
+                            " ON CONFLICT (store_id, term, chunk) DO UPDATE SET data = excluded.data",
+                        );
                         q.build().execute(&mut *self).await.map_err(db_err)?;
                     }
                     Ok(())
                 }
 
-                async fn delete_recall_postings(&mut self, store_id: &str, terms: &[String]) -> Result<()> {
-                    for chunk in terms.chunks(INSERT_CHUNK) {
+                async fn delete_recall_postings(
+                    &mut self,
+                    store_id: &str,
+                    chunks: &[(String, i64)],
+                ) -> Result<()> {
+                    for part in chunks.chunks(INSERT_CHUNK / 2) {
                         let mut q = sqlx::QueryBuilder::<$db>::new(
                             "DELETE FROM recall_postings WHERE store_id = ",
                         );
-                        q.push_bind(store_id).push(" AND term IN (");
-                        let mut sep = q.separated(", ");
-                        for t in chunk {
-                            sep.push_bind(t);
+                        q.push_bind(store_id).push(" AND (");
+                        for (i, (term, c)) in part.iter().enumerate() {
+                            if i > 0 {
+                                q.push(" OR ");
+                            }
+                            q.push("(term = ").push_bind(term).push(" AND chunk = ").push_bind(*c).push(")");
                         }
                         q.push(")");
                         q.build().execute(&mut *self).await.map_err(db_err)?;

@@ -12,6 +12,15 @@ use std::collections::BTreeMap;
 /// The format of the index's rows; a store indexed in another is rebuilt.
 pub const FORMAT: i64 = 1;
 
+/// Ordinals per chunk of a term's postings, as a power of two: a row holds the postings of
+/// 256 memories, so a merge rewrites the chunks its memories are in.
+const CHUNK_BITS: u32 = 8;
+
+/// The chunk of a term's postings the memory numbered `ordinal` is in.
+pub fn chunk_of(ordinal: u32) -> i64 {
+    i64::from(ordinal >> CHUNK_BITS)
+}
+
 /// One entry holding a term.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Posting {

@@ -12,7 +12,10 @@ use reverie_core::entry::Document;
 use reverie_core::search::{self, RecallQuery};
 use reverie_store::{MemoryPatch, Store};
 
-on_both_backends!(recall_follows_writes_merges_and_renames);
+on_both_backends!(
+    recall_follows_writes_merges_and_renames,
+    recall_follows_writes_across_chunks
+);
 
 /// A small generator, so that the same writes run on both backends.
 struct Lcg(u64);
@@ -159,6 +162,52 @@ async fn recall_follows_writes_merges_and_renames(s: Arc<dyn Store>) {
         }
     }
     agrees(&*s, &st, &mut rng, 160).await;
+}
+
+/// Enough memories for several chunks of each term's postings (256 memories a chunk), then
+/// edits and deletes spread over them and new memories past them.
+async fn recall_follows_writes_across_chunks(s: Arc<dyn Store>) {
+    let st = new_store(&*s, "chunks").await;
+    let mut rng = Lcg(5);
+    let mut paths = Vec::new();
+    for i in 0..700 {
+        let path = format!("/{}/{i}.md", ["a", "b"][rng.next(2) as usize]);
+        let words: Vec<&str> = (0..=rng.next(3))
+            .map(|_| WORDS[rng.next(WORDS.len() as u64) as usize])
+            .collect();
+        s.create_memory(&st, &path, &format!("- {}\n", words.join(" ")), &user())
+            .await
+            .unwrap();
+        paths.push(path);
+    }
+    agrees(&*s, &st, &mut rng, 0).await;
+    for round in 1..=120 {
+        let i = rng.next(paths.len() as u64) as usize;
+        let id = s.get_memory_by_path(&st, &paths[i]).await.unwrap().id;
+        match rng.next(3) {
+            0 => {
+                s.delete_memory(&st, &id, None, &user()).await.unwrap();
+                paths.remove(i);
+            }
+            1 => {
+                let patch = MemoryPatch {
+                    content: Some(note(&mut rng)),
+                    ..Default::default()
+                };
+                s.update_memory(&st, &id, patch, &user()).await.unwrap();
+            }
+            _ => {
+                let path = format!("/b/new-{round}.md");
+                s.create_memory(&st, &path, &note(&mut rng), &user())
+                    .await
+                    .unwrap();
+                paths.push(path);
+            }
+        }
+        if round % 10 == 0 {
+            agrees(&*s, &st, &mut rng, round).await;
+        }
+    }
 }
 
 /// An index that cannot be trusted — gone, of another format, or unreadable — is ranked

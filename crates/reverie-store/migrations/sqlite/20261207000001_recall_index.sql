@@ -31,12 +31,14 @@ CREATE TABLE recall_members (
 );
 
 -- Each term's postings: (ordinal, block, frequency, entry length) per entry holding it, sorted,
--- as varints (postings.rs).
+-- as varints (postings.rs), in chunks of 256 ordinals (chunk = ordinal / 256), so that a merge
+-- rewrites the chunks its memories are in, not a common term's every posting.
 CREATE TABLE recall_postings (
     store_id TEXT NOT NULL REFERENCES memory_stores (id) ON DELETE CASCADE,
     term     TEXT NOT NULL,
+    chunk    INTEGER NOT NULL,
     data     BLOB NOT NULL,
-    PRIMARY KEY (store_id, term)
+    PRIMARY KEY (store_id, term, chunk)
 );
 
 -- Memories written since their postings were merged, with their entry and term counts now

@@ -5,7 +5,8 @@
 //! It has two parts, both in the store's own transactions, so that every reader sees them
 //! agree with the memories (on PostgreSQL, every worker sharing the database too):
 //!
-//! - the *merged* postings (`recall_postings`, one row per term, `postings.rs`), the memories
+//! - the *merged* postings (`recall_postings`, rows per term and chunk of ordinals,
+//!   `postings.rs`), the memories
 //!   they hold (`recall_members`) and the store's totals (`recall_base`);
 //! - the *dirty* memories (`recall_dirty`): every write marks the memories it re-indexes.
 //!   Recall masks their merged postings and reads their entries from the entry index instead.
@@ -148,12 +149,17 @@ async fn merge_into<C: SearchDao + ?Sized>(
     let mut docs = base.docs - old.iter().map(|m| m.docs).sum::<i64>();
     let mut terms = base.terms - old.iter().map(|m| m.terms).sum::<i64>();
     let mut next = base.next_ordinal;
-    let mut touched: BTreeSet<String> = old
+    // The chunks the merge rewrites: where the dirty memories' terms were and now are.
+    let mut touched: BTreeSet<(String, i64)> = old
         .iter()
-        .flat_map(|m| m.term_set.split(' ').filter(|t| !t.is_empty()))
-        .map(str::to_string)
+        .flat_map(|m| {
+            m.term_set
+                .split(' ')
+                .filter(|t| !t.is_empty())
+                .map(move |t| (t.to_string(), postings::chunk_of(m.ordinal as u32)))
+        })
         .collect();
-    let mut added: BTreeMap<String, Vec<Posting>> = BTreeMap::new();
+    let mut added: BTreeMap<(String, i64), Vec<Posting>> = BTreeMap::new();
     let mut members = Vec::new();
     for (memory_id, entries) in by_memory(&rows) {
         let ordinal = ordinal_of.get(memory_id).copied().unwrap_or_else(|| {
@@ -171,21 +177,23 @@ async fn merge_into<C: SearchDao + ?Sized>(
             blocks: m.blocks.clone(),
             term_set: m.term_set(),
         });
+        let chunk = postings::chunk_of(ordinal as u32);
         for (t, list) in m.postings {
-            touched.insert(t.clone());
-            added.entry(t).or_default().extend(list);
+            touched.insert((t.clone(), chunk));
+            added.entry((t, chunk)).or_default().extend(list);
         }
     }
 
-    let touched: Vec<String> = touched.into_iter().collect();
-    let existing: HashMap<String, Vec<u8>> = conn
-        .recall_postings(store_id, &touched)
+    let touched: Vec<(String, i64)> = touched.into_iter().collect();
+    let existing: HashMap<(String, i64), Vec<u8>> = conn
+        .recall_postings_chunks(store_id, &touched)
         .await?
         .into_iter()
+        .map(|(t, c, data)| ((t, c), data))
         .collect();
     let (mut put, mut emptied) = (Vec::new(), Vec::new());
-    for t in touched {
-        let old_list = match existing.get(&t) {
+    for key in touched {
+        let old_list = match existing.get(&key) {
             Some(bytes) => match postings::decode(bytes) {
                 Ok(list) => list,
                 Err(e) => return Ok(Err(e)),
@@ -195,14 +203,14 @@ async fn merge_into<C: SearchDao + ?Sized>(
         let list = postings::merged(
             old_list,
             &|o| gone.contains(&o),
-            added.get(&t).map_or(&[][..], Vec::as_slice),
+            added.get(&key).map_or(&[][..], Vec::as_slice),
         );
         if list.is_empty() {
-            if existing.contains_key(&t) {
-                emptied.push(t);
+            if existing.contains_key(&key) {
+                emptied.push(key);
             }
         } else {
-            put.push((t, postings::encode(&list)));
+            put.push((key.0, key.1, postings::encode(&list)));
         }
     }
     conn.put_recall_postings(store_id, &put).await?;
@@ -248,10 +256,18 @@ pub(crate) async fn build<C: SearchDao + ?Sized>(conn: &mut C, store_id: &str) -
             lists.entry(t).or_default().extend(list);
         }
     }
-    let put: Vec<(String, Vec<u8>)> = lists
-        .into_iter()
-        .map(|(t, list)| (t, postings::encode(&list)))
-        .collect();
+    let mut put: Vec<(String, i64, Vec<u8>)> = Vec::new();
+    for (t, list) in lists {
+        for part in
+            list.chunk_by(|a, b| postings::chunk_of(a.ordinal) == postings::chunk_of(b.ordinal))
+        {
+            put.push((
+                t.clone(),
+                postings::chunk_of(part[0].ordinal),
+                postings::encode(part),
+            ));
+        }
+    }
     conn.put_recall_postings(store_id, &put).await?;
     conn.insert_recall_members(store_id, &members).await?;
     conn.put_recall_base(
@@ -352,11 +368,19 @@ async fn rank_in<C: SearchDao + ?Sized>(
         }
     }
     if !missing.is_empty() {
-        for (term, bytes) in conn.recall_postings(store_id, &missing).await? {
-            let list = match postings::decode(&bytes) {
-                Ok(list) => Arc::new(list),
-                Err(e) => return Ok(Err(e)),
-            };
+        // Chunks come by term and chunk, so each term's list is their concatenation, sorted.
+        let mut read: BTreeMap<String, Vec<Posting>> = BTreeMap::new();
+        for (term, _, bytes) in conn.recall_postings(store_id, &missing).await? {
+            let list = read.entry(term).or_default();
+            if let Err(e) = postings::for_each(&bytes, |p| list.push(p)) {
+                return Ok(Err(e));
+            }
+        }
+        for (term, list) in read {
+            if !list.is_sorted() {
+                return Ok(Err(Corrupt("a term's chunks overlap")));
+            }
+            let list = Arc::new(list);
             cache.keep_postings(store_id, generation, &term, list.clone());
             if let Ok(i) = tokens.binary_search(&term) {
                 lists[i] = list;
