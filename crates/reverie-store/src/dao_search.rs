@@ -209,6 +209,15 @@ macro_rules! impl_search_dao {
                 ServingRow,
             };
 
+            /// `(term, chunk)` pairs grouped by chunk.
+            fn by_chunk(pairs: &[(String, i64)]) -> std::collections::BTreeMap<i64, Vec<&str>> {
+                let mut out: std::collections::BTreeMap<i64, Vec<&str>> = Default::default();
+                for (t, c) in pairs {
+                    out.entry(*c).or_default().push(t);
+                }
+                out
+            }
+
             fn member_row(r: &<$db as sqlx::Database>::Row) -> std::result::Result<MemberRow, sqlx::Error> {
                 Ok(MemberRow {
                     memory_id: r.try_get("memory_id")?,
@@ -672,25 +681,27 @@ macro_rules! impl_search_dao {
                     store_id: &str,
                     chunks: &[(String, i64)],
                 ) -> Result<Vec<(String, i64, Vec<u8>)>> {
+                    // A query per chunk, with its terms: each is a seek on the key's prefix.
                     let mut out = Vec::new();
-                    for part in chunks.chunks(INSERT_CHUNK / 2) {
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "SELECT term, chunk, data FROM recall_postings WHERE store_id = ",
-                        );
-                        q.push_bind(store_id).push(" AND (");
-                        for (i, (term, c)) in part.iter().enumerate() {
-                            if i > 0 {
-                                q.push(" OR ");
+                    for (c, terms) in by_chunk(chunks) {
+                        for part in terms.chunks(INSERT_CHUNK) {
+                            let mut q = sqlx::QueryBuilder::<$db>::new(
+                                "SELECT term, chunk, data FROM recall_postings WHERE store_id = ",
+                            );
+                            q.push_bind(store_id).push(" AND chunk = ").push_bind(c);
+                            q.push(" AND term IN (");
+                            let mut sep = q.separated(", ");
+                            for t in part {
+                                sep.push_bind(*t);
                             }
-                            q.push("(term = ").push_bind(term).push(" AND chunk = ").push_bind(*c).push(")");
-                        }
-                        q.push(")");
-                        for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
-                            out.push((
-                                r.try_get("term").map_err(db_err)?,
-                                r.try_get("chunk").map_err(db_err)?,
-                                r.try_get("data").map_err(db_err)?,
-                            ));
+                            q.push(")");
+                            for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
+                                out.push((
+                                    r.try_get("term").map_err(db_err)?,
+                                    r.try_get("chunk").map_err(db_err)?,
+                                    r.try_get("data").map_err(db_err)?,
+                                ));
+                            }
                         }
                     }
                     Ok(out)
@@ -721,19 +732,20 @@ macro_rules! impl_search_dao {
                     store_id: &str,
                     chunks: &[(String, i64)],
                 ) -> Result<()> {
-                    for part in chunks.chunks(INSERT_CHUNK / 2) {
-                        let mut q = sqlx::QueryBuilder::<$db>::new(
-                            "DELETE FROM recall_postings WHERE store_id = ",
-                        );
-                        q.push_bind(store_id).push(" AND (");
-                        for (i, (term, c)) in part.iter().enumerate() {
-                            if i > 0 {
-                                q.push(" OR ");
+                    for (c, terms) in by_chunk(chunks) {
+                        for part in terms.chunks(INSERT_CHUNK) {
+                            let mut q = sqlx::QueryBuilder::<$db>::new(
+                                "DELETE FROM recall_postings WHERE store_id = ",
+                            );
+                            q.push_bind(store_id).push(" AND chunk = ").push_bind(c);
+                            q.push(" AND term IN (");
+                            let mut sep = q.separated(", ");
+                            for t in part {
+                                sep.push_bind(*t);
                             }
-                            q.push("(term = ").push_bind(term).push(" AND chunk = ").push_bind(*c).push(")");
+                            q.push(")");
+                            q.build().execute(&mut *self).await.map_err(db_err)?;
                         }
-                        q.push(")");
-                        q.build().execute(&mut *self).await.map_err(db_err)?;
                     }
                     Ok(())
                 }
