@@ -188,6 +188,9 @@ pub trait SearchDao: Send {
     /// The stores whose recall index is missing, of another format than `format`, or holds at
     /// least `dirty` dirty memories.
     async fn recall_index_behind(&mut self, format: i64, dirty: i64) -> Result<Vec<String>>;
+    /// A fact about the search indexes (`search_meta`).
+    async fn search_meta(&mut self, key: &str) -> Result<Option<String>>;
+    async fn set_search_meta(&mut self, key: &str, value: &str) -> Result<()>;
     /// Draws the store's recall index a new generation.
     async fn set_recall_generation(&mut self, store_id: &str, generation: i64) -> Result<()>;
 
@@ -821,6 +824,28 @@ macro_rules! impl_search_dao {
                         })
                         .collect::<std::result::Result<_, sqlx::Error>>()
                         .map_err(db_err)
+                }
+
+                async fn search_meta(&mut self, key: &str) -> Result<Option<String>> {
+                    let row = sqlx::query("SELECT value FROM search_meta WHERE key = $1")
+                        .bind(key)
+                        .fetch_optional(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    row.map(|r| r.try_get("value")).transpose().map_err(db_err)
+                }
+
+                async fn set_search_meta(&mut self, key: &str, value: &str) -> Result<()> {
+                    sqlx::query(
+                        "INSERT INTO search_meta (key, value) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    )
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
                 }
 
                 async fn set_recall_generation(&mut self, store_id: &str, generation: i64) -> Result<()> {

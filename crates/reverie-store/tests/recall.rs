@@ -430,6 +430,7 @@ mod backfill {
             "DELETE FROM recall_members",
             "DELETE FROM recall_postings",
             "DELETE FROM recall_dirty",
+            "DELETE FROM search_meta",
         ])
         .await;
         let problems = s.check_integrity(&st).await.unwrap();

@@ -50,3 +50,12 @@ CREATE TABLE recall_dirty (
     terms     BIGINT NOT NULL,
     PRIMARY KEY (store_id, memory_id)
 );
+
+-- Facts about the search indexes as a whole. 'synced' holds the version of the catch-up at open
+-- (logic/search.rs) that last found every memory indexed as it is: every write since indexed
+-- its memories in its own transaction (and a binary that does not cannot open this database:
+-- it lacks this migration), so an open skips the catch-up's scan of every memory.
+CREATE TABLE search_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);

@@ -30,6 +30,10 @@ use crate::rows_dreams::EntryRow;
 /// Memories re-indexed per transaction when the database is opened.
 const SYNC_BATCH: i64 = 64;
 
+/// The catch-up at open, as `search_meta`'s `synced` records it: a database it has brought up
+/// to date is not scanned again.
+const SYNCED: &str = "1";
+
 /// What the index holds of `content`: each entry's block, its digest and its terms.
 pub(crate) fn index_entries(content: &str) -> Vec<(i64, String, Vec<String>)> {
     Document::parse(content)
@@ -93,6 +97,32 @@ impl<B: Backend> SqlStore<B> {
     /// gone. Each memory is re-indexed under its store's write lock, so that a writer racing
     /// this never sees its own index overwritten with older content.
     pub(crate) async fn sync_search_index(&self) -> Result<()> {
+        let synced = {
+            let mut conn = self.read().await?;
+            conn.search_meta("synced").await?
+        };
+        if synced.as_deref() != Some(SYNCED) {
+            self.index_every_memory().await?;
+        }
+        // Every store's recall index in this format, built where it is missing, and merged
+        // where the memories indexed above left it due.
+        let stale = {
+            let mut conn = self.read().await?;
+            conn.recall_index_behind(postings::FORMAT, recall_index::MERGE_AT)
+                .await?
+        };
+        for store_id in stale {
+            let (mut tx, _) = self.lock_store_fields(&store_id).await?;
+            tracing::info!(store_id, "bringing the store's recall index up to date");
+            recall_index::merge(&mut *tx, &store_id).await?;
+            tx.commit().await.map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Indexes every memory the index does not hold as it is, and records that it did: the
+    /// scan of every memory that a later open skips.
+    async fn index_every_memory(&self) -> Result<()> {
         loop {
             let stale = {
                 let mut conn = self.read().await?;
@@ -127,20 +157,8 @@ impl<B: Backend> SqlStore<B> {
             recall_index::touch(&mut *tx, &store_id).await?;
             tx.commit().await.map_err(db_err)?;
         }
-        // Every store's recall index in this format, built where it is missing, and merged
-        // where the memories indexed above left it due.
-        let stale = {
-            let mut conn = self.read().await?;
-            conn.recall_index_behind(postings::FORMAT, recall_index::MERGE_AT)
-                .await?
-        };
-        for store_id in stale {
-            let (mut tx, _) = self.lock_store_fields(&store_id).await?;
-            tracing::info!(store_id, "bringing the store's recall index up to date");
-            recall_index::merge(&mut *tx, &store_id).await?;
-            tx.commit().await.map_err(db_err)?;
-        }
-        Ok(())
+        let mut conn = self.read().await?;
+        conn.set_search_meta("synced", SYNCED).await
     }
 
     pub(crate) async fn recall_impl(
