@@ -221,6 +221,17 @@ macro_rules! impl_search_dao {
                 out
             }
 
+            fn candidate_row(r: &<$db as sqlx::Database>::Row) -> std::result::Result<CandidateRow, sqlx::Error> {
+                Ok(CandidateRow {
+                    memory_id: r.try_get("memory_id")?,
+                    path: r.try_get("path")?,
+                    block: r.try_get("block")?,
+                    terms: r.try_get("terms")?,
+                    term_count: r.try_get("term_count")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            }
+
             fn member_row(r: &<$db as sqlx::Database>::Row) -> std::result::Result<MemberRow, sqlx::Error> {
                 Ok(MemberRow {
                     memory_id: r.try_get("memory_id")?,
@@ -413,16 +424,7 @@ macro_rules! impl_search_dao {
                         .await
                         .map_err(db_err)?;
                     rows.iter()
-                        .map(|r| {
-                            Ok(CandidateRow {
-                                memory_id: r.try_get("memory_id")?,
-                                path: r.try_get("path")?,
-                                block: r.try_get("block")?,
-                                terms: r.try_get("terms")?,
-                                term_count: r.try_get("term_count")?,
-                                updated_at: r.try_get("updated_at")?,
-                            })
-                        })
+                        .map(candidate_row)
                         .collect::<std::result::Result<_, sqlx::Error>>()
                         .map_err(db_err)
                 }
@@ -812,16 +814,7 @@ macro_rules! impl_search_dao {
                     .await
                     .map_err(db_err)?;
                     rows.iter()
-                        .map(|r| {
-                            Ok(CandidateRow {
-                                memory_id: r.try_get("memory_id")?,
-                                path: r.try_get("path")?,
-                                block: r.try_get("block")?,
-                                terms: r.try_get("terms")?,
-                                term_count: r.try_get("term_count")?,
-                                updated_at: r.try_get("updated_at")?,
-                            })
-                        })
+                        .map(candidate_row)
                         .collect::<std::result::Result<_, sqlx::Error>>()
                         .map_err(db_err)
                 }

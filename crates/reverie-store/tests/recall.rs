@@ -387,25 +387,7 @@ mod backfill {
             .unwrap();
         assert_eq!(s.recall(&st, &query("port")).await.unwrap().len(), 2);
         assert!(s.check_integrity(&st).await.unwrap().is_empty());
-        let postgres = fresh.url.starts_with("postgres");
-        let sql = |statements: &'static [&'static str]| {
-            let url = fresh.url.clone();
-            async move {
-                if postgres {
-                    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-                    for q in statements {
-                        sqlx::query(*q).execute(&pool).await.unwrap();
-                    }
-                } else {
-                    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
-                        .await
-                        .unwrap();
-                    for q in statements {
-                        sqlx::query(*q).execute(&pool).await.unwrap();
-                    }
-                }
-            }
-        };
+        let sql = |statements: &'static [&'static str]| common::sql(&fresh.url, statements);
         // The integrity check sees an index that no longer matches: one memory's entries gone,
         // the other's recorded digest wrong.
         let a = s.get_memory_by_path(&st, "/a.md").await.unwrap().id;
@@ -441,18 +423,7 @@ mod backfill {
             "{problems:?}"
         );
         assert!(s.recall(&st, &query("port")).await.unwrap().is_empty());
-        let s: Arc<dyn Store> = if postgres {
-            Arc::new(reverie_store::connect_postgres(&fresh.url).await.unwrap())
-        } else {
-            Arc::new(
-                reverie_store::connect_sqlite(
-                    std::path::Path::new(&fresh.url),
-                    reverie_store::Synchronous::Full,
-                )
-                .await
-                .unwrap(),
-            )
-        };
+        let s = common::reopen(&fresh).await;
         let found = s.recall(&st, &query("port staging")).await.unwrap();
         assert_eq!(found.len(), 2);
         assert_eq!(found[0].text, "port 5432 for staging");

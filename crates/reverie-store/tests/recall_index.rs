@@ -101,23 +101,6 @@ async fn agrees(s: &dyn Store, st: &str, rng: &mut Lcg, round: usize) {
     }
 }
 
-/// Runs SQL on the store's database, as an operator (or a crash) might leave it.
-async fn sql(url: &str, statements: &[&'static str]) {
-    if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        for q in statements {
-            sqlx::query(*q).execute(&pool).await.unwrap();
-        }
-    } else {
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
-            .await
-            .unwrap();
-        for q in statements {
-            sqlx::query(*q).execute(&pool).await.unwrap();
-        }
-    }
-}
-
 async fn recall_follows_writes_merges_and_renames(s: Arc<dyn Store>) {
     let st = new_store(&*s, "index").await;
     s.create_memory(&st, "/MEMORY.md", "- [notes](a0.md) cargo tests\n", &user())
@@ -232,27 +215,27 @@ mod untrusted {
         } else {
             "UPDATE recall_postings SET data = X'FFFFFFFFFFFF'"
         };
-        sql(&fresh.url, &[garbage]).await;
+        common::sql(&fresh.url, &[garbage]).await;
         assert!(unreadable_rows(&fresh.url).await > 0);
         // A process that kept nothing of the index reads the rows, and ranks around them.
-        agrees(&*reopen(&fresh).await, &st, &mut rng, 1).await;
+        agrees(&*common::reopen(&fresh).await, &st, &mut rng, 1).await;
         // The next merge finds the rows unreadable and builds the index anew.
         for i in 40..72 {
             s.create_memory(&st, &format!("/a/{i}.md"), &note(&mut rng), &user())
                 .await
                 .unwrap();
         }
-        let reader = reopen(&fresh).await;
+        let reader = common::reopen(&fresh).await;
         assert_eq!(unreadable_rows(&fresh.url).await, 0);
         agrees(&*reader, &st, &mut rng, 2).await;
 
         // Another format, then no index at all: both are built again at the next open.
-        sql(&fresh.url, &["UPDATE recall_base SET format = 999"]).await;
+        common::sql(&fresh.url, &["UPDATE recall_base SET format = 999"]).await;
         agrees(&*s, &st, &mut rng, 3).await;
-        let s = reopen(&fresh).await;
+        let s = common::reopen(&fresh).await;
         assert_eq!(formats(&fresh.url).await, vec![1]);
         agrees(&*s, &st, &mut rng, 4).await;
-        sql(
+        common::sql(
             &fresh.url,
             &[
                 "DELETE FROM recall_base",
@@ -262,24 +245,9 @@ mod untrusted {
         )
         .await;
         agrees(&*s, &st, &mut rng, 5).await;
-        let s = reopen(&fresh).await;
+        let s = common::reopen(&fresh).await;
         assert_eq!(formats(&fresh.url).await, vec![1]);
         agrees(&*s, &st, &mut rng, 6).await;
-    }
-
-    async fn reopen(fresh: &common::Fresh) -> Arc<dyn Store> {
-        if fresh.url.starts_with("postgres") {
-            Arc::new(reverie_store::connect_postgres(&fresh.url).await.unwrap())
-        } else {
-            Arc::new(
-                reverie_store::connect_sqlite(
-                    std::path::Path::new(&fresh.url),
-                    reverie_store::Synchronous::Full,
-                )
-                .await
-                .unwrap(),
-            )
-        }
     }
 
     async fn formats(url: &str) -> Vec<i64> {
@@ -312,7 +280,7 @@ mod untrusted {
     /// keeps of the index is never used once the other has written.
     async fn two_handles(fresh: common::Fresh) {
         let writer = fresh.store.clone();
-        let reader = reopen(&fresh).await;
+        let reader = common::reopen(&fresh).await;
         let st = new_store(&*writer, "shared").await;
         let mut rng = Lcg(23);
         let mut paths = Vec::new();

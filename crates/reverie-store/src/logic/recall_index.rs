@@ -110,6 +110,18 @@ fn new_generation() -> i64 {
     rand::random::<i64>() & i64::MAX
 }
 
+/// The row of a member.
+fn member_row(memory_id: &str, ordinal: i64, m: &postings::Member) -> MemberRow {
+    MemberRow {
+        memory_id: memory_id.to_string(),
+        ordinal,
+        docs: m.docs,
+        terms: m.terms,
+        blocks: m.blocks.clone(),
+        term_set: m.term_set(),
+    }
+}
+
 /// The memories of `rows` (sorted by memory) with their entries.
 fn by_memory(rows: &[IndexedRow]) -> Vec<(&str, Vec<postings::Indexed<'_>>)> {
     let mut out: Vec<(&str, Vec<postings::Indexed<'_>>)> = Vec::new();
@@ -169,14 +181,7 @@ async fn merge_into<C: SearchDao + ?Sized>(
         let m = postings::member(ordinal as u32, &entries);
         docs += m.docs;
         terms += m.terms;
-        members.push(MemberRow {
-            memory_id: memory_id.to_string(),
-            ordinal,
-            docs: m.docs,
-            terms: m.terms,
-            blocks: m.blocks.clone(),
-            term_set: m.term_set(),
-        });
+        members.push(member_row(memory_id, ordinal, &m));
         let chunk = postings::chunk_of(ordinal as u32);
         for (t, list) in m.postings {
             touched.insert((t.clone(), chunk));
@@ -243,14 +248,7 @@ pub(crate) async fn build<C: SearchDao + ?Sized>(conn: &mut C, store_id: &str) -
         let m = postings::member(ordinal as u32, &entries);
         docs += m.docs;
         terms += m.terms;
-        members.push(MemberRow {
-            memory_id: memory_id.to_string(),
-            ordinal: ordinal as i64,
-            docs: m.docs,
-            terms: m.terms,
-            blocks: m.blocks.clone(),
-            term_set: m.term_set(),
-        });
+        members.push(member_row(memory_id, ordinal as i64, &m));
         // Ordinals rise with the memories, so each list stays sorted as it grows.
         for (t, list) in m.postings {
             lists.entry(t).or_default().extend(list);

@@ -38,6 +38,37 @@ pub async fn postgres() -> Fresh {
     }
 }
 
+/// Runs SQL on the store's database behind its back, as an operator, an older reverie or a
+/// crash might leave it.
+pub async fn sql(url: &str, statements: &[&'static str]) {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        for q in statements {
+            sqlx::query(*q).execute(&pool).await.unwrap();
+        }
+    } else {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{url}"))
+            .await
+            .unwrap();
+        for q in statements {
+            sqlx::query(*q).execute(&pool).await.unwrap();
+        }
+    }
+}
+
+/// A second handle on the fresh store's database, as another process would open it.
+pub async fn reopen(fresh: &Fresh) -> Arc<dyn Store> {
+    if fresh.url.starts_with("postgres") {
+        Arc::new(reverie_store::connect_postgres(&fresh.url).await.unwrap())
+    } else {
+        Arc::new(
+            reverie_store::connect_sqlite(std::path::Path::new(&fresh.url), Synchronous::Full)
+                .await
+                .unwrap(),
+        )
+    }
+}
+
 pub fn user() -> Actor {
     Actor::User {
         user_id: "user_test".into(),
