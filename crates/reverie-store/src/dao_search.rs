@@ -232,6 +232,11 @@ macro_rules! impl_search_dao {
                 })
             }
 
+            /// A chunk of postings: term, chunk, bytes.
+            fn postings_row(r: &<$db as sqlx::Database>::Row) -> std::result::Result<(String, i64, Vec<u8>), sqlx::Error> {
+                Ok((r.try_get("term")?, r.try_get("chunk")?, r.try_get("data")?))
+            }
+
             fn member_row(r: &<$db as sqlx::Database>::Row) -> std::result::Result<MemberRow, sqlx::Error> {
                 Ok(MemberRow {
                     memory_id: r.try_get("memory_id")?,
@@ -671,11 +676,7 @@ macro_rules! impl_search_dao {
                         }
                         q.push(") ORDER BY term, chunk");
                         for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
-                            out.push((
-                                r.try_get("term").map_err(db_err)?,
-                                r.try_get("chunk").map_err(db_err)?,
-                                r.try_get("data").map_err(db_err)?,
-                            ));
+                            out.push(postings_row(&r).map_err(db_err)?);
                         }
                     }
                     Ok(out)
@@ -701,11 +702,7 @@ macro_rules! impl_search_dao {
                             }
                             q.push(")");
                             for r in q.build().fetch_all(&mut *self).await.map_err(db_err)? {
-                                out.push((
-                                    r.try_get("term").map_err(db_err)?,
-                                    r.try_get("chunk").map_err(db_err)?,
-                                    r.try_get("data").map_err(db_err)?,
-                                ));
+                                out.push(postings_row(&r).map_err(db_err)?);
                             }
                         }
                     }

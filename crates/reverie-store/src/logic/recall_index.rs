@@ -110,6 +110,23 @@ fn new_generation() -> i64 {
     rand::random::<i64>() & i64::MAX
 }
 
+/// Writes the store's totals as a merge or build leaves them, under a new generation.
+async fn put_base<C: SearchDao + ?Sized>(
+    conn: &mut C,
+    store_id: &str,
+    (docs, terms): (i64, i64),
+    next_ordinal: i64,
+) -> Result<()> {
+    let base = RecallBaseRow {
+        format: FORMAT,
+        generation: new_generation(),
+        docs,
+        terms,
+        next_ordinal,
+    };
+    conn.put_recall_base(store_id, &base).await
+}
+
 /// The row of a member.
 fn member_row(memory_id: &str, ordinal: i64, m: &postings::Member) -> MemberRow {
     MemberRow {
@@ -222,17 +239,7 @@ async fn merge_into<C: SearchDao + ?Sized>(
     conn.delete_recall_postings(store_id, &emptied).await?;
     conn.delete_recall_members(store_id, &ids).await?;
     conn.insert_recall_members(store_id, &members).await?;
-    conn.put_recall_base(
-        store_id,
-        &RecallBaseRow {
-            format: FORMAT,
-            generation: new_generation(),
-            docs,
-            terms,
-            next_ordinal: next,
-        },
-    )
-    .await?;
+    put_base(conn, store_id, (docs, terms), next).await?;
     conn.clear_recall_dirty(store_id).await?;
     Ok(Ok(()))
 }
@@ -268,17 +275,7 @@ pub(crate) async fn build<C: SearchDao + ?Sized>(conn: &mut C, store_id: &str) -
     }
     conn.put_recall_postings(store_id, &put).await?;
     conn.insert_recall_members(store_id, &members).await?;
-    conn.put_recall_base(
-        store_id,
-        &RecallBaseRow {
-            format: FORMAT,
-            generation: new_generation(),
-            docs,
-            terms,
-            next_ordinal: members.len() as i64,
-        },
-    )
-    .await
+    put_base(conn, store_id, (docs, terms), members.len() as i64).await
 }
 
 /// A candidate before it is resolved: a merged entry, by ordinal and block, or a dirty one.
