@@ -69,6 +69,11 @@ pub(crate) async fn touch<C: SearchDao + ?Sized>(conn: &mut C, store_id: &str) -
     conn.set_recall_generation(store_id, new_generation()).await
 }
 
+/// The index of a new, empty store.
+pub(crate) async fn start<C: SearchDao + ?Sized>(conn: &mut C, store_id: &str) -> Result<()> {
+    put_base(conn, store_id, (0, 0), 0).await
+}
+
 /// Merges the store's dirty memories once there are [`MERGE_AT`] of them.
 pub(crate) async fn merge_if_due<C: SearchDao + ?Sized>(
     conn: &mut C,

@@ -38,7 +38,7 @@ impl<B: Backend> SqlStore<B> {
         conn.insert_store(&row).await?;
         // An empty recall index, merged as memories come (one missing is built at the next
         // open or merge).
-        super::recall_index::merge(&mut *conn, &row.id).await?;
+        super::recall_index::start(&mut *conn, &row.id).await?;
         row.into_model()
     }
 
