@@ -5,10 +5,43 @@
 use async_trait::async_trait;
 use reverie_core::Result;
 
+use crate::line_blocks::Block;
 use crate::rows::{EventRow, SessionRow};
 
 /// Rows per multi-row insert: under SQLite's 32,766 and PostgreSQL's 65,535 bind parameters.
 pub const INSERT_CHUNK: usize = 500;
+
+/// `rows` cut into multi-row inserts of [`INSERT_CHUNK`] rows, then the rest in powers of two:
+/// a statement's text depends on its row count, and this way a connection prepares at most
+/// ten of them and keeps them, where cutting at [`INSERT_CHUNK`] alone made the last insert of
+/// every batch a statement of its own, prepared again each time.
+pub fn fixed_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = if rest.len() >= INSERT_CHUNK {
+            INSERT_CHUNK
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (chunk, tail) = rest.split_at(n);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// A stored block of raw lines, as read.
+#[derive(Debug)]
+pub struct BlockRow {
+    pub first_line: i64,
+    pub last_line: i64,
+    pub lines: i64,
+    pub raw_bytes: i64,
+    pub codec: String,
+    pub data: Vec<u8>,
+}
 
 /// Session queries on one connection.
 #[async_trait]
@@ -27,7 +60,7 @@ pub trait SessionDao: Send {
     async fn lock_session(&mut self, id: &str) -> Result<Option<SessionRow>>;
     async fn update_session(&mut self, s: &SessionRow) -> Result<()>;
     async fn insert_events(&mut self, session_id: &str, events: &[EventRow]) -> Result<()>;
-    async fn insert_lines(&mut self, session_id: &str, lines: &[(i64, String)]) -> Result<()>;
+    async fn insert_line_blocks(&mut self, session_id: &str, blocks: &[Block]) -> Result<()>;
     async fn delete_session_contents(&mut self, session_id: &str) -> Result<()>;
     async fn events_page(
         &mut self,
@@ -35,12 +68,21 @@ pub trait SessionDao: Send {
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>>;
+    /// Raw lines stored one per row, as versions before compressed blocks wrote them.
     async fn lines_page(
         &mut self,
         session_id: &str,
         from_line: i64,
         limit: i64,
     ) -> Result<Vec<(i64, String)>>;
+    /// Up to `limit` blocks of raw lines, in order, from the one holding `from_line` or the
+    /// first after it.
+    async fn line_blocks_from(
+        &mut self,
+        session_id: &str,
+        from_line: i64,
+        limit: i64,
+    ) -> Result<Vec<BlockRow>>;
     /// The events of `kinds` in every session of a store, by session and sequence, each
     /// with its session's id; `after` is the last (session, seq) already read.
     async fn store_events_page(
@@ -72,7 +114,7 @@ macro_rules! impl_session_dao {
         const _: () = {
             use sqlx::Row;
             use $crate::dao::db_err;
-            use $crate::dao_sessions::{INSERT_CHUNK, SessionDao};
+            use $crate::dao_sessions::SessionDao;
             use $crate::rows::{EventRow, SessionRow};
             use reverie_core::Result;
 
@@ -252,7 +294,7 @@ macro_rules! impl_session_dao {
                 }
 
                 async fn insert_events(&mut self, session_id: &str, events: &[EventRow]) -> Result<()> {
-                    for chunk in events.chunks(INSERT_CHUNK) {
+                    for chunk in $crate::dao_sessions::fixed_chunks(events) {
                         let mut q = sqlx::QueryBuilder::<$db>::new(concat!(
                             "INSERT INTO session_events (session_id, ", event_cols!(), ") "
                         ));
@@ -279,13 +321,24 @@ macro_rules! impl_session_dao {
                     Ok(())
                 }
 
-                async fn insert_lines(&mut self, session_id: &str, lines: &[(i64, String)]) -> Result<()> {
-                    for chunk in lines.chunks(INSERT_CHUNK) {
-                        let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO session_lines (session_id, line, raw) ");
-                        q.push_values(chunk, |mut b, (line, raw)| {
-                            b.push_bind(session_id).push_bind(*line).push_bind($crate::rows::storable(raw).into_owned());
-                        });
-                        q.build().execute(&mut *self).await.map_err(db_err)?;
+                async fn insert_line_blocks(&mut self, session_id: &str, blocks: &[$crate::line_blocks::Block]) -> Result<()> {
+                    // One row per statement: a batch holds a few dozen blocks at most, and the
+                    // one statement stays prepared.
+                    for b in blocks {
+                        sqlx::query(
+                            "INSERT INTO session_line_blocks (session_id, first_line, last_line, lines, raw_bytes, codec, data) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                        )
+                        .bind(session_id)
+                        .bind(b.first_line)
+                        .bind(b.last_line)
+                        .bind(b.lines)
+                        .bind(b.raw_bytes)
+                        .bind($crate::line_blocks::CODEC)
+                        .bind(&b.data)
+                        .execute(&mut *self)
+                        .await
+                        .map_err(db_err)?;
                     }
                     Ok(())
                 }
@@ -297,6 +350,11 @@ macro_rules! impl_session_dao {
                         .await
                         .map_err(db_err)?;
                     sqlx::query("DELETE FROM session_lines WHERE session_id = $1")
+                        .bind(session_id)
+                        .execute(&mut *self)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query("DELETE FROM session_line_blocks WHERE session_id = $1")
                         .bind(session_id)
                         .execute(&mut *self)
                         .await
@@ -366,6 +424,37 @@ macro_rules! impl_session_dao {
                     rows.iter()
                         .map(|r| Ok((r.try_get("line").map_err(db_err)?, r.try_get("raw").map_err(db_err)?)))
                         .collect()
+                }
+
+                async fn line_blocks_from(
+                    &mut self,
+                    session_id: &str,
+                    from_line: i64,
+                    limit: i64,
+                ) -> Result<Vec<$crate::dao_sessions::BlockRow>> {
+                    let rows = sqlx::query(
+                        "SELECT first_line, last_line, lines, raw_bytes, codec, data FROM session_line_blocks \
+                         WHERE session_id = $1 AND last_line >= $2 ORDER BY first_line LIMIT $3",
+                    )
+                    .bind(session_id)
+                    .bind(from_line)
+                    .bind(limit)
+                    .fetch_all(&mut *self)
+                    .await
+                    .map_err(db_err)?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok($crate::dao_sessions::BlockRow {
+                                first_line: r.try_get("first_line")?,
+                                last_line: r.try_get("last_line")?,
+                                lines: r.try_get("lines")?,
+                                raw_bytes: r.try_get("raw_bytes")?,
+                                codec: r.try_get("codec")?,
+                                data: r.try_get("data")?,
+                            })
+                        })
+                        .collect::<std::result::Result<_, sqlx::Error>>()
+                        .map_err(db_err)
                 }
             }
         };

@@ -23,6 +23,7 @@ mod dao_search;
 mod dao_keys;
 mod backend;
 mod changeset_cache;
+mod line_blocks;
 mod logic;
 mod params;
 mod postgres;

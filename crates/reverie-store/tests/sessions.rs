@@ -56,11 +56,11 @@ fn batch(
     SessionBatch {
         expect_consumed: expect.0,
         expect_seq: expect.1,
+        next_line: lines.end,
         lines: lines.map(|l| (l, format!("{{\"line\":{l}}}"))).collect(),
         events: ev,
         consumed_bytes: consumed,
         consumed_hash: Some(format!("hash-{consumed}")),
-        next_line: 100,
         meta: SessionMeta {
             project: Some("/repo".into()),
             model: Some("claude".into()),
@@ -113,7 +113,7 @@ async fn batches_and_cursor(s: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         (state.consumed_bytes, state.next_seq, state.next_line),
-        (900, 9, 100)
+        (900, 9, 9)
     );
     assert_eq!(state.consumed_hash.as_deref(), Some("hash-900"));
     assert!(

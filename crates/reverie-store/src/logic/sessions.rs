@@ -11,8 +11,9 @@ use super::SqlStore;
 use crate::backend::Backend;
 use crate::dao::{Dao, db_err};
 use crate::dao_sessions::SessionDao;
+use crate::line_blocks;
 use crate::params::{NewSession, SessionBatch, SourceState};
-use crate::rows::{EventRow, SessionRow};
+use crate::rows::{EventRow, SessionRow, storable};
 
 fn state(row: &SessionRow) -> Result<SourceState> {
     Ok(SourceState {
@@ -23,6 +24,33 @@ fn state(row: &SessionRow) -> Result<SourceState> {
         next_line: row.next_line,
         next_seq: row.event_count,
     })
+}
+
+/// Blocks read per query when paging raw lines (about 1 MB of lines before decompression).
+const BLOCKS_PER_READ: i64 = 8;
+
+/// Two runs of lines, each in order, as one in order, cut at `limit`.
+fn merge_lines(a: Vec<(i64, String)>, b: Vec<(i64, String)>, limit: usize) -> Vec<(i64, String)> {
+    if a.is_empty() || b.is_empty() {
+        let mut only = if a.is_empty() { b } else { a };
+        only.truncate(limit);
+        return only;
+    }
+    let mut out = Vec::with_capacity(limit.min(a.len() + b.len()));
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while out.len() < limit {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.0 <= y.0 => a.next(),
+            (Some(_), Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, _) => b.next(),
+        };
+        match next {
+            Some(line) => out.push(line),
+            None => break,
+        }
+    }
+    out
 }
 
 fn not_found(id: &str) -> Error {
@@ -98,6 +126,15 @@ impl<B: Backend> SqlStore<B> {
         batch: &SessionBatch,
     ) -> Result<Session> {
         check_id(IdKind::Session, session_id)?;
+        // Compressed before the transaction, so the write lock is held for the writes alone.
+        let texts: Vec<_> = batch.lines.iter().map(|(_, raw)| storable(raw)).collect();
+        let lines: Vec<(i64, &str)> = batch
+            .lines
+            .iter()
+            .zip(&texts)
+            .map(|((n, _), t)| (*n, t.as_ref()))
+            .collect();
+        let blocks = line_blocks::encode(&lines).map_err(|e| Error::invalid("lines", e.0))?;
         let mut tx = self
             .backend
             .pool()
@@ -126,7 +163,18 @@ impl<B: Backend> SqlStore<B> {
                 row.event_count + i as i64
             )));
         }
-        tx.insert_lines(session_id, &batch.lines).await?;
+        if let Some(first) = lines.first()
+            && first.0 < row.next_line
+        {
+            return Err(Error::invalid(
+                "lines",
+                format!(
+                    "the batch starts at line {}, before line {} where the session's stored lines end",
+                    first.0, row.next_line
+                ),
+            ));
+        }
+        tx.insert_line_blocks(session_id, &blocks).await?;
         let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
         tx.insert_events(session_id, &events).await?;
 
@@ -294,7 +342,37 @@ impl<B: Backend> SqlStore<B> {
             ));
         }
         let mut conn = self.read().await?;
-        let rows = conn.lines_page(session_id, from_line, limit).await?;
+        // Lines written before compression are rows of their own; a session can hold both.
+        let legacy = conn.lines_page(session_id, from_line, limit).await?;
+        let mut blocked = Vec::new();
+        let mut from = from_line;
+        while (blocked.len() as i64) < limit {
+            let rows = conn
+                .line_blocks_from(session_id, from, BLOCKS_PER_READ)
+                .await?;
+            for b in &rows {
+                let lines = line_blocks::decode(
+                    &b.codec,
+                    b.first_line,
+                    b.last_line,
+                    b.lines,
+                    b.raw_bytes,
+                    &b.data,
+                )
+                .map_err(|e| {
+                    Error::storage(format!(
+                        "session {session_id}'s raw lines {} to {} cannot be read: {e}",
+                        b.first_line, b.last_line
+                    ))
+                })?;
+                blocked.extend(lines.into_iter().filter(|(n, _)| *n >= from_line));
+            }
+            match rows.last() {
+                Some(last) if (rows.len() as i64) == BLOCKS_PER_READ => from = last.last_line + 1,
+                _ => break,
+            }
+        }
+        let rows = merge_lines(legacy, blocked, limit as usize);
         if rows.is_empty() && conn.session(session_id).await?.is_none() {
             return Err(not_found(session_id));
         }
