@@ -202,6 +202,24 @@ pub enum BenchCmd {
     /// memory tool in process and over HTTP, get, list, recall, context, ingest and dream,
     /// with each one's growth from size to size (--database for PostgreSQL).
     Scale(BenchScaleArgs),
+    /// Ingest's rate beside its parser's on real transcripts (a folder of copies of them),
+    /// alternating, and the database's size beside the transcripts' (--database for
+    /// PostgreSQL)
+    Ingest(BenchIngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchIngestArgs {
+    /// A folder of JSON-lines transcripts (searched below for `*.jsonl`).
+    #[arg(long, default_value = "../shared/data/transcripts", value_name = "DIR")]
+    pub data: std::path::PathBuf,
+    /// Megabytes to ingest: the transcripts are copied under new names until the folder
+    /// holds this much.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub mb: u64,
+    /// Runs of each (read, then ingest into a fresh store).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub runs: u64,
 }
 
 #[derive(Debug, Args)]

@@ -56,7 +56,7 @@ async fn session(s: &dyn Store, store: &str, n: usize) -> String {
         &SessionBatch {
             expect_consumed: 0,
             expect_seq: 0,
-            lines: vec![(1, "{}".into())],
+            lines: vec![(1, "{}".into())].into(),
             events: vec![e],
             consumed_bytes: 1,
             consumed_hash: Some("k".into()),

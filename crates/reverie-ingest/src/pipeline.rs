@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use reverie_core::session::{Outcome, SourceFormat};
 use reverie_core::{Error, Result};
-use reverie_store::{NewSession, SessionBatch, Store};
+use reverie_store::{Compressed, NewSession, SessionBatch, SourceState, Store};
 
 use crate::read::{Limits, Msg, Resume, read_file};
 use crate::redact::redactor;
@@ -135,6 +135,34 @@ fn add(path: &Path, explicit: bool, targets: &mut Vec<Target>, failures: &mut Ve
     }
 }
 
+/// What a file's reader sends: its message, and a batch's raw lines compressed.
+type Sent = (Msg, Option<Result<Compressed>>);
+
+/// A file whose reader is started, its batches not yet written.
+struct Reading {
+    key: String,
+    label: String,
+    existing: Option<SourceState>,
+    replaced: bool,
+    rx: tokio::sync::mpsc::Receiver<Sent>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+/// A file opened for ingest, or its failure to open.
+enum Opening {
+    Reading(Reading),
+    Failed(FileReport),
+}
+
+impl Opening {
+    fn key(&self) -> Option<&str> {
+        match self {
+            Opening::Reading(r) => Some(&r.key),
+            Opening::Failed(_) => None,
+        }
+    }
+}
+
 /// An ingest into one store.
 #[derive(Debug)]
 pub struct Ingest {
@@ -170,9 +198,25 @@ impl Ingest {
             .map(|m| m.len())
             .sum();
         progress.begin(targets.len() as u64, total);
-        for t in &targets {
+        // The next file is opened, and its reader started, before this one's batches are
+        // written: reading (parse, redact) and writing then overlap across files, where most
+        // files are one batch and would leave one side idle. Two names of the same file are
+        // never in flight at once: the second reads the cursor the first leaves.
+        let mut next: Option<Opening> = None;
+        for (i, t) in targets.iter().enumerate() {
             progress.file(&t.path.display().to_string());
-            let mut file = self.ingest_file(t, progress).await;
+            let current = match next.take() {
+                Some(o) => o,
+                None => self.open_target(t).await,
+            };
+            if let Some(after) = targets.get(i + 1) {
+                let opened = self.open_target_unless(after, current.key()).await;
+                next = opened;
+            }
+            let mut file = match current {
+                Opening::Reading(r) => self.finish(r, progress).await,
+                Opening::Failed(report) => report,
+            };
             if !t.explicit
                 && file.status == FileStatus::Failed
                 && file
@@ -192,13 +236,33 @@ impl Ingest {
 
     /// Ingests one file.
     pub async fn ingest_file(&self, target: &Target, progress: &dyn Progress) -> FileReport {
+        match self.open_target(target).await {
+            Opening::Reading(r) => self.finish(r, progress).await,
+            Opening::Failed(report) => report,
+        }
+    }
+
+    async fn open_target(&self, target: &Target) -> Opening {
         let display = target.path.display().to_string();
         let canonical = match std::fs::canonicalize(&target.path) {
             Ok(p) => p,
-            Err(e) => return FileReport::new(display).fail(format!("cannot open: {e}")),
+            Err(e) => {
+                return Opening::Failed(FileReport::new(display).fail(format!("cannot open: {e}")));
+            }
         };
         let key = canonical.display().to_string();
-        self.ingest_source(canonical, key, display, progress).await
+        self.open(canonical, key, display).await
+    }
+
+    /// Opens `target` unless it is the file of `busy` (a key in flight): that one is opened
+    /// once the first is written.
+    async fn open_target_unless(&self, target: &Target, busy: Option<&str>) -> Option<Opening> {
+        let same = std::fs::canonicalize(&target.path)
+            .is_ok_and(|p| Some(p.display().to_string().as_str()) == busy);
+        if same {
+            return None;
+        }
+        Some(self.open_target(target).await)
     }
 
     /// Ingests the file at `path` as the source `key` (a session's identity in the store:
@@ -211,10 +275,19 @@ impl Ingest {
         display: String,
         progress: &dyn Progress,
     ) -> FileReport {
+        match self.open(canonical, key, display).await {
+            Opening::Reading(r) => self.finish(r, progress).await,
+            Opening::Failed(report) => report,
+        }
+    }
+
+    /// Looks up where the source's ingest stopped (resetting it for `--replace`) and starts
+    /// its reader; nothing is written for it until [`Ingest::finish`].
+    async fn open(&self, canonical: PathBuf, key: String, display: String) -> Opening {
         let label = display.clone();
         let mut existing = match self.store.session_source(&self.store_id, &key).await {
             Ok(s) => s,
-            Err(e) => return FileReport::new(display).fail(e.to_string()),
+            Err(e) => return Opening::Failed(FileReport::new(display).fail(e.to_string())),
         };
         let mut replaced = false;
         if self.options.replace
@@ -222,12 +295,12 @@ impl Ingest {
             && s.consumed_bytes > 0
         {
             if let Err(e) = self.store.reset_session(&s.session_id).await {
-                return FileReport::new(display).fail(e.to_string());
+                return Opening::Failed(FileReport::new(display).fail(e.to_string()));
             }
             replaced = true;
             existing = match self.store.session_source(&self.store_id, &key).await {
                 Ok(s) => s,
-                Err(e) => return FileReport::new(display).fail(e.to_string()),
+                Err(e) => return Opening::Failed(FileReport::new(display).fail(e.to_string())),
             };
         }
         let resume = existing.as_ref().map(|s| Resume {
@@ -238,14 +311,22 @@ impl Ingest {
             next_seq: s.next_seq,
         });
 
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(2);
-        let (path, forced, limits) = (
-            canonical.clone(),
-            self.options.format,
-            self.options.limits.clone(),
-        );
+        let (tx, rx) = tokio::sync::mpsc::channel::<Sent>(2);
+        let (path, forced, limits) = (canonical, self.options.format, self.options.limits.clone());
         let reader = tokio::task::spawn_blocking(move || {
-            let mut send = |m: Msg| tx.blocking_send(m).is_ok();
+            // A batch's raw lines are compressed here, on the reading thread: the writer is
+            // the slower side, and this halves what it does besides the database's own work.
+            let mut send = |m: Msg| {
+                let m = match m {
+                    Msg::Chunk(mut c) => {
+                        let lines = Compressed::new(&c.lines);
+                        c.lines = Vec::new();
+                        (Msg::Chunk(c), Some(lines))
+                    }
+                    other => (other, None),
+                };
+                tx.blocking_send(m).is_ok()
+            };
             read_file(
                 &path,
                 &display,
@@ -256,54 +337,81 @@ impl Ingest {
                 &mut send,
             );
         });
+        Opening::Reading(Reading {
+            key,
+            label,
+            existing,
+            replaced,
+            rx,
+            reader,
+        })
+    }
 
+    /// Writes what the reader of `r` sends, batch by batch, and settles the file's report.
+    async fn finish(&self, r: Reading, progress: &dyn Progress) -> FileReport {
+        let Reading {
+            key,
+            label,
+            existing,
+            replaced,
+            mut rx,
+            reader,
+        } = r;
         let mut session_id = existing.as_ref().map(|s| s.session_id.clone());
         let mut format = existing.as_ref().map(|s| s.source_format);
         let mut created = false;
+        let mut pending: Option<NewSession> = None;
         let (mut at_bytes, mut at_seq) = existing
             .as_ref()
             .map_or((0, 0), |s| (s.consumed_bytes, s.next_seq));
         let mut events_added = 0u64;
         let mut failure: Option<String> = None;
         let mut final_report = None;
-        while let Some(msg) = rx.recv().await {
+        while let Some((msg, compressed)) = rx.recv().await {
             match msg {
                 Msg::Start(detected) => {
                     format = Some(detected);
                     if session_id.is_none() {
-                        let new = NewSession {
+                        // Created with its first batch, in the same transaction.
+                        pending = Some(NewSession {
                             store_id: self.store_id.clone(),
                             source_format: detected,
                             source_path: Some(key.clone()),
                             outcome: None,
-                        };
-                        match self.store.create_session(new).await {
-                            Ok(s) => {
-                                session_id = Some(s.id);
-                                created = true;
-                            }
-                            Err(e) => {
-                                failure = Some(e.to_string());
-                                break;
-                            }
-                        }
+                        });
                     }
                 }
                 Msg::Chunk(c) => {
-                    let id = session_id.as_deref().expect("a chunk follows Start");
                     let added = c.events.len() as u64;
+                    let lines = match compressed {
+                        Some(Ok(lines)) => lines.into(),
+                        Some(Err(e)) => {
+                            failure = Some(e.to_string());
+                            break;
+                        }
+                        None => c.lines.into(),
+                    };
                     let batch = SessionBatch {
                         expect_consumed: at_bytes,
                         expect_seq: at_seq,
-                        lines: c.lines,
+                        lines,
                         events: c.events,
                         consumed_bytes: c.consumed as i64,
                         consumed_hash: Some(c.fingerprint),
                         next_line: c.next_line,
                         meta: c.meta,
                     };
-                    match self.store.append_to_session(id, &batch).await {
+                    let written = match (pending.take(), session_id.as_deref()) {
+                        (Some(new), _) => self.store.start_session(new, &batch).await,
+                        (None, Some(id)) => self.store.append_to_session(id, &batch).await,
+                        (None, None) => unreachable!("a chunk follows Start"),
+                    };
+                    match written {
                         Ok(s) => {
+                            if session_id.is_none() {
+                                session_id = Some(s.id.clone());
+                                created = true;
+                            }
                             at_bytes = batch.consumed_bytes;
                             at_seq = s.event_count;
                             events_added += added;
@@ -320,6 +428,18 @@ impl Ingest {
         }
         drop(rx);
         let _ = reader.await;
+        // A transcript with no batch (nothing but what is skipped) is still a session.
+        if failure.is_none()
+            && let Some(new) = pending.take()
+        {
+            match self.store.create_session(new).await {
+                Ok(s) => {
+                    session_id = Some(s.id);
+                    created = true;
+                }
+                Err(e) => failure = Some(e.to_string()),
+            }
+        }
         let mut report = final_report.unwrap_or_else(|| FileReport::new(label));
         report.session_id = session_id.clone();
         report.events_added = events_added;

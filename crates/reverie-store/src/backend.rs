@@ -40,9 +40,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
         None
     }
 
-    /// Reads that skip the driver and run on the calling thread, where the backend has them
-    /// (SQLite: see `sqlite_direct`).
-    fn direct(&self) -> Option<&crate::sqlite_direct::DirectReads> {
+    /// Reads that skip the driver and run on the calling thread, and ingest's batch writes,
+    /// where the backend has them (SQLite: see `sqlite_direct`).
+    fn direct(&self) -> Option<&std::sync::Arc<crate::sqlite_direct::DirectReads>> {
         None
     }
 }

@@ -24,6 +24,7 @@ mod dao_keys;
 mod backend;
 mod changeset_cache;
 mod line_blocks;
+pub use line_blocks::{BatchLines, Compressed};
 mod logic;
 mod params;
 mod postgres;
@@ -176,6 +177,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends events and raw lines and moves the cursor, in one transaction; refused when the
     /// session is no longer at the batch's starting cursor.
     async fn append_to_session(&self, session_id: &str, batch: &SessionBatch) -> Result<Session>;
+    /// A new session with its first batch, in one transaction: what [`Store::create_session`]
+    /// then [`Store::append_to_session`] do, for one commit instead of two.
+    async fn start_session(&self, new: NewSession, batch: &SessionBatch) -> Result<Session>;
     /// Empties a session (events, lines, metadata, cursor) to ingest its source again.
     async fn reset_session(&self, session_id: &str) -> Result<Session>;
     async fn get_session(&self, session_id: &str) -> Result<Session>;

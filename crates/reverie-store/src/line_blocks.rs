@@ -43,6 +43,81 @@ pub struct Block {
     pub data: Vec<u8>,
 }
 
+/// A batch's raw lines, compressed ahead of its write: [`SessionBatch`](crate::SessionBatch)
+/// carries them so that ingest can compress on its reading thread, off the writer's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Compressed {
+    pub(crate) blocks: Vec<Block>,
+    pub(crate) lines: i64,
+    pub(crate) first_line: Option<i64>,
+}
+
+impl Compressed {
+    /// Compresses `lines`, in increasing order of line number (anything else is refused).
+    /// NULs become U+FFFD, as in every text the store keeps.
+    pub fn new(lines: &[(i64, String)]) -> reverie_core::Result<Compressed> {
+        let texts: Vec<_> = lines
+            .iter()
+            .map(|(_, raw)| crate::rows::storable(raw))
+            .collect();
+        let refs: Vec<(i64, &str)> = lines
+            .iter()
+            .zip(&texts)
+            .map(|((n, _), t)| (*n, t.as_ref()))
+            .collect();
+        let blocks = encode(&refs).map_err(|e| reverie_core::Error::invalid("lines", e.0))?;
+        Ok(Compressed {
+            blocks,
+            lines: lines.len() as i64,
+            first_line: lines.first().map(|l| l.0),
+        })
+    }
+
+    /// The number of lines.
+    pub fn len(&self) -> usize {
+        self.lines as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines == 0
+    }
+}
+
+/// A batch's raw lines: as read, or compressed already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchLines {
+    Plain(Vec<(i64, String)>),
+    Compressed(Compressed),
+}
+
+impl Default for BatchLines {
+    fn default() -> Self {
+        BatchLines::Plain(Vec::new())
+    }
+}
+
+impl From<Vec<(i64, String)>> for BatchLines {
+    fn from(lines: Vec<(i64, String)>) -> Self {
+        BatchLines::Plain(lines)
+    }
+}
+
+impl From<Compressed> for BatchLines {
+    fn from(c: Compressed) -> Self {
+        BatchLines::Compressed(c)
+    }
+}
+
+impl BatchLines {
+    /// The lines, compressed (now, if they were not).
+    pub(crate) fn compressed(&self) -> reverie_core::Result<std::borrow::Cow<'_, Compressed>> {
+        match self {
+            BatchLines::Plain(lines) => Compressed::new(lines).map(std::borrow::Cow::Owned),
+            BatchLines::Compressed(c) => Ok(std::borrow::Cow::Borrowed(c)),
+        }
+    }
+}
+
 /// A block that cannot be read back, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Corrupt(pub String);

@@ -145,7 +145,8 @@ pub struct SessionBatch {
     /// The cursor this batch was read from; a session moved meanwhile refuses the batch.
     pub expect_consumed: i64,
     pub expect_seq: i64,
-    pub lines: Vec<(i64, String)>,
+    /// The raw lines read (`Vec<(line, text)>` converts into it), or their compressed blocks.
+    pub lines: crate::line_blocks::BatchLines,
     pub events: Vec<reverie_core::session::Event>,
     pub consumed_bytes: i64,
     pub consumed_hash: Option<String>,

@@ -165,7 +165,7 @@ impl Backend for SqliteBackend {
         Some(&self.gate)
     }
 
-    fn direct(&self) -> Option<&DirectReads> {
+    fn direct(&self) -> Option<&std::sync::Arc<DirectReads>> {
         Some(&self.direct)
     }
 }
@@ -243,7 +243,7 @@ pub async fn connect_sqlite(path: &Path, synchronous: Synchronous) -> Result<Sql
     let store = SqlStore::new(SqliteBackend {
         pool,
         gate: Default::default(),
-        direct: std::sync::Arc::new(DirectReads::new(path)),
+        direct: std::sync::Arc::new(DirectReads::new(path, synchronous)),
     });
     store.sync_search_index().await?;
     Ok(store)

@@ -10,6 +10,12 @@
 //! everything else stay on sqlx. A direct read that fails (the database busy past a short
 //! wait, or anything else) is retried by the caller on the pool, whose answer, or error, is
 //! the one given. rusqlite links the same bundled SQLite as sqlx-sqlite.
+//!
+//! One write runs here too: a batch of ingest (`append_batch`), a few hundred statements in one
+//! transaction, which through sqlx were as many round trips to the connection's thread; here
+//! they are one call on a blocking thread, on a connection of its own opened with the pool's
+//! settings (WAL, `synchronous`, foreign keys, a 30 s busy wait), its statements kept
+//! prepared. The caller holds the process's write gate around it, as around every write.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
@@ -21,8 +27,10 @@ use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Connection, OpenFlags, Row};
 
 use crate::dao::Seek;
-use crate::rows::MemoryRow;
+use crate::line_blocks::{Block, CODEC};
+use crate::rows::{EventRow, MemoryRow, SessionRow};
 use crate::rows_dreams::EntryCols;
+use crate::sqlite::Synchronous;
 
 /// Idle connections kept for reuse; more may be open at once under load.
 const MAX_IDLE: usize = 8;
@@ -32,14 +40,66 @@ const MAX_IDLE: usize = 8;
 pub struct DirectReads {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// The connection of `append_batch`, opened at its first use.
+    writer: Mutex<Option<Connection>>,
+    synchronous: Synchronous,
 }
 
 impl DirectReads {
-    pub(crate) fn new(path: &Path) -> DirectReads {
+    pub(crate) fn new(path: &Path, synchronous: Synchronous) -> DirectReads {
         DirectReads {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
+            writer: Mutex::new(None),
+            synchronous,
         }
+    }
+
+    fn open_writer(&self) -> rusqlite::Result<Connection> {
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        c.busy_timeout(Duration::from_secs(30))?;
+        c.execute_batch(match self.synchronous {
+            Synchronous::Full => "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+            Synchronous::Normal => "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        })?;
+        Ok(c)
+    }
+
+    /// Writes a batch of a session in one transaction: locks the session's row (or creates
+    /// the session, checking its store and source as `create_session` does), lets `fold`
+    /// check the batch against the row and move it on, writes the blocks of raw lines and the
+    /// events, and stores the row. Nothing is written if any step fails.
+    pub(crate) fn write_batch(
+        &self,
+        target: Target<'_>,
+        blocks: &[Block],
+        events: &[EventRow],
+        fold: impl FnOnce(&mut SessionRow) -> Result<()>,
+    ) -> Result<SessionRow> {
+        let mut slot = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(self.open_writer().map_err(|e| self.write_error(e))?);
+        }
+        let conn = slot.as_mut().expect("opened above");
+        let result = write_on(conn, target, blocks, events, fold);
+        if let Err(Failed::Sql(_)) = &result {
+            // A connection whose statement failed is not trusted again.
+            *slot = None;
+        }
+        result.map_err(|f| match f {
+            Failed::Sql(e) => self.write_error(e),
+            Failed::Refused(e) => e,
+        })
+    }
+
+    fn write_error(&self, e: rusqlite::Error) -> Error {
+        Error::storage(format!(
+            "cannot write to SQLite database {}: {e}",
+            self.path.display()
+        ))
     }
 
     /// Runs `f` on an idle connection (or a new one). A connection whose statement failed is
@@ -184,6 +244,216 @@ impl DirectReads {
     }
 }
 
+/// Why a batch was not written: the database failed, or the batch was refused.
+enum Failed {
+    Sql(rusqlite::Error),
+    Refused(Error),
+}
+
+impl From<rusqlite::Error> for Failed {
+    fn from(e: rusqlite::Error) -> Self {
+        Failed::Sql(e)
+    }
+}
+
+/// The session a batch goes to.
+pub(crate) enum Target<'a> {
+    Existing(&'a str),
+    /// A session to create with the batch.
+    New(SessionRow),
+}
+
+fn write_on(
+    conn: &mut Connection,
+    target: Target<'_>,
+    blocks: &[Block],
+    events: &[EventRow],
+    fold: impl FnOnce(&mut SessionRow) -> Result<()>,
+) -> std::result::Result<SessionRow, Failed> {
+    use reverie_core::id::IdKind;
+    use rusqlite::OptionalExtension;
+    let refused = |e: Error| Failed::Refused(e);
+    // Dropped without a commit, the transaction rolls back.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut row = match target {
+        Target::Existing(id) => tx
+            .prepare_cached(concat!(
+                "SELECT ",
+                session_cols!(),
+                " FROM sessions WHERE id = ?1"
+            ))?
+            .query_row([id], session_row)
+            .optional()?
+            .ok_or_else(|| refused(Error::not_found(IdKind::Session.noun(), id)))?,
+        Target::New(row) => {
+            let archived = tx
+                .prepare_cached("SELECT archived_at IS NOT NULL FROM memory_stores WHERE id = ?1")?
+                .query_row([&row.store_id], |r| r.get::<_, bool>(0))
+                .optional()?;
+            match archived {
+                None => {
+                    return Err(refused(Error::not_found(
+                        IdKind::Store.noun(),
+                        &row.store_id,
+                    )));
+                }
+                Some(true) => {
+                    return Err(refused(Error::StoreArchived {
+                        store_id: row.store_id,
+                    }));
+                }
+                Some(false) => {}
+            }
+            if let Some(path) = &row.source_path
+                && let Some(existing) = tx
+                    .prepare_cached(
+                        "SELECT id FROM sessions WHERE store_id = ?1 AND source_path = ?2",
+                    )?
+                    .query_row([&row.store_id, path], |r| r.get::<_, String>(0))
+                    .optional()?
+            {
+                return Err(refused(Error::Conflict(format!(
+                    "{path} is already ingested as session {existing}"
+                ))));
+            }
+            tx.prepare_cached(concat!(
+                "INSERT INTO sessions (",
+                session_cols!(),
+                ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18, ?19, ?20, ?21, ?22)"
+            ))?
+            .execute(rusqlite::params![
+                row.id,
+                row.store_id,
+                row.source_format,
+                row.source_path,
+                row.source_session_id,
+                row.project,
+                row.git_branch,
+                row.model,
+                row.agent_version,
+                row.started_at,
+                row.ended_at,
+                row.event_count,
+                row.error_count,
+                row.line_count,
+                row.outcome_status,
+                row.outcome_score,
+                row.outcome_note,
+                row.created_at,
+                row.updated_at,
+                row.consumed_bytes,
+                row.consumed_hash,
+                row.next_line
+            ])?;
+            row
+        }
+    };
+    let session_id = row.id.clone();
+    let session_id = session_id.as_str();
+    fold(&mut row).map_err(Failed::Refused)?;
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO session_line_blocks (session_id, first_line, last_line, lines, raw_bytes, codec, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for b in blocks {
+            st.execute(rusqlite::params![
+                session_id,
+                b.first_line,
+                b.last_line,
+                b.lines,
+                b.raw_bytes,
+                CODEC,
+                b.data
+            ])?;
+        }
+    }
+    {
+        let mut st = tx.prepare_cached(concat!(
+            "INSERT INTO session_events (session_id, ",
+            event_cols!(),
+            ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+        ))?;
+        for e in events {
+            st.execute(rusqlite::params![
+                session_id,
+                e.seq,
+                e.kind,
+                e.line,
+                e.ts,
+                e.uuid,
+                e.parent_uuid,
+                e.sidechain,
+                e.agent_id,
+                e.text,
+                e.tool_name,
+                e.tool_use_id,
+                e.tool_input,
+                e.is_error,
+                e.subtype,
+                e.speaker
+            ])?;
+        }
+    }
+    tx.prepare_cached(
+        "UPDATE sessions SET source_session_id = ?1, project = ?2, git_branch = ?3, model = ?4, \
+         agent_version = ?5, started_at = ?6, ended_at = ?7, event_count = ?8, error_count = ?9, \
+         line_count = ?10, outcome_status = ?11, outcome_score = ?12, outcome_note = ?13, \
+         updated_at = ?14, consumed_bytes = ?15, consumed_hash = ?16, next_line = ?17 WHERE id = ?18",
+    )?
+    .execute(rusqlite::params![
+        row.source_session_id,
+        row.project,
+        row.git_branch,
+        row.model,
+        row.agent_version,
+        row.started_at,
+        row.ended_at,
+        row.event_count,
+        row.error_count,
+        row.line_count,
+        row.outcome_status,
+        row.outcome_score,
+        row.outcome_note,
+        row.updated_at,
+        row.consumed_bytes,
+        row.consumed_hash,
+        row.next_line,
+        row.id
+    ])?;
+    tx.commit()?;
+    Ok(row)
+}
+
+/// A session's row, from `session_cols!()` in order.
+fn session_row(r: &Row<'_>) -> rusqlite::Result<SessionRow> {
+    Ok(SessionRow {
+        id: r.get(0)?,
+        store_id: r.get(1)?,
+        source_format: r.get(2)?,
+        source_path: r.get(3)?,
+        source_session_id: r.get(4)?,
+        project: r.get(5)?,
+        git_branch: r.get(6)?,
+        model: r.get(7)?,
+        agent_version: r.get(8)?,
+        started_at: r.get(9)?,
+        ended_at: r.get(10)?,
+        event_count: r.get(11)?,
+        error_count: r.get(12)?,
+        line_count: r.get(13)?,
+        outcome_status: r.get(14)?,
+        outcome_score: r.get(15)?,
+        outcome_note: r.get(16)?,
+        created_at: r.get(17)?,
+        updated_at: r.get(18)?,
+        consumed_bytes: r.get(19)?,
+        consumed_hash: r.get(20)?,
+        next_line: r.get(21)?,
+    })
+}
+
 /// Whether the store exists, on a connection the caller holds.
 fn store_exists_on(c: &Connection, store_id: &str) -> rusqlite::Result<bool> {
     c.prepare_cached("SELECT 1 FROM memory_stores WHERE id = ?1")?
@@ -296,7 +566,7 @@ mod tests {
             .create_memory(&st, "/a/b.md", "- one\n- two\n", &actor)
             .await
             .unwrap();
-        let d = DirectReads::new(&path);
+        let d = DirectReads::new(&path, Synchronous::Full);
 
         let by_id = d.memory(&st, &m.id).unwrap().expect("found directly");
         let by_path = d.memory_by_path(&st, "/a/b.md").unwrap().expect("found");
@@ -432,7 +702,7 @@ mod tests {
     fn a_database_that_cannot_be_read_is_an_error_naming_it_and_nothing_is_created() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing.db");
-        let d = DirectReads::new(&path);
+        let d = DirectReads::new(&path, Synchronous::Full);
         let e = d.memory("memstore_01x", "mem_01x").unwrap_err().to_string();
         assert!(e.contains("missing.db"), "{e}");
         // Read-only: a missing file is not created.
@@ -440,7 +710,7 @@ mod tests {
         // A file that is not a database.
         let junk = dir.path().join("junk.db");
         std::fs::write(&junk, vec![0x5a; 8192]).unwrap();
-        let e = DirectReads::new(&junk)
+        let e = DirectReads::new(&junk, Synchronous::Full)
             .entries("memstore_01x", None)
             .unwrap_err()
             .to_string();

@@ -21,7 +21,11 @@ fn batch(consumed: i64, lines: Vec<i64>, next_line: i64) -> SessionBatch {
     SessionBatch {
         expect_consumed: consumed,
         expect_seq: 0,
-        lines: lines.into_iter().map(|n| (n, text(n))).collect(),
+        lines: lines
+            .into_iter()
+            .map(|n| (n, text(n)))
+            .collect::<Vec<_>>()
+            .into(),
         events: Vec::new(),
         consumed_bytes: consumed + 1,
         consumed_hash: None,

@@ -57,7 +57,10 @@ fn batch(
         expect_consumed: expect.0,
         expect_seq: expect.1,
         next_line: lines.end,
-        lines: lines.map(|l| (l, format!("{{\"line\":{l}}}"))).collect(),
+        lines: lines
+            .map(|l| (l, format!("{{\"line\":{l}}}")))
+            .collect::<Vec<_>>()
+            .into(),
         events: ev,
         consumed_bytes: consumed,
         consumed_hash: Some(format!("hash-{consumed}")),

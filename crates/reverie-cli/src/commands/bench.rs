@@ -275,7 +275,8 @@ pub(super) async fn generate_session(
                 lines: chunk
                     .iter()
                     .map(|e| (e.line.unwrap_or(0), "{}".to_string()))
-                    .collect(),
+                    .collect::<Vec<_>>()
+                    .into(),
                 events: chunk.to_vec(),
                 consumed_bytes: last + 1,
                 consumed_hash: Some("bench".into()),

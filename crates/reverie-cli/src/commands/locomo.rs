@@ -600,7 +600,7 @@ async fn ingest_session(
         &SessionBatch {
             expect_consumed: 0,
             expect_seq: 0,
-            lines,
+            lines: lines.into(),
             events,
             consumed_bytes: n,
             consumed_hash: None,

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_curve;
 pub mod bench_hooks;
+pub mod bench_ingest;
 pub mod bench_scale;
 pub mod bench_serve;
 pub mod bench_sessions;

@@ -168,7 +168,7 @@ pub async fn session(
         &SessionBatch {
             expect_consumed: 0,
             expect_seq: 0,
-            lines,
+            lines: lines.into(),
             events,
             consumed_bytes: n,
             consumed_hash: Some("test".into()),

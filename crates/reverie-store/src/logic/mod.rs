@@ -350,6 +350,9 @@ impl<B: Backend> Store for SqlStore<B> {
     async fn append_to_session(&self, session_id: &str, batch: &SessionBatch) -> Result<Session> {
         self.append_to_session_impl(session_id, batch).await
     }
+    async fn start_session(&self, new: NewSession, batch: &SessionBatch) -> Result<Session> {
+        self.start_session_impl(new, batch).await
+    }
     async fn reset_session(&self, session_id: &str) -> Result<Session> {
         self.reset_session_impl(session_id).await
     }

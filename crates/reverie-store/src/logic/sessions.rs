@@ -13,7 +13,8 @@ use crate::dao::{Dao, db_err};
 use crate::dao_sessions::SessionDao;
 use crate::line_blocks;
 use crate::params::{NewSession, SessionBatch, SourceState};
-use crate::rows::{EventRow, SessionRow, storable};
+use crate::rows::{EventRow, SessionRow};
+use crate::sqlite_direct::Target;
 
 fn state(row: &SessionRow) -> Result<SourceState> {
     Ok(SourceState {
@@ -24,6 +25,140 @@ fn state(row: &SessionRow) -> Result<SourceState> {
         next_line: row.next_line,
         next_seq: row.event_count,
     })
+}
+
+/// The row of a new, empty session.
+fn new_row(new: NewSession) -> SessionRow {
+    let now = Timestamp::now().micros();
+    SessionRow {
+        id: new_id(IdKind::Session),
+        store_id: new.store_id,
+        source_format: new.source_format.as_str().to_string(),
+        source_path: new.source_path,
+        source_session_id: None,
+        project: None,
+        git_branch: None,
+        model: None,
+        agent_version: None,
+        started_at: None,
+        ended_at: None,
+        event_count: 0,
+        error_count: 0,
+        line_count: 0,
+        outcome_status: new.outcome.as_ref().map(|o| o.status.as_str().to_string()),
+        outcome_score: new.outcome.as_ref().and_then(|o| o.score),
+        outcome_note: new.outcome.and_then(|o| o.note),
+        created_at: now,
+        updated_at: now,
+        consumed_bytes: 0,
+        consumed_hash: None,
+        next_line: 1,
+    }
+}
+
+/// What a batch does to its session's row, worked out before the write: [`Fold::apply`]
+/// checks it against the row as locked and moves the row on, the same for both write paths.
+pub(crate) struct Fold {
+    expect_consumed: i64,
+    expect_seq: i64,
+    /// Each event's seq, in order (checked against the session's count once it is locked).
+    seqs: Vec<i64>,
+    errors: i64,
+    lines: i64,
+    first_line: Option<i64>,
+    /// The span of the parser's times and every event's own.
+    span: Option<(i64, i64)>,
+    meta: reverie_core::session::SessionMeta,
+    consumed_bytes: i64,
+    consumed_hash: Option<String>,
+    next_line: i64,
+}
+
+impl Fold {
+    fn of(batch: &SessionBatch, lines: &line_blocks::Compressed) -> Fold {
+        let m = &batch.meta;
+        let span = [m.started_at, m.ended_at]
+            .into_iter()
+            .chain(batch.events.iter().map(|e| e.timestamp))
+            .flatten()
+            .map(Timestamp::micros)
+            .fold(None, |span: Option<(i64, i64)>, t| {
+                Some(span.map_or((t, t), |(s, e)| (s.min(t), e.max(t))))
+            });
+        Fold {
+            expect_consumed: batch.expect_consumed,
+            expect_seq: batch.expect_seq,
+            seqs: batch.events.iter().map(|e| e.seq).collect(),
+            errors: batch
+                .events
+                .iter()
+                .filter(|e| e.kind == EventKind::ToolResult && e.is_error)
+                .count() as i64,
+            lines: lines.lines,
+            first_line: lines.first_line,
+            span,
+            meta: batch.meta.clone(),
+            consumed_bytes: batch.consumed_bytes,
+            consumed_hash: batch.consumed_hash.clone(),
+            next_line: batch.next_line,
+        }
+    }
+
+    /// Refuses a batch read from another cursor than the session's, with events out of
+    /// sequence, or with lines the session holds already; otherwise moves `row` past it.
+    pub(crate) fn apply(&self, session_id: &str, row: &mut SessionRow) -> Result<()> {
+        if row.consumed_bytes != self.expect_consumed || row.event_count != self.expect_seq {
+            return Err(Error::Conflict(format!(
+                "session {session_id} was extended by another ingest meanwhile (now at byte {}, event {}); run ingest again",
+                row.consumed_bytes, row.event_count
+            )));
+        }
+        if let Some((i, seq)) = self
+            .seqs
+            .iter()
+            .enumerate()
+            .find(|(i, seq)| **seq != row.event_count + *i as i64)
+        {
+            return Err(Error::storage(format!(
+                "event {i} of the batch has seq {seq}, expected {}",
+                row.event_count + i as i64
+            )));
+        }
+        if let Some(first) = self.first_line
+            && first < row.next_line
+        {
+            return Err(Error::invalid(
+                "lines",
+                format!(
+                    "the batch starts at line {first}, before line {} where the session's stored lines end",
+                    row.next_line
+                ),
+            ));
+        }
+        let m = &self.meta;
+        let keep = |slot: &mut Option<String>, v: &Option<String>| {
+            if slot.is_none() {
+                slot.clone_from(v);
+            }
+        };
+        keep(&mut row.source_session_id, &m.source_session_id);
+        keep(&mut row.project, &m.project);
+        keep(&mut row.git_branch, &m.git_branch);
+        keep(&mut row.model, &m.model);
+        keep(&mut row.agent_version, &m.agent_version);
+        if let Some((start, end)) = self.span {
+            row.started_at = Some(row.started_at.map_or(start, |s| s.min(start)));
+            row.ended_at = Some(row.ended_at.map_or(end, |e| e.max(end)));
+        }
+        row.event_count += self.seqs.len() as i64;
+        row.error_count += self.errors;
+        row.line_count += self.lines;
+        row.consumed_bytes = self.consumed_bytes;
+        row.consumed_hash.clone_from(&self.consumed_hash);
+        row.next_line = self.next_line;
+        row.updated_at = Timestamp::now().micros();
+        Ok(())
+    }
 }
 
 /// Blocks read per query when paging raw lines (about 1 MB of lines before decompression).
@@ -82,31 +217,7 @@ impl<B: Backend> SqlStore<B> {
                 store_id: new.store_id,
             });
         }
-        let now = Timestamp::now().micros();
-        let row = SessionRow {
-            id: new_id(IdKind::Session),
-            store_id: new.store_id,
-            source_format: new.source_format.as_str().to_string(),
-            source_path: new.source_path,
-            source_session_id: None,
-            project: None,
-            git_branch: None,
-            model: None,
-            agent_version: None,
-            started_at: None,
-            ended_at: None,
-            event_count: 0,
-            error_count: 0,
-            line_count: 0,
-            outcome_status: new.outcome.as_ref().map(|o| o.status.as_str().to_string()),
-            outcome_score: new.outcome.as_ref().and_then(|o| o.score),
-            outcome_note: new.outcome.and_then(|o| o.note),
-            created_at: now,
-            updated_at: now,
-            consumed_bytes: 0,
-            consumed_hash: None,
-            next_line: 1,
-        };
+        let row = new_row(new);
         if let Some(path) = &row.source_path
             && let Some(existing) = tx.session_by_source(&row.store_id, path).await?
         {
@@ -126,15 +237,32 @@ impl<B: Backend> SqlStore<B> {
         batch: &SessionBatch,
     ) -> Result<Session> {
         check_id(IdKind::Session, session_id)?;
-        // Compressed before the transaction, so the write lock is held for the writes alone.
-        let texts: Vec<_> = batch.lines.iter().map(|(_, raw)| storable(raw)).collect();
-        let lines: Vec<(i64, &str)> = batch
-            .lines
-            .iter()
-            .zip(&texts)
-            .map(|((n, _), t)| (*n, t.as_ref()))
-            .collect();
-        let blocks = line_blocks::encode(&lines).map_err(|e| Error::invalid("lines", e.0))?;
+        // Compressed before the transaction (if ingest has not done it on its reading thread),
+        // so the write lock is held for the writes alone.
+        let lines = batch.lines.compressed()?;
+        let fold = Fold::of(batch, &lines);
+        let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
+        if let Some(direct) = self.backend.direct() {
+            // SQLite: the whole batch in one call on a blocking thread, where sqlx would send
+            // each statement to its connection's thread and wait for the answer.
+            let _turn = match self.backend.write_gate() {
+                Some(gate) => Some(gate.clone().lock_owned().await),
+                None => None,
+            };
+            let (direct, id, blocks) = (
+                direct.clone(),
+                session_id.to_string(),
+                lines.into_owned().blocks,
+            );
+            let row = tokio::task::spawn_blocking(move || {
+                direct.write_batch(Target::Existing(&id), &blocks, &events, |row| {
+                    fold.apply(&id, row)
+                })
+            })
+            .await
+            .map_err(|e| Error::storage(format!("the batch's write stopped: {e}")))??;
+            return row.into_model();
+        }
         let mut tx = self
             .backend
             .pool()
@@ -145,71 +273,44 @@ impl<B: Backend> SqlStore<B> {
             .lock_session(session_id)
             .await?
             .ok_or_else(|| not_found(session_id))?;
-        if row.consumed_bytes != batch.expect_consumed || row.event_count != batch.expect_seq {
-            return Err(Error::Conflict(format!(
-                "session {session_id} was extended by another ingest meanwhile (now at byte {}, event {}); run ingest again",
-                row.consumed_bytes, row.event_count
-            )));
-        }
-        if let Some((i, e)) = batch
-            .events
-            .iter()
-            .enumerate()
-            .find(|(i, e)| e.seq != row.event_count + *i as i64)
-        {
-            return Err(Error::storage(format!(
-                "event {i} of the batch has seq {}, expected {}",
-                e.seq,
-                row.event_count + i as i64
-            )));
-        }
-        if let Some(first) = lines.first()
-            && first.0 < row.next_line
-        {
-            return Err(Error::invalid(
-                "lines",
-                format!(
-                    "the batch starts at line {}, before line {} where the session's stored lines end",
-                    first.0, row.next_line
-                ),
-            ));
-        }
-        tx.insert_line_blocks(session_id, &blocks).await?;
-        let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
+        fold.apply(session_id, &mut row)?;
+        tx.insert_line_blocks(session_id, &lines.blocks).await?;
         tx.insert_events(session_id, &events).await?;
-
-        let m = &batch.meta;
-        let keep = |slot: &mut Option<String>, v: &Option<String>| {
-            if slot.is_none() {
-                slot.clone_from(v);
-            }
-        };
-        keep(&mut row.source_session_id, &m.source_session_id);
-        keep(&mut row.project, &m.project);
-        keep(&mut row.git_branch, &m.git_branch);
-        keep(&mut row.model, &m.model);
-        keep(&mut row.agent_version, &m.agent_version);
-        // The session's span covers what the parser saw and every event's own time.
-        let times = [m.started_at, m.ended_at]
-            .into_iter()
-            .chain(batch.events.iter().map(|e| e.timestamp));
-        for t in times.flatten().map(Timestamp::micros) {
-            row.started_at = Some(row.started_at.map_or(t, |s| s.min(t)));
-            row.ended_at = Some(row.ended_at.map_or(t, |e| e.max(t)));
-        }
-        row.event_count += batch.events.len() as i64;
-        row.error_count += batch
-            .events
-            .iter()
-            .filter(|e| e.kind == EventKind::ToolResult && e.is_error)
-            .count() as i64;
-        row.line_count += batch.lines.len() as i64;
-        row.consumed_bytes = batch.consumed_bytes;
-        row.consumed_hash.clone_from(&batch.consumed_hash);
-        row.next_line = batch.next_line;
-        row.updated_at = Timestamp::now().micros();
         tx.update_session(&row).await?;
         tx.commit().await.map_err(db_err)?;
+        row.into_model()
+    }
+
+    pub(crate) async fn start_session_impl(
+        &self,
+        new: NewSession,
+        batch: &SessionBatch,
+    ) -> Result<Session> {
+        let Some(direct) = self.backend.direct() else {
+            let session = self.create_session_impl(new).await?;
+            return self.append_to_session_impl(&session.id, batch).await;
+        };
+        check_id(IdKind::Store, &new.store_id)?;
+        if let Some(o) = &new.outcome {
+            o.validate()?;
+        }
+        let row = new_row(new);
+        let lines = batch.lines.compressed()?;
+        let fold = Fold::of(batch, &lines);
+        let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
+        let _turn = match self.backend.write_gate() {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
+        let (direct, blocks) = (direct.clone(), lines.into_owned().blocks);
+        let row = tokio::task::spawn_blocking(move || {
+            let id = row.id.clone();
+            direct.write_batch(Target::New(row), &blocks, &events, |row| {
+                fold.apply(&id, row)
+            })
+        })
+        .await
+        .map_err(|e| Error::storage(format!("the batch's write stopped: {e}")))??;
         row.into_model()
     }
 
