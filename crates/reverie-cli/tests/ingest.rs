@@ -100,6 +100,16 @@ fn ingest_report_and_sessions_commands() {
     let raw = ok(&db, &["sessions", "show", &id, "--raw"]);
     assert!(!raw.contains(key));
     assert_eq!(raw.lines().count(), 13);
+    // Nor is it anywhere in the database's files: the raw lines are compressed after
+    // redaction (what `--raw` printed is every stored line, decompressed).
+    for suffix in ["", "-wal"] {
+        if let Ok(bytes) = std::fs::read(format!("{db}{suffix}")) {
+            assert!(
+                !bytes.windows(key.len()).any(|w| w == key.as_bytes()),
+                "the key is in {db}{suffix}"
+            );
+        }
+    }
 
     let cleared: Value = serde_json::from_str(&ok(
         &db,
@@ -227,4 +237,78 @@ fn an_ingest_killed_midway_resumes_without_duplicates() {
     let again: Value =
         serde_json::from_str(&ok(&db, &["--json", "ingest", "-s", "agent", path])).unwrap();
     assert_eq!(again["unchanged"], 1);
+}
+
+/// `reverie bench ingest` reads the folder's transcripts, ingests them into a scratch store, and
+/// reports the same events for both and a database smaller than the transcripts.
+#[test]
+fn bench_ingest_reports_the_read_and_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    std::fs::write(data.join("a.jsonl"), transcript(300, 400)).unwrap();
+    std::fs::write(data.join("sub/b.jsonl"), transcript(100, 2000)).unwrap();
+    std::fs::write(data.join("notes.txt"), "not a transcript").unwrap();
+    let copy = std::fs::metadata(data.join("a.jsonl")).unwrap().len()
+        + std::fs::metadata(data.join("sub/b.jsonl")).unwrap().len();
+    let copies = 1_000_000u64.div_ceil(copy);
+    // With no database named, the benchmark makes its own scratch files.
+    let out = Command::new(env!("CARGO_BIN_EXE_reverie"))
+        .args([
+            "--json", "bench", "ingest", "--mb", "1", "--runs", "2", "--data",
+        ])
+        .arg(&data)
+        .env_remove("REVERIE_DATABASE_URL")
+        .env("XDG_DATA_HOME", dir.path().join("xdg"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Copies of the two transcripts until the folder holds 1 MB.
+    assert_eq!(out["bytes"], copies * copy, "{out}");
+    assert_eq!(out["files"], 2 * copies, "{out}");
+    assert_eq!(out["sessions"], 2 * copies, "{out}");
+    assert_eq!(out["events"], copies * 400, "{out}");
+    assert_eq!(out["read_s"].as_array().unwrap().len(), 2);
+    assert!(out["ingest_mb_per_s"].as_f64().unwrap() > 0.0);
+    // On disk with its write-ahead log: at this size the log (up to 4 MB) is most of it.
+    assert!(out["database_bytes"].as_u64().unwrap() > 0, "{out}");
+
+    // A database named keeps nothing of the benchmark.
+    let db = dir.path().join("given.db").display().to_string();
+    let given: Value = serde_json::from_str(&ok(
+        &db,
+        &[
+            "--json",
+            "bench",
+            "ingest",
+            "--mb",
+            "1",
+            "--runs",
+            "1",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+    ))
+    .unwrap();
+    assert_eq!(given["sessions"], 2 * copies, "{given}");
+    assert!(given["database_bytes"].is_null());
+    let stores: Value = serde_json::from_str(&ok(&db, &["--json", "store", "ls"])).unwrap();
+    assert_eq!(stores.as_array().map(Vec::len), Some(0), "{stores}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let err = reverie(&db, &["bench", "ingest", "--data", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!err.status.success());
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("no .jsonl transcripts under"),
+        "{}",
+        String::from_utf8_lossy(&err.stderr)
+    );
 }

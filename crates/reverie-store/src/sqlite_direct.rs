@@ -260,7 +260,7 @@ impl From<rusqlite::Error> for Failed {
 pub(crate) enum Target<'a> {
     Existing(&'a str),
     /// A session to create with the batch.
-    New(SessionRow),
+    New(Box<SessionRow>),
 }
 
 fn write_on(
@@ -286,6 +286,7 @@ fn write_on(
             .optional()?
             .ok_or_else(|| refused(Error::not_found(IdKind::Session.noun(), id)))?,
         Target::New(row) => {
+            let row = *row;
             let archived = tx
                 .prepare_cached("SELECT archived_at IS NOT NULL FROM memory_stores WHERE id = ?1")?
                 .query_row([&row.store_id], |r| r.get::<_, bool>(0))

@@ -173,6 +173,85 @@ async fn a_damaged_block_is_reported_not_guessed_at(fresh: common::Fresh) {
     assert_eq!(s.get_session(&id).await.unwrap().line_count, 40);
 }
 
+/// A session created with its first batch (`start_session`): one transaction, so a refusal
+/// of the store, the source or the batch leaves no session and no line behind.
+async fn a_session_starts_with_its_first_batch(fresh: common::Fresh) {
+    let s = &*fresh.store;
+    let store_id = common::new_store(s, "start").await;
+    let new = |path: &str| NewSession {
+        store_id: store_id.clone(),
+        source_format: SourceFormat::ClaudeCode,
+        source_path: Some(path.into()),
+        outcome: None,
+    };
+    let started = s
+        .start_session(new("/tmp/a.jsonl"), &batch(0, vec![1, 2, 4], 5))
+        .await
+        .unwrap();
+    assert_eq!((started.line_count, started.event_count), (3, 0));
+    assert_eq!(
+        all_lines(s, &started.id, 1, 100).await,
+        vec![(1, text(1)), (2, text(2)), (4, text(4))]
+    );
+    let state = s
+        .session_source(&store_id, "/tmp/a.jsonl")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            state.session_id.as_str(),
+            state.consumed_bytes,
+            state.next_line
+        ),
+        (started.id.as_str(), 1, 5)
+    );
+
+    let twice = s
+        .start_session(new("/tmp/a.jsonl"), &batch(0, vec![1], 2))
+        .await
+        .unwrap_err();
+    assert_eq!(twice.error_type(), ErrorType::Conflict, "{twice}");
+    assert!(twice.to_string().contains("already ingested"), "{twice}");
+
+    // A batch read from another cursor, or with its lines out of order: no session is left.
+    let mut stale = batch(0, vec![1], 2);
+    stale.expect_consumed = 7;
+    let e = s
+        .start_session(new("/tmp/b.jsonl"), &stale)
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), ErrorType::Conflict, "{e}");
+    let e = s
+        .start_session(new("/tmp/b.jsonl"), &batch(0, vec![3, 2], 4))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), ErrorType::InvalidRequest, "{e}");
+    assert!(
+        s.session_source(&store_id, "/tmp/b.jsonl")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let mut elsewhere = new("/tmp/c.jsonl");
+    elsewhere.store_id = "memstore_0000000000000000000000".into();
+    let e = s
+        .start_session(elsewhere, &batch(0, vec![1], 2))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), ErrorType::NotFound, "{e}");
+    s.archive_store(&store_id).await.unwrap();
+    let e = s
+        .start_session(new("/tmp/d.jsonl"), &batch(0, vec![1], 2))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), ErrorType::Conflict, "{e}");
+    assert!(e.to_string().contains("archived"), "{e}");
+    let listed = s.list_sessions(&store_id, None, None).await.unwrap();
+    assert_eq!(listed.data.len(), 1, "only the first session exists");
+}
+
 macro_rules! both {
     ($($name:ident),+) => {
         $(
@@ -193,6 +272,7 @@ macro_rules! both {
 
 both!(
     lines_page_back_exactly,
+    a_session_starts_with_its_first_batch,
     rows_written_before_blocks_are_read_with_them,
     a_damaged_block_is_reported_not_guessed_at
 );

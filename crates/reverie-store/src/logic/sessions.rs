@@ -286,18 +286,38 @@ impl<B: Backend> SqlStore<B> {
         new: NewSession,
         batch: &SessionBatch,
     ) -> Result<Session> {
-        let Some(direct) = self.backend.direct() else {
-            let session = self.create_session_impl(new).await?;
-            return self.append_to_session_impl(&session.id, batch).await;
-        };
         check_id(IdKind::Store, &new.store_id)?;
         if let Some(o) = &new.outcome {
             o.validate()?;
         }
-        let row = new_row(new);
+        let mut row = new_row(new);
         let lines = batch.lines.compressed()?;
         let fold = Fold::of(batch, &lines);
         let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
+        let Some(direct) = self.backend.direct() else {
+            let (mut tx, store) = self.lock_store_fields(&row.store_id).await?;
+            if store.archived_at.is_some() {
+                return Err(Error::StoreArchived {
+                    store_id: row.store_id,
+                });
+            }
+            if let Some(path) = &row.source_path
+                && let Some(existing) = tx.session_by_source(&row.store_id, path).await?
+            {
+                return Err(Error::Conflict(format!(
+                    "{path} is already ingested as session {}",
+                    existing.id
+                )));
+            }
+            tx.insert_session(&row).await?;
+            let id = row.id.clone();
+            fold.apply(&id, &mut row)?;
+            tx.insert_line_blocks(&id, &lines.blocks).await?;
+            tx.insert_events(&id, &events).await?;
+            tx.update_session(&row).await?;
+            tx.commit().await.map_err(db_err)?;
+            return row.into_model();
+        };
         let _turn = match self.backend.write_gate() {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
@@ -305,7 +325,7 @@ impl<B: Backend> SqlStore<B> {
         let (direct, blocks) = (direct.clone(), lines.into_owned().blocks);
         let row = tokio::task::spawn_blocking(move || {
             let id = row.id.clone();
-            direct.write_batch(Target::New(row), &blocks, &events, |row| {
+            direct.write_batch(Target::New(Box::new(row)), &blocks, &events, |row| {
                 fold.apply(&id, row)
             })
         })
