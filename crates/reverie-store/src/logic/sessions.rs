@@ -211,13 +211,24 @@ impl<B: Backend> SqlStore<B> {
         if let Some(o) = &new.outcome {
             o.validate()?;
         }
-        let (mut tx, store) = self.lock_store_fields(&new.store_id).await?;
+        let row = new_row(new);
+        let tx = self.insert_new_session(&row).await?;
+        tx.commit().await.map_err(db_err)?;
+        row.into_model()
+    }
+
+    /// Opens a write transaction holding `row` as a new session: refused if its store is
+    /// missing or archived, or its source is a session already.
+    async fn insert_new_session(
+        &self,
+        row: &SessionRow,
+    ) -> Result<sqlx::Transaction<'static, B::Db>> {
+        let (mut tx, store) = self.lock_store_fields(&row.store_id).await?;
         if store.archived_at.is_some() {
             return Err(Error::StoreArchived {
-                store_id: new.store_id,
+                store_id: row.store_id.clone(),
             });
         }
-        let row = new_row(new);
         if let Some(path) = &row.source_path
             && let Some(existing) = tx.session_by_source(&row.store_id, path).await?
         {
@@ -226,9 +237,8 @@ impl<B: Backend> SqlStore<B> {
                 existing.id
             )));
         }
-        tx.insert_session(&row).await?;
-        tx.commit().await.map_err(db_err)?;
-        row.into_model()
+        tx.insert_session(row).await?;
+        Ok(tx)
     }
 
     pub(crate) async fn append_to_session_impl(
@@ -295,21 +305,7 @@ impl<B: Backend> SqlStore<B> {
         let fold = Fold::of(batch, &lines);
         let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
         let Some(direct) = self.backend.direct() else {
-            let (mut tx, store) = self.lock_store_fields(&row.store_id).await?;
-            if store.archived_at.is_some() {
-                return Err(Error::StoreArchived {
-                    store_id: row.store_id,
-                });
-            }
-            if let Some(path) = &row.source_path
-                && let Some(existing) = tx.session_by_source(&row.store_id, path).await?
-            {
-                return Err(Error::Conflict(format!(
-                    "{path} is already ingested as session {}",
-                    existing.id
-                )));
-            }
-            tx.insert_session(&row).await?;
+            let mut tx = self.insert_new_session(&row).await?;
             let id = row.id.clone();
             fold.apply(&id, &mut row)?;
             tx.insert_line_blocks(&id, &lines.blocks).await?;
