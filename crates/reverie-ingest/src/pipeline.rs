@@ -12,7 +12,7 @@ use reverie_core::session::{Outcome, SourceFormat};
 use reverie_core::{Error, Result};
 use reverie_store::{Compressed, NewSession, SessionBatch, SourceState, Store};
 
-use crate::read::{Limits, Msg, Resume, read_file};
+use crate::read::{Chunk, Limits, Msg, Resume, read_file};
 use crate::redact::redactor;
 use crate::report::{FileReport, FileStatus, IngestReport};
 
@@ -135,8 +135,12 @@ fn add(path: &Path, explicit: bool, targets: &mut Vec<Target>, failures: &mut Ve
     }
 }
 
-/// What a file's reader sends: its message, and a batch's raw lines compressed.
-type Sent = (Msg, Option<Result<Compressed>>);
+/// What a file's reader sends the writer: [`Msg`], with a batch's raw lines compressed.
+enum Sent {
+    Start(SourceFormat),
+    Chunk(Chunk, Result<Compressed>),
+    Report(FileReport),
+}
 
 /// A file whose reader is started, its batches not yet written.
 struct Reading {
@@ -243,26 +247,27 @@ impl Ingest {
     }
 
     async fn open_target(&self, target: &Target) -> Opening {
-        let display = target.path.display().to_string();
-        let canonical = match std::fs::canonicalize(&target.path) {
-            Ok(p) => p,
-            Err(e) => {
-                return Opening::Failed(FileReport::new(display).fail(format!("cannot open: {e}")));
-            }
-        };
-        let key = canonical.display().to_string();
-        self.open(canonical, key, display).await
+        self.open_target_unless(target, None)
+            .await
+            .expect("no file is busy")
     }
 
     /// Opens `target` unless it is the file of `busy` (a key in flight): that one is opened
     /// once the first is written.
     async fn open_target_unless(&self, target: &Target, busy: Option<&str>) -> Option<Opening> {
-        let same = std::fs::canonicalize(&target.path)
-            .is_ok_and(|p| Some(p.display().to_string().as_str()) == busy);
-        if same {
+        let display = target.path.display().to_string();
+        let canonical = match std::fs::canonicalize(&target.path) {
+            Ok(p) => p,
+            Err(e) => {
+                let report = FileReport::new(display).fail(format!("cannot open: {e}"));
+                return Some(Opening::Failed(report));
+            }
+        };
+        let key = canonical.display().to_string();
+        if Some(key.as_str()) == busy {
             return None;
         }
-        Some(self.open_target(target).await)
+        Some(self.open(canonical, key, display).await)
     }
 
     /// Ingests the file at `path` as the source `key` (a session's identity in the store:
@@ -318,12 +323,12 @@ impl Ingest {
             // the slower side, and this halves what it does besides the database's own work.
             let mut send = |m: Msg| {
                 let m = match m {
+                    Msg::Start(format) => Sent::Start(format),
                     Msg::Chunk(mut c) => {
-                        let lines = Compressed::new(&c.lines);
-                        c.lines = Vec::new();
-                        (Msg::Chunk(c), Some(lines))
+                        let lines = Compressed::new(&std::mem::take(&mut c.lines));
+                        Sent::Chunk(c, lines)
                     }
-                    other => (other, None),
+                    Msg::Report(r) => Sent::Report(r),
                 };
                 tx.blocking_send(m).is_ok()
             };
@@ -367,9 +372,9 @@ impl Ingest {
         let mut events_added = 0u64;
         let mut failure: Option<String> = None;
         let mut final_report = None;
-        while let Some((msg, compressed)) = rx.recv().await {
+        while let Some(msg) = rx.recv().await {
             match msg {
-                Msg::Start(detected) => {
+                Sent::Start(detected) => {
                     format = Some(detected);
                     if session_id.is_none() {
                         // Created with its first batch, in the same transaction.
@@ -381,15 +386,14 @@ impl Ingest {
                         });
                     }
                 }
-                Msg::Chunk(c) => {
+                Sent::Chunk(c, compressed) => {
                     let added = c.events.len() as u64;
                     let lines = match compressed {
-                        Some(Ok(lines)) => lines.into(),
-                        Some(Err(e)) => {
+                        Ok(lines) => lines.into(),
+                        Err(e) => {
                             failure = Some(e.to_string());
                             break;
                         }
-                        None => c.lines.into(),
                     };
                     let batch = SessionBatch {
                         expect_consumed: at_bytes,
@@ -423,7 +427,7 @@ impl Ingest {
                         }
                     }
                 }
-                Msg::Report(r) => final_report = Some(r),
+                Sent::Report(r) => final_report = Some(r),
             }
         }
         drop(rx);

@@ -45,7 +45,7 @@ pub struct Block {
 
 /// A batch's raw lines, compressed ahead of its write: [`SessionBatch`](crate::SessionBatch)
 /// carries them so that ingest can compress on its reading thread, off the writer's.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Compressed {
     pub(crate) blocks: Vec<Block>,
     pub(crate) lines: i64,
@@ -71,15 +71,6 @@ impl Compressed {
             lines: lines.len() as i64,
             first_line: lines.first().map(|l| l.0),
         })
-    }
-
-    /// The number of lines.
-    pub fn len(&self) -> usize {
-        self.lines as usize
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lines == 0
     }
 }
 

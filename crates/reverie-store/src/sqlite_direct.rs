@@ -74,7 +74,7 @@ impl DirectReads {
     /// events, and stores the row. Nothing is written if any step fails.
     pub(crate) fn write_batch(
         &self,
-        target: Target<'_>,
+        target: Target,
         blocks: &[Block],
         events: &[EventRow],
         fold: impl FnOnce(&mut SessionRow) -> Result<()>,
@@ -257,15 +257,24 @@ impl From<rusqlite::Error> for Failed {
 }
 
 /// The session a batch goes to.
-pub(crate) enum Target<'a> {
-    Existing(&'a str),
+pub(crate) enum Target {
+    Existing(String),
     /// A session to create with the batch.
     New(Box<SessionRow>),
 }
 
+impl Target {
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Target::Existing(id) => id,
+            Target::New(row) => &row.id,
+        }
+    }
+}
+
 fn write_on(
     conn: &mut Connection,
-    target: Target<'_>,
+    target: Target,
     blocks: &[Block],
     events: &[EventRow],
     fold: impl FnOnce(&mut SessionRow) -> Result<()>,
@@ -275,18 +284,32 @@ fn write_on(
     let refused = |e: Error| Failed::Refused(e);
     // Dropped without a commit, the transaction rolls back.
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut row = match target {
-        Target::Existing(id) => tx
-            .prepare_cached(concat!(
-                "SELECT ",
+    // The row is moved past the batch before it is stored: one write of it, an insert for a
+    // new session and an update for an existing one.
+    let row = match target {
+        Target::Existing(id) => {
+            let mut row = tx
+                .prepare_cached(concat!(
+                    "SELECT ",
+                    session_cols!(),
+                    " FROM sessions WHERE id = ?1"
+                ))?
+                .query_row([&id], session_row)
+                .optional()?
+                .ok_or_else(|| refused(Error::not_found(IdKind::Session.noun(), &id)))?;
+            fold(&mut row).map_err(refused)?;
+            tx.prepare_cached(concat!(
+                "UPDATE sessions SET (",
                 session_cols!(),
-                " FROM sessions WHERE id = ?1"
+                ") = (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18, ?19, ?20, ?21, ?22) WHERE id = ?1"
             ))?
-            .query_row([id], session_row)
-            .optional()?
-            .ok_or_else(|| refused(Error::not_found(IdKind::Session.noun(), id)))?,
+            .execute(session_values(&row).as_slice())?;
+            row
+        }
         Target::New(row) => {
-            let row = *row;
+            let mut row = *row;
+            fold(&mut row).map_err(refused)?;
             let archived = tx
                 .prepare_cached("SELECT archived_at IS NOT NULL FROM memory_stores WHERE id = ?1")?
                 .query_row([&row.store_id], |r| r.get::<_, bool>(0))
@@ -323,36 +346,11 @@ fn write_on(
                 ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
                  ?17, ?18, ?19, ?20, ?21, ?22)"
             ))?
-            .execute(rusqlite::params![
-                row.id,
-                row.store_id,
-                row.source_format,
-                row.source_path,
-                row.source_session_id,
-                row.project,
-                row.git_branch,
-                row.model,
-                row.agent_version,
-                row.started_at,
-                row.ended_at,
-                row.event_count,
-                row.error_count,
-                row.line_count,
-                row.outcome_status,
-                row.outcome_score,
-                row.outcome_note,
-                row.created_at,
-                row.updated_at,
-                row.consumed_bytes,
-                row.consumed_hash,
-                row.next_line
-            ])?;
+            .execute(session_values(&row).as_slice())?;
             row
         }
     };
-    let session_id = row.id.clone();
-    let session_id = session_id.as_str();
-    fold(&mut row).map_err(Failed::Refused)?;
+    let session_id = row.id.as_str();
     {
         let mut st = tx.prepare_cached(
             "INSERT INTO session_line_blocks (session_id, first_line, last_line, lines, raw_bytes, codec, data) \
@@ -397,34 +395,36 @@ fn write_on(
             ])?;
         }
     }
-    tx.prepare_cached(
-        "UPDATE sessions SET source_session_id = ?1, project = ?2, git_branch = ?3, model = ?4, \
-         agent_version = ?5, started_at = ?6, ended_at = ?7, event_count = ?8, error_count = ?9, \
-         line_count = ?10, outcome_status = ?11, outcome_score = ?12, outcome_note = ?13, \
-         updated_at = ?14, consumed_bytes = ?15, consumed_hash = ?16, next_line = ?17 WHERE id = ?18",
-    )?
-    .execute(rusqlite::params![
-        row.source_session_id,
-        row.project,
-        row.git_branch,
-        row.model,
-        row.agent_version,
-        row.started_at,
-        row.ended_at,
-        row.event_count,
-        row.error_count,
-        row.line_count,
-        row.outcome_status,
-        row.outcome_score,
-        row.outcome_note,
-        row.updated_at,
-        row.consumed_bytes,
-        row.consumed_hash,
-        row.next_line,
-        row.id
-    ])?;
     tx.commit()?;
     Ok(row)
+}
+
+/// A session's row as the parameters of `session_cols!()`, in order.
+fn session_values(row: &SessionRow) -> [&dyn rusqlite::ToSql; 22] {
+    [
+        &row.id,
+        &row.store_id,
+        &row.source_format,
+        &row.source_path,
+        &row.source_session_id,
+        &row.project,
+        &row.git_branch,
+        &row.model,
+        &row.agent_version,
+        &row.started_at,
+        &row.ended_at,
+        &row.event_count,
+        &row.error_count,
+        &row.line_count,
+        &row.outcome_status,
+        &row.outcome_score,
+        &row.outcome_note,
+        &row.created_at,
+        &row.updated_at,
+        &row.consumed_bytes,
+        &row.consumed_hash,
+        &row.next_line,
+    ]
 }
 
 /// A session's row, from `session_cols!()` in order.

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use reverie_ingest::read::{Limits, read_file};
 use reverie_ingest::redact::redactor;
 use reverie_ingest::{Ingest, Options, Quiet};
@@ -111,24 +111,21 @@ fn median(xs: &[f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// The JSON-lines files under `dir`, sorted.
+/// The JSON-lines files under `dir`, as `reverie ingest` finds them in a folder.
 fn transcripts(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&d).with_context(|| format!("cannot list {}", d.display()))?;
-        for e in entries {
-            let p = e?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "jsonl") {
-                out.push(p);
-            }
-        }
+    let (targets, failures) = reverie_ingest::pipeline::expand(&[dir.display().to_string()]);
+    if let Some(f) = failures.first() {
+        bail!(
+            "{}: {}",
+            f.path,
+            f.error.as_deref().unwrap_or("cannot read")
+        );
     }
-    out.sort();
-    Ok(out)
+    Ok(targets
+        .into_iter()
+        .map(|t| t.path)
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect())
 }
 
 /// Copies of `files` under new names in `folder` until it holds `target` bytes.

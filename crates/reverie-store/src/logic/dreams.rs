@@ -635,10 +635,7 @@ impl<B: Backend> SqlStore<B> {
         actor: &Actor,
         summary: String,
     ) -> Result<Write<B>> {
-        let turn = match self.backend.write_gate() {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
+        let turn = self.write_turn().await;
         let now = Timestamp::now().micros();
         let mut tx = self
             .backend

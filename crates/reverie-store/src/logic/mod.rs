@@ -84,6 +84,15 @@ impl<B: Backend> SqlStore<B> {
         self.backend.pool()
     }
 
+    /// This process's turn to write, where the backend queues writers (see
+    /// `Backend::write_gate`): held until dropped.
+    pub(crate) async fn write_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend.write_gate() {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
     pub(crate) async fn read(&self) -> Result<PoolConnection<B::Db>> {
         self.backend.pool().acquire().await.map_err(db_err)
     }
@@ -102,10 +111,7 @@ impl<B: Backend> SqlStore<B> {
         record: Option<Record<'_>>,
     ) -> Result<Write<B>> {
         check_id(IdKind::Store, store_id)?;
-        let turn = match self.backend.write_gate() {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
+        let turn = self.write_turn().await;
         let now = Timestamp::now().micros();
         let mut tx = self
             .backend

@@ -253,25 +253,10 @@ impl<B: Backend> SqlStore<B> {
         let fold = Fold::of(batch, &lines);
         let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
         if let Some(direct) = self.backend.direct() {
-            // SQLite: the whole batch in one call on a blocking thread, where sqlx would send
-            // each statement to its connection's thread and wait for the answer.
-            let _turn = match self.backend.write_gate() {
-                Some(gate) => Some(gate.clone().lock_owned().await),
-                None => None,
-            };
-            let (direct, id, blocks) = (
-                direct.clone(),
-                session_id.to_string(),
-                lines.into_owned().blocks,
-            );
-            let row = tokio::task::spawn_blocking(move || {
-                direct.write_batch(Target::Existing(&id), &blocks, &events, |row| {
-                    fold.apply(&id, row)
-                })
-            })
-            .await
-            .map_err(|e| Error::storage(format!("the batch's write stopped: {e}")))??;
-            return row.into_model();
+            let target = Target::Existing(session_id.to_string());
+            return self
+                .write_directly(direct, target, lines, events, fold)
+                .await;
         }
         let mut tx = self
             .backend
@@ -304,26 +289,36 @@ impl<B: Backend> SqlStore<B> {
         let lines = batch.lines.compressed()?;
         let fold = Fold::of(batch, &lines);
         let events: Vec<EventRow> = batch.events.iter().map(EventRow::from_model).collect();
-        let Some(direct) = self.backend.direct() else {
-            let mut tx = self.insert_new_session(&row).await?;
-            let id = row.id.clone();
-            fold.apply(&id, &mut row)?;
-            tx.insert_line_blocks(&id, &lines.blocks).await?;
-            tx.insert_events(&id, &events).await?;
-            tx.update_session(&row).await?;
-            tx.commit().await.map_err(db_err)?;
-            return row.into_model();
-        };
-        let _turn = match self.backend.write_gate() {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
+        if let Some(direct) = self.backend.direct() {
+            let target = Target::New(Box::new(row));
+            return self
+                .write_directly(direct, target, lines, events, fold)
+                .await;
+        }
+        // The new row is moved past the batch before it is stored, so it is written once.
+        fold.apply(&row.id.clone(), &mut row)?;
+        let mut tx = self.insert_new_session(&row).await?;
+        tx.insert_line_blocks(&row.id, &lines.blocks).await?;
+        tx.insert_events(&row.id, &events).await?;
+        tx.commit().await.map_err(db_err)?;
+        row.into_model()
+    }
+
+    /// SQLite: a batch written in one call on a blocking thread (`sqlite_direct`), where sqlx
+    /// would send each statement to its connection's thread and wait for the answer.
+    async fn write_directly(
+        &self,
+        direct: &std::sync::Arc<crate::sqlite_direct::DirectReads>,
+        target: Target,
+        lines: std::borrow::Cow<'_, line_blocks::Compressed>,
+        events: Vec<EventRow>,
+        fold: Fold,
+    ) -> Result<Session> {
+        let _turn = self.write_turn().await;
         let (direct, blocks) = (direct.clone(), lines.into_owned().blocks);
         let row = tokio::task::spawn_blocking(move || {
-            let id = row.id.clone();
-            direct.write_batch(Target::New(Box::new(row)), &blocks, &events, |row| {
-                fold.apply(&id, row)
-            })
+            let id = target.id().to_string();
+            direct.write_batch(target, &blocks, &events, |row| fold.apply(&id, row))
         })
         .await
         .map_err(|e| Error::storage(format!("the batch's write stopped: {e}")))??;
